@@ -1,0 +1,60 @@
+"""The ``remyfold`` command line: one sub-command per module.
+
+Each command module exposes ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int``. Command modules keep heavy imports (torch, gemmi) inside
+``run`` so that ``remyfold --help`` and argument errors stay instant.
+
+User-caused errors (:class:`remyfold.errors.RemyfoldError`) are printed as one
+line on stderr, ``remyfold: error: ...``, with a non-zero exit and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from remyfold import __version__
+from remyfold.errors import RemyfoldError
+
+# name -> module implementing the command (imported when the parser is built).
+COMMANDS: dict[str, str] = {
+    "predict": "remyfold.commands.predict",
+    "weights": "remyfold.commands.weights",
+    "compare": "remyfold.commands.compare",
+    "report": "remyfold.commands.report",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every sub-command attached."""
+    parser = argparse.ArgumentParser(
+        prog="remyfold",
+        description="Protein structure prediction (ESMFold architecture) for remyelination research.",
+    )
+    parser.add_argument("--version", action="version", version=f"remyfold {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``remyfold`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except RemyfoldError as err:
+        print(f"remyfold {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"remyfold {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

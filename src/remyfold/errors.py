@@ -1,0 +1,21 @@
+"""User-facing errors.
+
+Every error a user can cause (bad input, missing weights, impossible option
+combinations) is raised as :class:`RemyfoldError` with a one-line message that
+says what is wrong, where, and what to do. The command line prints it as a
+single line and exits non-zero; it never shows a traceback for these.
+"""
+
+
+class RemyfoldError(Exception):
+    """An error caused by input or environment, reported as one line."""
+
+    exit_code = 2
+
+
+class InputError(RemyfoldError):
+    """Bad input file or value (FASTA, structure, option)."""
+
+
+class WeightsError(RemyfoldError):
+    """Model weights are missing, unreadable or do not match the model."""
