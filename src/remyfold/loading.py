@@ -1,0 +1,141 @@
+"""Load ``EsmForProteinFolding`` checkpoints (``config.json`` + safetensors or ``.bin``) strictly.
+
+The checkpoint's parameter names are those of ``transformers``; remyfold's
+network uses the same names except for the renames in :func:`checkpoint_key_to_model`.
+Keys that the checkpoint may carry but that take no part in folding are
+dropped by name (:data:`UNUSED_KEY_PREFIXES`); anything else missing,
+unexpected or of the wrong shape is a :class:`WeightsError` that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+
+from remyfold.errors import WeightsError
+from remyfold.model import ESMFold, FoldingConfig
+from remyfold.model.config import ConfigError
+from remyfold.model.esmfold import af2_to_esm_map
+
+# Checkpoint keys with no role in structure prediction: ESM-2's contact-prediction
+# head and the constant position-id buffer that older transformers saved.
+UNUSED_KEY_PREFIXES = ("esm.contact_head.", "esm.embeddings.position_ids")
+# RoPE frequencies: one buffer (transformers ≥ 4.5x), per layer (hub checkpoints), or the
+# literal "layer.*" key that transformers 5 writes when it saves.
+_ROTARY_KEY = re.compile(r"^esm\.(encoder\.layer\.(\d+|\*)\.attention\.self\.)?rotary_embeddings\.inv_freq$")
+# Legacy LayerNorm parameter names.
+_LEGACY_NORM = {".gamma": ".weight", ".beta": ".bias"}
+
+
+def read_config(directory: Path) -> FoldingConfig:
+    """Parse ``directory/config.json`` into a :class:`FoldingConfig`."""
+    path = directory / "config.json"
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise WeightsError(f"no config.json in {directory}: pass --weights a directory saved by save_pretrained") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise WeightsError(f"{path} is not valid JSON ({err}); re-download the weights") from None
+    try:
+        return FoldingConfig.from_hf_dict(raw)
+    except (ConfigError, KeyError, TypeError) as err:
+        raise WeightsError(f"{path}: {err}") from None
+
+
+def _weight_files(directory: Path) -> list[Path]:
+    """The tensor files of a checkpoint, preferring safetensors; sharded checkpoints via their index."""
+    for index_name, single in (("model.safetensors.index.json", "model.safetensors"),
+                               ("pytorch_model.bin.index.json", "pytorch_model.bin")):  # fmt: skip
+        index = directory / index_name
+        if index.is_file():
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+            return [directory / s for s in shards]
+        if (directory / single).is_file():
+            return [directory / single]
+    raise WeightsError(
+        f"no model.safetensors or pytorch_model.bin in {directory}: download the full checkpoint "
+        "(remyfold weights download) or pass --weights DIR"
+    )
+
+
+def read_state_dict(directory: Path) -> dict[str, torch.Tensor]:
+    """All tensors of the checkpoint in ``directory`` (on CPU, original dtypes)."""
+    state: dict[str, torch.Tensor] = {}
+    for path in _weight_files(directory):
+        try:
+            if path.suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                state.update(load_file(str(path)))
+            else:
+                state.update(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception as err:  # corrupt or truncated file: report, don't trace back
+            raise WeightsError(f"cannot read {path} ({type(err).__name__}: {err}); re-download it") from None
+    return state
+
+
+def checkpoint_key_to_model(key: str) -> str | None:
+    """Map a checkpoint key to remyfold's name; ``None`` for keys dropped by name."""
+    if key.startswith(UNUSED_KEY_PREFIXES):
+        return None
+    if _ROTARY_KEY.match(key):
+        return "esm.rotary.inv_freq"
+    for old, new in _LEGACY_NORM.items():
+        if key.endswith(old):
+            key = key[: -len(old)] + new
+    return key.replace(".attention.self.", ".attention.mha.")
+
+
+def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename checkpoint keys to remyfold's (per-layer rotary buffers must agree)."""
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        name = checkpoint_key_to_model(key)
+        if name is None:
+            continue
+        if name in out and not torch.equal(out[name], value):
+            raise WeightsError(f"checkpoint has differing copies of {name} (at {key}); the file is inconsistent")
+        out[name] = value
+    return out
+
+
+def load_state_dict_strict(model: ESMFold, state: dict[str, torch.Tensor]) -> None:
+    """Copy ``state`` into ``model``; any missing, unexpected or mis-shaped tensor is an error."""
+    state = convert_state_dict(state)
+    expected = model.state_dict()
+    problems = []
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing:
+        problems.append(f"missing {len(missing)}: {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {len(unexpected)}: {_few(unexpected)}")
+    shapes = [f"{k} {tuple(state[k].shape)}≠{tuple(v.shape)}" for k, v in expected.items()
+              if k in state and state[k].shape != v.shape]  # fmt: skip
+    if shapes:
+        problems.append(f"shape mismatch {len(shapes)}: {_few(shapes)}")
+    if problems:
+        raise WeightsError("checkpoint does not match its config.json: " + "; ".join(problems))
+    if state["af2_to_esm"].cpu().long().tolist() != af2_to_esm_map(model.config.esm):
+        raise WeightsError("checkpoint's af2_to_esm token map differs from its vocab_list; the checkpoint is inconsistent")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True, assign=False)
+
+
+def _few(names: list[str], n: int = 5) -> str:
+    return ", ".join(names[:n]) + (f", … (+{len(names) - n})" if len(names) > n else "")
+
+
+def load_model(directory: Path, *, attention: str = "plain", dtype: torch.dtype = torch.float32) -> ESMFold:
+    """Build the network from ``directory/config.json`` and load its weights strictly."""
+    config = read_config(directory)
+    state = read_state_dict(directory)
+    with torch.device("meta"):
+        model = ESMFold(config, attention=attention)
+    # Materialise empty parameters on the CPU, then fill them from the checkpoint.
+    model = model.to_empty(device="cpu")
+    model.init_constants()
+    load_state_dict_strict(model, state)
+    return model.to(dtype).eval()

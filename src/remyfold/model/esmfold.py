@@ -1,0 +1,149 @@
+"""ESMFold (Lin et al., Science 2023): ESM-2 → folding trunk → structure module → heads.
+
+Inputs are residue-type indices in AlphaFold order (``ARNDCQEGHILKMFPSTWYV``,
+20 = unknown). The language model's hidden states of all layers are combined
+with learned softmax weights into the initial sequence state; the pair state
+starts at zero. Parameter names match ``transformers.EsmForProteinFolding``
+(see :mod:`remyfold.loading` for the few renamed keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from remyfold.model.config import EsmConfig, FoldingConfig
+from remyfold.model.esm import EsmLanguageModel
+from remyfold.model.heads import PAE_BINS, lddt_head, plddt_from_logits, predicted_aligned_error
+from remyfold.model.residue_constants import RESTYPES
+from remyfold.model.residue_tables import residue_tables
+from remyfold.model.structure_module import StructureModule
+from remyfold.model.trunk import FoldingTrunk
+
+NUM_AA_TOKENS = len(RESTYPES) + 3  # 20 + X + two reserved indices, as in ESMFold
+
+
+@dataclass
+class FoldingOutput:
+    """Per-batch outputs; ``B`` sequences padded to ``L`` residues.
+
+    Attributes:
+        atom14: ``[B, L, 14, 3]`` final atom14 coordinates (Å).
+        atom37: ``[B, L, 37, 3]`` the same in atom37 layout.
+        atom37_mask: ``[B, L, 37]`` which atom37 slots exist (0 on padding).
+        plddt: ``[B, L, 37]`` per-atom pLDDT (0–100).
+        pae: ``[B, L, L]`` predicted aligned error (Å).
+        pae_logits: ``[B, L, L, 64]`` aligned-error logits (for pTM over any residue subset).
+    """
+
+    atom14: torch.Tensor
+    atom37: torch.Tensor
+    atom37_mask: torch.Tensor
+    plddt: torch.Tensor
+    pae: torch.Tensor
+    pae_logits: torch.Tensor
+
+
+def af2_to_esm_map(esm: EsmConfig) -> list[int]:
+    """ESM token id of [padding] followed by each residue type ``ARNDCQEGHILKMFPSTWYV`` + ``X``."""
+    return [esm.token_id("<pad>")] + [esm.token_id(a) for a in RESTYPES + "X"]
+
+
+class ESMFold(nn.Module):
+    """The whole network. Args: config: dimensions.  attention: ``plain`` or ``sdpa`` for every attention."""
+
+    def __init__(self, config: FoldingConfig, attention: str = "plain"):
+        super().__init__()
+        self.config = config
+        esm, trunk, sm = config.esm, config.trunk, config.trunk.structure_module
+        self.esm = EsmLanguageModel(
+            esm.vocab_size, esm.hidden_size, esm.num_layers, esm.num_heads, esm.intermediate_size,
+            pad_id=esm.token_id("<pad>"), mask_id=esm.token_id("<mask>"), eps=esm.layer_norm_eps,
+            token_dropout=esm.token_dropout, emb_layer_norm_before=esm.emb_layer_norm_before,
+            rope_theta=esm.rope_theta, attention=attention,
+        )  # fmt: skip
+        # Loaded from the checkpoint, which must agree with af2_to_esm_map(config.esm).
+        self.register_buffer("af2_to_esm", torch.tensor(af2_to_esm_map(esm)))
+        self.esm_s_combine = nn.Parameter(torch.zeros(esm.num_layers + 1))
+        c_s, c_z = trunk.sequence_state_dim, trunk.pairwise_state_dim
+        self.esm_s_mlp = nn.Sequential(
+            nn.LayerNorm(esm.hidden_size), nn.Linear(esm.hidden_size, c_s), nn.ReLU(), nn.Linear(c_s, c_s)
+        )
+        if config.embed_aa:
+            self.embedding = nn.Embedding(NUM_AA_TOKENS, c_s, padding_idx=0)
+        structure_module = StructureModule(
+            sm.sequence_dim, sm.pairwise_dim, sm.ipa_dim, sm.resnet_dim, sm.num_heads_ipa, sm.num_qk_points,
+            sm.num_v_points, sm.num_blocks, sm.num_transition_layers, sm.num_resnet_blocks, sm.num_angles,
+            sm.trans_scale_factor, sm.epsilon, sm.inf,
+        )  # fmt: skip
+        self.trunk = FoldingTrunk(
+            trunk.num_blocks, c_s, c_z, trunk.sequence_head_width, trunk.pairwise_head_width,
+            trunk.position_bins, structure_module, attention,
+        )  # fmt: skip
+        self.distogram_head = nn.Linear(c_z, PAE_BINS)
+        self.ptm_head = nn.Linear(c_z, PAE_BINS)
+        self.lm_head = nn.Linear(c_s, NUM_AA_TOKENS)
+        self.lddt_head = lddt_head(sm.sequence_dim, config.lddt_head_hid_dim)
+        tables = residue_tables()
+        self.register_buffer("atom37_to_atom14", torch.from_numpy(tables.atom37_to_atom14), persistent=False)
+        self.register_buffer("atom37_mask", torch.from_numpy(tables.atom37_mask), persistent=False)
+
+    def init_constants(self) -> None:
+        """Refill the residue-geometry tables (non-persistent buffers), e.g. after ``to_empty``."""
+        tables = residue_tables()
+        for module in self.modules():
+            for name, buffer in module.named_buffers(recurse=False):
+                if hasattr(tables, name):
+                    buffer.copy_(torch.from_numpy(getattr(tables, name)))
+
+    def language_model_states(self, aatype: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Weighted sum of ESM-2 hidden states ``[B, L, D]`` for residues ``aatype`` ``[B, L]``."""
+        esm = self.config.esm
+        tokens = self.af2_to_esm[(aatype + 1).masked_fill(~mask, 0)]
+        bos = tokens.new_full((tokens.shape[0], 1), esm.token_id("<cls>"))
+        pad = tokens.new_full((tokens.shape[0], 1), esm.token_id("<pad>"))
+        tokens = torch.cat([bos, tokens, pad], dim=1)
+        # <eos> right after each sequence's last residue.
+        tokens[torch.arange(tokens.shape[0]), mask.sum(1) + 1] = esm.token_id("<eos>")
+        # [B, L+2, layers+1, D] -> drop <cls> and the last column -> [B, L, layers+1, D]
+        states = self.esm(tokens)[:, 1:-1].to(self.esm_s_combine.dtype)
+        # Softmax-weighted sum over layers: [layers+1] @ [B, L, layers+1, D] -> [B, L, D]
+        return (self.esm_s_combine.softmax(0).unsqueeze(0) @ states).squeeze(2)
+
+    def forward(
+        self,
+        aatype: torch.Tensor,
+        mask: torch.Tensor,
+        residue_index: torch.Tensor,
+        num_recycles: int = 4,
+        chunk_size: int | None = None,
+    ) -> FoldingOutput:
+        """Fold a padded batch.
+
+        Args:
+            aatype: ``[B, L]`` residue types (0–20).  mask: ``[B, L]`` bool, False on padding.
+            residue_index: ``[B, L]`` int64 positions (chains offset, see :mod:`remyfold.api`).
+            num_recycles: recycling iterations after the first pass (reference's ``num_recycles``).
+            chunk_size: rows per chunk in the pair-state operations (None: no chunking).
+        """
+        s0 = self.esm_s_mlp(self.language_model_states(aatype, mask))
+        if self.config.embed_aa:
+            s0 = s0 + self.embedding(aatype)
+        z0 = s0.new_zeros(*aatype.shape, aatype.shape[1], self.config.trunk.pairwise_state_dim)
+        _, z, structure = self.trunk(s0, z0, residue_index, mask, aatype, num_recycles, chunk_size)
+        atom14 = structure["positions"][-1]
+        atom37_mask = self.atom37_mask[aatype] * mask.unsqueeze(-1)
+        # Gather atom14 slots into atom37 order: [B, L, 37, 3]
+        idx = self.atom37_to_atom14[aatype]
+        atom37 = torch.gather(atom14, 2, idx[..., None].expand(*idx.shape, 3)) * atom37_mask[..., None]
+        pae_logits = self.ptm_head(z)
+        return FoldingOutput(
+            atom14=atom14,
+            atom37=atom37,
+            atom37_mask=atom37_mask,
+            plddt=plddt_from_logits(self.lddt_head(structure["states"][-1])),
+            pae=predicted_aligned_error(pae_logits),
+            pae_logits=pae_logits,
+        )

@@ -1,0 +1,75 @@
+"""Triangular self-attention around the starting / ending node (AlphaFold 2 Algorithms 13 and 14).
+
+Row-wise gated multi-head attention over the pair representation, biased by a
+projection of the pair itself (the "third edge" of each triangle)::
+
+    z = LN(z);  b_hij = W_b z_ij
+    o_ij = gate_ij · Σ_k softmax_k(q_ij·k_ik / sqrt(c) + b_hjk + mask) v_ik
+
+The ending-node variant runs the same on the transposed pair representation.
+Rows are independent, so ``chunk_size`` processes a block of rows at a time
+(:func:`remyfold.model.primitives.chunked`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from remyfold.model.primitives import chunked, select_attention
+
+
+class GatedAttention(nn.Module):
+    """Gated multi-head attention with additive biases (AlphaFold 2 "Attention" primitive).
+
+    Args: c_in: input channels.  c_hidden: channels per head.  num_heads: heads.
+        attention: implementation name (see :func:`select_attention`).
+    """
+
+    def __init__(self, c_in: int, c_hidden: int, num_heads: int, attention: str = "plain"):
+        super().__init__()
+        self.num_heads, self.c_hidden = num_heads, c_hidden
+        self.linear_q = nn.Linear(c_in, c_hidden * num_heads, bias=False)
+        self.linear_k = nn.Linear(c_in, c_hidden * num_heads, bias=False)
+        self.linear_v = nn.Linear(c_in, c_hidden * num_heads, bias=False)
+        self.linear_g = nn.Linear(c_in, c_hidden * num_heads)
+        self.linear_o = nn.Linear(c_hidden * num_heads, c_in)
+        self.attention = select_attention(attention)
+
+    def forward(self, x: torch.Tensor, mask_bias: torch.Tensor, pair_bias: torch.Tensor) -> torch.Tensor:
+        """x ``[*, Q, C_in]``; biases broadcast to ``[*, H, Q, K]``; returns ``[*, Q, C_in]``."""
+        # [*, Q, H*C] -> [*, H, Q, C]
+        heads = lambda t: t.view(*t.shape[:-1], self.num_heads, self.c_hidden).transpose(-2, -3)  # noqa: E731
+        q = heads(self.linear_q(x)) / math.sqrt(self.c_hidden)
+        k, v = heads(self.linear_k(x)), heads(self.linear_v(x))
+        o = self.attention(q, k, v, (mask_bias, pair_bias))
+        # [*, H, Q, C] -> [*, Q, H*C]
+        o = o.transpose(-2, -3).reshape(*x.shape[:-1], -1)
+        return self.linear_o(o * torch.sigmoid(self.linear_g(x)))
+
+
+class TriangleAttention(nn.Module):
+    """Args: c_z: pair channels.  c_hidden: channels per head.  num_heads: heads.
+    starting: around the starting node (True) or the ending node (False).  inf: mask magnitude."""
+
+    def __init__(self, c_z: int, c_hidden: int, num_heads: int, starting: bool, inf: float = 1e9, attention: str = "plain"):
+        super().__init__()
+        self.starting, self.inf = starting, inf
+        self.layer_norm = nn.LayerNorm(c_z)
+        self.linear = nn.Linear(c_z, num_heads, bias=False)
+        self.mha = GatedAttention(c_z, c_hidden, num_heads, attention)
+
+    def forward(self, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """z ``[B, N_res, N_res, C_z]``, mask ``[B, N_res, N_res]``; returns the update, same shape as z."""
+        if not self.starting:
+            z, mask = z.transpose(-2, -3), mask.transpose(-1, -2)
+        z = self.layer_norm(z)
+        # [B, I, 1, 1, K]: padding keys get -inf (large negative).
+        mask_bias = (self.inf * (mask.to(z.dtype) - 1))[..., :, None, None, :]
+        # [B, I, J, H] -> [B, 1, H, J, K]: the same triangle bias for every row i.
+        pair_bias = self.linear(z).permute(0, 3, 1, 2).unsqueeze(1)
+        # Rows i (dim 1) are independent: chunk over them.
+        out = chunked(lambda zc, mc: self.mha(zc, mc, pair_bias), chunk_size, 1, z, mask_bias)
+        return out.transpose(-2, -3) if not self.starting else out

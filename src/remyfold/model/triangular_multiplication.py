@@ -1,0 +1,58 @@
+"""Triangular multiplicative update (AlphaFold 2 Algorithms 11 and 12).
+
+For the pair representation ``z`` ``[*, N_res, N_res, C_z]``, the "outgoing"
+update combines edges ``ik`` and ``jk``, the "incoming" update edges ``ki``
+and ``kj``::
+
+    a, b = mask · sigmoid(W_ag z) · W_ap z,   mask · sigmoid(W_bg z) · W_bp z
+    x_ij = Σ_k a_ik b_jk          (outgoing)      x_ij = Σ_k a_ki b_kj   (incoming)
+    out  = sigmoid(W_g z) · W_z LN(x)
+
+The contraction over ``k`` is a batched matrix product per channel; with a
+``chunk_size`` it is done a block of output rows at a time to bound memory.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class TriangleMultiplicativeUpdate(nn.Module):
+    """Args: c_z: pair channels.  outgoing: Algorithm 11 (True) or 12 (False)."""
+
+    def __init__(self, c_z: int, outgoing: bool):
+        super().__init__()
+        self.outgoing = outgoing
+        self.layer_norm_in = nn.LayerNorm(c_z)
+        self.layer_norm_out = nn.LayerNorm(c_z)
+        self.linear_a_p = nn.Linear(c_z, c_z)
+        self.linear_a_g = nn.Linear(c_z, c_z)
+        self.linear_b_p = nn.Linear(c_z, c_z)
+        self.linear_b_g = nn.Linear(c_z, c_z)
+        self.linear_g = nn.Linear(c_z, c_z)
+        self.linear_z = nn.Linear(c_z, c_z)
+
+    def _projections(self, z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gated, masked projections ``a``, ``b`` as ``[*, C_z, N_res, N_res]`` ready to multiply."""
+        a = mask * torch.sigmoid(self.linear_a_g(z)) * self.linear_a_p(z)
+        b = mask * torch.sigmoid(self.linear_b_g(z)) * self.linear_b_p(z)
+        # Channel-first so the k-contraction is a batched matmul:
+        # outgoing x[c,i,j] = Σ_k a[c,i,k] b[c,j,k] -> a[c,i,k] @ b[c,k,j]
+        # incoming x[c,i,j] = Σ_k a[c,k,i] b[c,k,j] -> a[c,i,k] @ b[c,k,j]
+        if self.outgoing:
+            return a.permute(*range(a.dim() - 3), -1, -3, -2), b.permute(*range(b.dim() - 3), -1, -2, -3)
+        return a.permute(*range(a.dim() - 3), -1, -2, -3), b.permute(*range(b.dim() - 3), -1, -3, -2)
+
+    def forward(self, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """Args: z ``[*, N_res, N_res, C_z]``, mask ``[*, N_res, N_res]``; returns the update, same shape as z."""
+        z = self.layer_norm_in(z)
+        a, b = self._projections(z, mask.unsqueeze(-1).to(z.dtype))
+        n = a.shape[-2]
+        step = n if chunk_size is None else chunk_size
+        # [*, C_z, N_res, N_res] -> [*, N_res, N_res, C_z], a block of rows i at a time.
+        rows = [torch.matmul(a[..., i : i + step, :], b).movedim(-3, -1) for i in range(0, n, step)]
+        x = rows[0] if len(rows) == 1 else torch.cat(rows, dim=-3)
+        del a, b
+        x = self.linear_z(self.layer_norm_out(x))
+        return x * torch.sigmoid(self.linear_g(z))

@@ -1,0 +1,130 @@
+"""One block of the ESMFold folding trunk (Lin et al. 2023, Fig. S1).
+
+A simplified Evoformer block acting on a single sequence: the sequence state
+``s`` ``[B, N_res, C_s]`` attends to itself with a bias from the pair state
+``z`` ``[B, N_res, N_res, C_z]``; ``s`` then updates ``z`` (outer product and
+difference), and ``z`` goes through the triangular multiplicative updates,
+the triangular attentions and a transition MLP.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from remyfold.model.primitives import select_attention
+from remyfold.model.triangular_attention import TriangleAttention
+from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
+
+
+class SequenceAttention(nn.Module):
+    """Gated self-attention over residues with an additive per-head pair bias.
+
+    Args: dim: C_s.  num_heads: heads (``dim // head_width``).  attention: implementation name.
+    """
+
+    def __init__(self, dim: int, num_heads: int, attention: str = "plain"):
+        super().__init__()
+        self.num_heads, self.head_dim = num_heads, dim // num_heads
+        self.proj = nn.Linear(dim, dim * 3, bias=False)
+        self.o_proj = nn.Linear(dim, dim)
+        self.g_proj = nn.Linear(dim, dim)
+        self.attention = select_attention(attention)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """x ``[B, L, C_s]``, mask ``[B, L]`` bool, bias ``[B, L, L, H]`` → ``[B, L, C_s]``."""
+        # [B, L, 3*C_s] -> [B, H, L, 3*C]; q, k, v interleaved per head as in ESMFold.
+        t = self.proj(x).view(*x.shape[:2], self.num_heads, -1).permute(0, 2, 1, 3)
+        q, k, v = t.chunk(3, dim=-1)
+        q = q * self.head_dim**-0.5
+        key_bias = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill(~mask, -math.inf)
+        # bias [B, L, L, H] -> [B, H, L, L]; padding keys [B, 1, 1, L]
+        y = self.attention(q, k, v, (bias.permute(0, 3, 1, 2), key_bias[:, None, None, :]))
+        # [B, H, L, C] -> [B, L, H*C]
+        y = y.transpose(1, 2).reshape(x.shape)
+        return self.o_proj(torch.sigmoid(self.g_proj(x)) * y)
+
+
+class SequenceToPair(nn.Module):
+    """Pair update from the sequence state: ``W_o [q_j·k_i, q_j − k_i]`` (outer product and difference)."""
+
+    def __init__(self, c_s: int, inner: int, c_z: int):
+        super().__init__()
+        self.layernorm = nn.LayerNorm(c_s)
+        self.proj = nn.Linear(c_s, inner * 2)
+        self.o_proj = nn.Linear(2 * inner, c_z)
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        """s ``[B, L, C_s]`` → ``[B, L, L, C_z]``."""
+        q, k = self.proj(self.layernorm(s)).chunk(2, dim=-1)
+        # [B, 1, L, C] vs [B, L, 1, C]: entry (i, j) pairs q_j with k_i.
+        prod = q[:, None, :, :] * k[:, :, None, :]
+        diff = q[:, None, :, :] - k[:, :, None, :]
+        return self.o_proj(torch.cat([prod, diff], dim=-1))
+
+
+class PairToSequence(nn.Module):
+    """Per-head attention bias from the pair state: ``W LN(z)`` ``[B, L, L, H]``."""
+
+    def __init__(self, c_z: int, num_heads: int):
+        super().__init__()
+        self.layernorm = nn.LayerNorm(c_z)
+        self.linear = nn.Linear(c_z, num_heads, bias=False)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.layernorm(z))
+
+
+class ResidueMLP(nn.Module):
+    """Residual transition ``x + W_2 relu(W_1 LN(x))`` (parameter names follow ESMFold's ``mlp.{0,1,3}``)."""
+
+    def __init__(self, dim: int, inner: int):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, inner), nn.ReLU(), nn.Linear(inner, dim))
+
+    def forward(self, x: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        if chunk_size is None or x.dim() < 4:
+            return x + self.mlp(x)
+        # Pair transition a block of rows at a time: the 4x wider hidden state dominates memory.
+        rows = [x[:, i : i + chunk_size] + self.mlp(x[:, i : i + chunk_size]) for i in range(0, x.shape[1], chunk_size)]
+        return torch.cat(rows, dim=1)
+
+
+class TrunkBlock(nn.Module):
+    """Triangular self-attention block.
+
+    Args: c_s, c_z: sequence / pair channels.  seq_head_width, pair_head_width: channels per head.
+        attention: implementation name for every attention in the block.
+    """
+
+    def __init__(self, c_s: int, c_z: int, seq_head_width: int, pair_head_width: int, attention: str = "plain"):
+        super().__init__()
+        seq_heads, pair_heads = c_s // seq_head_width, c_z // pair_head_width
+        self.layernorm_1 = nn.LayerNorm(c_s)
+        self.sequence_to_pair = SequenceToPair(c_s, c_z // 2, c_z)
+        self.pair_to_sequence = PairToSequence(c_z, seq_heads)
+        self.seq_attention = SequenceAttention(c_s, seq_heads, attention)
+        self.tri_mul_out = TriangleMultiplicativeUpdate(c_z, outgoing=True)
+        self.tri_mul_in = TriangleMultiplicativeUpdate(c_z, outgoing=False)
+        self.tri_att_start = TriangleAttention(c_z, pair_head_width, pair_heads, starting=True, attention=attention)
+        self.tri_att_end = TriangleAttention(c_z, pair_head_width, pair_heads, starting=False, attention=attention)
+        self.mlp_seq = ResidueMLP(c_s, 4 * c_s)
+        self.mlp_pair = ResidueMLP(c_z, 4 * c_z)
+
+    def forward(
+        self, s: torch.Tensor, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """s ``[B, L, C_s]``, z ``[B, L, L, C_z]``, mask ``[B, L]`` bool → updated (s, z)."""
+        bias = self.pair_to_sequence(z)
+        s = s + self.seq_attention(self.layernorm_1(s), mask, bias)
+        s = self.mlp_seq(s)
+        z = z + self.sequence_to_pair(s)
+        # [B, L, L] pair mask
+        pair_mask = mask.unsqueeze(2) & mask.unsqueeze(1)
+        z = z + self.tri_mul_out(z, pair_mask, chunk_size)
+        z = z + self.tri_mul_in(z, pair_mask, chunk_size)
+        z = z + self.tri_att_start(z, pair_mask, chunk_size)
+        z = z + self.tri_att_end(z, pair_mask, chunk_size)
+        return s, self.mlp_pair(z, chunk_size)
