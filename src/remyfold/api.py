@@ -1,0 +1,202 @@
+"""Public Python API: :class:`Folder` turns sequences into :class:`~remyfold.prediction.Prediction` objects.
+
+Example::
+
+    from remyfold import Folder
+    folder = Folder.from_pretrained("facebook/esmfold_v1", device="auto")
+    [pred] = folder.fold({"GPR17": "MNGLEVAPPGLITNFSLATAEQCGQETPLENMLFASFYLLDFILALVGNTLALWLFIRDHKSGTPANVFLMHLAVADLSCVLVLPTRLVYHFSGNHWPFGEIACRLTGFLFYLNMYASIYFLTCISADRFLAIVHPVKSLKLRRPLYAHLACAFLWVVVAVAMAPLLVSPQTVQTNHTVVCLQLYREKASHHALVSLAVAFTFPFITTVTCYLLIIRSLRQGLRVEKRLKTKAVRMIAIVLAIFLVCFVPYHVNRSVYVLHYRSHGASCATQRILALANRITSCLTSLNGALDPIMYFFVAEKFRHALCNLLCGKRLKGPPPSFEGKTNESSLSAKSEL"})
+    print(pred.mean_plddt, pred.ptm)
+    pred_pdb = remyfold.io.structure_writer.to_pdb_string(pred)
+
+Complexes: chains separated by ``:`` are folded as one chain joined by a
+25-glycine linker with residue indices offset by 512 per chain (ESMFold's
+convention); linker residues are removed from every output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from remyfold.errors import InputError
+from remyfold.model.heads import predicted_tm_score
+from remyfold.model.residue_constants import RESTYPES
+from remyfold.prediction import CHAIN_IDS, Chain, Prediction
+
+PRECISIONS = ("fp32",)
+LINKER = "G" * 25
+RESIDUE_INDEX_OFFSET = 512
+DEFAULT_NUM_RECYCLES = 4
+_AA_INDEX = {aa: i for i, aa in enumerate(RESTYPES)} | {"X": len(RESTYPES)}
+
+
+@dataclass(frozen=True)
+class EncodedRecord:
+    """A record as the network sees it (chains joined by linkers).
+
+    Attributes: aatype, residue_index: ``[L_total]`` int64.  keep: ``[L_total]`` bool, False on linkers.
+        chain_index: ``[L_total]`` chain of each residue (linkers count with the chain before them).
+    """
+
+    chains: list[Chain]
+    aatype: np.ndarray
+    residue_index: np.ndarray
+    keep: np.ndarray
+    chain_index: np.ndarray
+
+
+def encode_sequence(record_id: str, sequence: str) -> EncodedRecord:
+    """Encode ``A:B:...`` into network inputs with ESMFold's multimer convention."""
+    parts = sequence.upper().split(":")
+    if len(parts) > len(CHAIN_IDS):
+        raise InputError(f"record {record_id}: {len(parts)} chains, at most {len(CHAIN_IDS)} are supported")
+    aatype, residx, keep, chain_index = [], [], [], []
+    position = 0
+    for c, chain in enumerate(parts):
+        if not chain:
+            raise InputError(f"record {record_id}: chain {c + 1} is empty; remove the extra ':'")
+        bad = next((i for i, a in enumerate(chain) if a not in _AA_INDEX), None)
+        if bad is not None:
+            raise InputError(
+                f"record {record_id}: chain {c + 1} position {bad + 1} has {chain[bad]!r}, not an amino acid; "
+                "use the 20 standard letters or X"
+            )
+        segment = chain + (LINKER if c < len(parts) - 1 else "")
+        aatype += [_AA_INDEX[a] for a in segment]
+        residx += [position + i + c * RESIDUE_INDEX_OFFSET for i in range(len(segment))]
+        keep += [True] * len(chain) + [False] * (len(segment) - len(chain))
+        chain_index += [c] * len(segment)
+        position += len(segment)
+    chains = [Chain(CHAIN_IDS[c], chain) for c, chain in enumerate(parts)]
+    return EncodedRecord(chains, np.array(aatype), np.array(residx), np.array(keep), np.array(chain_index))
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → the first CUDA device if there is one, else the CPU; ``cuda[:N]`` must exist."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise InputError(f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {device}: no CUDA GPU is available here; use --device cpu or auto")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif dev.type != "cpu":
+        raise InputError(f"--device {device!r} is not supported; use auto, cpu, cuda or cuda:N")
+    return dev
+
+
+def plan_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:
+    """Group record indices so that ``batch size × longest length ≤ max_tokens``.
+
+    Records are sorted by length (similar lengths share a batch, little padding);
+    a record longer than the budget is a batch of its own.
+    """
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if batches and (len(batches[-1]) + 1) * lengths[i] <= max_tokens:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+class Folder:
+    """A loaded ESMFold network on a device, ready to fold sequences.
+
+    Build it with :meth:`from_pretrained`. ``chunk_size`` bounds the memory of
+    the pair-state operations (rows per chunk); ``None`` runs them whole.
+    """
+
+    def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
+                 model_name: str = "", weights_revision: str = ""):  # fmt: skip
+        if precision not in PRECISIONS:
+            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+        if chunk_size is not None and chunk_size <= 0:
+            raise InputError(f"chunk size must be a positive number of rows, got {chunk_size}")
+        self.model = model.to(device).eval()
+        self.device, self.precision, self.chunk_size = device, precision, chunk_size
+        self.model_name, self.weights_revision = model_name, weights_revision
+        self.default_num_recycles = DEFAULT_NUM_RECYCLES
+
+    @classmethod
+    def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "fp32",
+                        chunk_size: int | None = None) -> "Folder":  # fmt: skip
+        """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`)."""
+        from remyfold.loading import load_model
+        from remyfold.weights import ResolvedWeights, resolve_weights
+
+        resolved = weights if isinstance(weights, ResolvedWeights) else resolve_weights(weights)
+        dev = resolve_device(device)
+        model = load_model(Path(resolved.directory))
+        return cls(model, device=dev, precision=precision, chunk_size=chunk_size,
+                   model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
+
+    def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,
+             max_tokens_per_batch: int = 1024) -> list[Prediction]:  # fmt: skip
+        """Fold sequences (a ``{id: sequence}`` mapping or a list, ids then ``seq1``, ``seq2``...)."""
+        records = list(sequences.items()) if isinstance(sequences, Mapping) else [
+            (f"seq{i + 1}", s) for i, s in enumerate(sequences)]  # fmt: skip
+        encoded = [encode_sequence(rid, seq) for rid, seq in records]
+        results: list[Prediction | None] = [None] * len(records)
+        for batch in plan_batches([len(e.aatype) for e in encoded], max_tokens_per_batch):
+            for i, pred in zip(batch, self.fold_batch([records[i] for i in batch], num_recycles=num_recycles)):
+                results[i] = pred
+        return results  # type: ignore[return-value]
+
+    def fold_batch(self, records: list[tuple[str, str]], *, num_recycles: int | None = None) -> list[Prediction]:
+        """Fold ``(id, sequence)`` records in one padded forward pass; Predictions in input order."""
+        recycles = self.default_num_recycles if num_recycles is None else num_recycles
+        if recycles < 0:
+            raise InputError(f"number of recycles must be ≥ 0, got {recycles}")
+        encoded = [encode_sequence(rid, seq) for rid, seq in records]
+        aatype, mask, residx = self._collate(encoded)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=self.chunk_size)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        elapsed = time.perf_counter() - start
+        total = sum(len(e.aatype) for e in encoded)
+        return [
+            self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total)
+            for b, ((rid, _), enc) in enumerate(zip(records, encoded))
+        ]
+
+    def _collate(self, encoded: list[EncodedRecord]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pad records to ``[B, L_max]`` aatype, mask (bool) and residue index tensors."""
+        n = max(len(e.aatype) for e in encoded)
+        aatype = torch.zeros(len(encoded), n, dtype=torch.long)
+        mask = torch.zeros(len(encoded), n, dtype=torch.bool)
+        residx = torch.zeros(len(encoded), n, dtype=torch.long)
+        for b, e in enumerate(encoded):
+            aatype[b, : len(e.aatype)] = torch.from_numpy(e.aatype)
+            mask[b, : len(e.aatype)] = True
+            residx[b, : len(e.aatype)] = torch.from_numpy(e.residue_index)
+        return aatype.to(self.device), mask.to(self.device), residx.to(self.device)
+
+    def _prediction(self, rid: str, enc: EncodedRecord, out, b: int, recycles: int, seconds: float) -> Prediction:
+        """Cut record ``b`` out of the batch outputs and drop its linker residues."""
+        n = len(enc.aatype)
+        keep = torch.from_numpy(enc.keep).to(self.device)
+        # pTM over the chains' residues (linkers weigh 0); for one chain this is ESMFold's pTM.
+        ptm = predicted_tm_score(out.pae_logits[b, :n, :n].float(), keep.float())
+        take = lambda t: t[b, :n][keep].float().cpu().numpy()  # noqa: E731
+        pae = out.pae[b, :n, :n][keep][:, keep].float().cpu().numpy()
+        kept_chain = enc.chain_index[enc.keep]
+        residue_number = np.concatenate([np.arange(1, len(c.sequence) + 1) for c in enc.chains])
+        return Prediction(
+            id=rid, chains=enc.chains, aatype=enc.aatype[enc.keep], positions=take(out.atom37),
+            atom_mask=take(out.atom37_mask) > 0, plddt=take(out.plddt), pae=pae, ptm=float(ptm),
+            chain_index=kept_chain, residue_number=residue_number, num_recycles=recycles,
+            model_name=self.model_name, weights_revision=self.weights_revision, precision=self.precision,
+            seconds=seconds,
+        )  # fmt: skip

@@ -1,0 +1,25 @@
+"""Shared fixtures: a tiny random reference model (transformers, the test oracle) saved to disk."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_models import make_reference, save_reference  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_reference():
+    """A tiny random ``transformers.EsmForProteinFolding`` (fp32, eval)."""
+    pytest.importorskip("transformers")
+    return make_reference(seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights_dir(tiny_reference, tmp_path_factory) -> Path:
+    """``tiny_reference`` saved with ``save_pretrained`` (config.json + model.safetensors)."""
+    return save_reference(tiny_reference, tmp_path_factory.mktemp("tiny_esmfold"))

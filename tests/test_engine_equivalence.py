@@ -1,0 +1,117 @@
+"""The engine computes the reference's function (transformers.EsmForProteinFolding, fp32, CPU).
+
+Contract (issue 2): every atom within 0.01 Å and pLDDT within 0.1 (0–100) of the
+reference, for monomers, padded batches and multimers, with random weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from remyfold.api import LINKER, RESIDUE_INDEX_OFFSET, Folder
+from remyfold.loading import load_model
+from remyfold.model.residue_constants import RESTYPES
+
+ATOM_TOL, PLDDT_TOL, PAE_TOL, PTM_TOL = 0.01, 0.1, 0.01, 1e-3
+MONOMERS = {"mbp_frag": "ASQKRPSQRHGSKYLATASTMDHARHGFLPRHRDTGILDSIGRFFGGDRGAPK", "short": "MKVLX", "pep": "GSWE"}
+
+
+@pytest.fixture(scope="module")
+def folder(tiny_weights_dir):
+    return Folder(load_model(tiny_weights_dir), device=torch.device("cpu"), model_name="tiny")
+
+
+def reference_run(model, sequences: list[str], residx: list[list[int]] | None = None, recycles: int = 4):
+    """Run the reference on a padded batch of plain sequences (no linker handling)."""
+    n = max(map(len, sequences))
+    aatype = torch.zeros(len(sequences), n, dtype=torch.long)
+    mask = torch.zeros(len(sequences), n, dtype=torch.long)
+    pos = torch.arange(n).repeat(len(sequences), 1)
+    for b, seq in enumerate(sequences):
+        aatype[b, : len(seq)] = torch.tensor([RESTYPES.index(a) if a in RESTYPES else 20 for a in seq])
+        mask[b, : len(seq)] = 1
+        if residx is not None:
+            pos[b, : len(seq)] = torch.tensor(residx[b])
+    with torch.no_grad():
+        return model(aatype, mask, position_ids=pos, num_recycles=recycles)
+
+
+def assert_matches(pred, ref, b: int, keep: np.ndarray | None = None) -> None:
+    """Compare one Prediction with batch row ``b`` of the reference output (optionally a residue subset)."""
+    n = len(keep) if keep is not None else pred.length
+    keep = np.ones(n, bool) if keep is None else keep
+    from transformers.models.esm.openfold_utils.feats import atom14_to_atom37
+
+    out = {k: v[b : b + 1, :n] for k, v in ref.items() if k in ("residx_atom37_to_atom14", "atom37_atom_exists")}
+    ref37 = atom14_to_atom37(ref["positions"][-1][b : b + 1, :n], out)[0].numpy()[keep]
+    exists = out["atom37_atom_exists"][0].numpy()[keep] > 0
+    assert np.array_equal(pred.atom_mask, exists)
+    dev = np.linalg.norm(pred.positions - ref37, axis=-1)[exists]
+    assert dev.max() < ATOM_TOL, f"max atom deviation {dev.max():.4f} Å"
+    plddt_ref = 100 * ref["plddt"][b, :n].numpy()[keep]
+    assert np.abs(pred.plddt - plddt_ref).max() < PLDDT_TOL
+    pae_ref = ref["predicted_aligned_error"][b, :n, :n].numpy()[keep][:, keep]
+    assert np.abs(pred.pae - pae_ref).max() < PAE_TOL
+
+
+@pytest.mark.parametrize("name", sorted(MONOMERS))
+def test_monomer_matches_reference(folder, tiny_reference, name):
+    seq = MONOMERS[name]
+    [pred] = folder.fold({name: seq})
+    ref = reference_run(tiny_reference, [seq])
+    assert_matches(pred, ref, 0)
+    assert abs(pred.ptm - float(ref["ptm"])) < PTM_TOL
+    assert pred.num_recycles == 4 and pred.sequence == seq
+
+
+def test_padded_batch_matches_reference(folder, tiny_reference):
+    seqs = list(MONOMERS.values())
+    preds = folder.fold_batch([(f"s{i}", s) for i, s in enumerate(seqs)], num_recycles=1)
+    ref = reference_run(tiny_reference, seqs, recycles=1)
+    for b, pred in enumerate(preds):
+        assert_matches(pred, ref, b)
+
+
+def test_batching_does_not_change_results(folder):
+    seqs = {"a": MONOMERS["mbp_frag"], "b": MONOMERS["pep"]}
+    together = folder.fold(seqs, num_recycles=1, max_tokens_per_batch=10_000)
+    alone = folder.fold(seqs, num_recycles=1, max_tokens_per_batch=1)
+    for x, y in zip(together, alone):
+        assert np.abs(x.positions - y.positions).max() < 1e-3
+        assert abs(x.ptm - y.ptm) < 1e-5
+
+
+def test_multimer_matches_reference_with_linker(folder, tiny_reference):
+    chains = ["MKTAYIAKQRQISF", "GSHMLEDPV", "WYQR"]
+    [pred] = folder.fold({"cplx": ":".join(chains)}, num_recycles=2)
+    # ESMFold's convention, written out independently: G25 linkers, +512 index offset per chain.
+    joined, residx, keep, pos = "", [], [], 0
+    for c, chain in enumerate(chains):
+        seg = chain + (LINKER if c < len(chains) - 1 else "")
+        residx += [pos + i + c * RESIDUE_INDEX_OFFSET for i in range(len(seg))]
+        keep += [True] * len(chain) + [False] * (len(seg) - len(chain))
+        joined, pos = joined + seg, pos + len(seg)
+    ref = reference_run(tiny_reference, [joined], [residx], recycles=2)
+    assert_matches(pred, ref, 0, np.array(keep))
+    assert [c.id for c in pred.chains] == ["A", "B", "C"]
+    assert pred.length == sum(map(len, chains))
+    assert list(pred.residue_number[:3]) == [1, 2, 3] and pred.residue_number[len(chains[0])] == 1
+    assert list(np.bincount(pred.chain_index)) == [len(c) for c in chains]
+
+
+def test_chunking_is_equivalent(tiny_weights_dir):
+    seq = {"x": MONOMERS["mbp_frag"]}
+    plain = Folder(load_model(tiny_weights_dir), device=torch.device("cpu")).fold(seq, num_recycles=1)[0]
+    chunked = Folder(load_model(tiny_weights_dir), device=torch.device("cpu"), chunk_size=7).fold(seq, num_recycles=1)[0]
+    assert np.abs(plain.positions - chunked.positions).max() < 1e-3
+    assert np.abs(plain.plddt - chunked.plddt).max() < 1e-3
+
+
+def test_sdpa_attention_is_equivalent(tiny_weights_dir):
+    seq = {"x": MONOMERS["mbp_frag"]}
+    plain = Folder(load_model(tiny_weights_dir), device=torch.device("cpu")).fold(seq, num_recycles=1)[0]
+    fast = Folder(load_model(tiny_weights_dir, attention="sdpa"), device=torch.device("cpu")).fold(seq, num_recycles=1)[0]
+    assert np.abs(plain.positions - fast.positions).max() < 1e-3
+    assert np.abs(plain.plddt - fast.plddt).max() < 1e-3
