@@ -115,3 +115,14 @@ def test_sdpa_attention_is_equivalent(tiny_weights_dir):
     fast = Folder(load_model(tiny_weights_dir, attention="sdpa"), device=torch.device("cpu")).fold(seq, num_recycles=1)[0]
     assert np.abs(plain.positions - fast.positions).max() < 1e-3
     assert np.abs(plain.plddt - fast.plddt).max() < 1e-3
+
+
+def test_bf16_mode_stays_close_to_fp32(tiny_weights_dir):
+    """The opt-in bf16 mode runs everywhere and tracks fp32 (random weights: loose, scale-relative bound)."""
+    seq = {"x": MONOMERS["mbp_frag"]}
+    exact = Folder.from_pretrained(str(tiny_weights_dir), device="cpu").fold(seq, num_recycles=1)[0]
+    fast = Folder.from_pretrained(str(tiny_weights_dir), device="cpu", precision="bf16").fold(seq, num_recycles=1)[0]
+    assert fast.precision == "bf16" and np.isfinite(fast.positions).all()
+    scale = np.abs(exact.positions[:, 1]).max()
+    assert np.abs(exact.positions[:, 1] - fast.positions[:, 1]).max() < 0.01 * scale
+    assert np.abs(exact.plddt - fast.plddt).max() < 1.0

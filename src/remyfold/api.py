@@ -15,6 +15,7 @@ convention); linker residues are removed from every output.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,14 +25,18 @@ import numpy as np
 import torch
 
 from remyfold.errors import InputError
-from remyfold.model.heads import predicted_tm_score
+from remyfold.model.heads import pae_bin_centers, predicted_tm_score
 from remyfold.model.residue_constants import RESTYPES
 from remyfold.prediction import CHAIN_IDS, Chain, Prediction
 
-PRECISIONS = ("fp32",)
+# fp32: the reference's arithmetic. bf16: language model weights in bfloat16 and the trunk under
+# bfloat16 autocast; structure module and heads stay fp32 (opt-in, see README for its drift).
+PRECISIONS = ("fp32", "bf16")
+ATTENTION_CHOICES = ("auto", "plain", "sdpa")
 LINKER = "G" * 25
 RESIDUE_INDEX_OFFSET = 512
 DEFAULT_NUM_RECYCLES = 4
+MAX_PAE = float(pae_bin_centers(torch.device("cpu"))[-1])  # 31.75 Å, the last PAE bin centre
 _AA_INDEX = {aa: i for i, aa in enumerate(RESTYPES)} | {"X": len(RESTYPES)}
 
 
@@ -122,6 +127,8 @@ class Folder:
             raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
         if chunk_size is not None and chunk_size <= 0:
             raise InputError(f"chunk size must be a positive number of rows, got {chunk_size}")
+        if precision == "bf16":
+            model.esm.to(torch.bfloat16)
         self.model = model.to(device).eval()
         self.device, self.precision, self.chunk_size = device, precision, chunk_size
         self.model_name, self.weights_revision = model_name, weights_revision
@@ -129,14 +136,24 @@ class Folder:
 
     @classmethod
     def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "fp32",
-                        chunk_size: int | None = None) -> "Folder":  # fmt: skip
-        """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`)."""
+                        chunk_size: int | None = None, attention: str = "auto") -> "Folder":  # fmt: skip
+        """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
+
+        ``attention="auto"`` uses PyTorch's fused SDPA kernels on CUDA and the plain
+        implementation on the CPU (both compute the same function; see the tests).
+        """
         from remyfold.loading import load_model
         from remyfold.weights import ResolvedWeights, resolve_weights
 
-        resolved = weights if isinstance(weights, ResolvedWeights) else resolve_weights(weights)
+        if precision not in PRECISIONS:
+            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+        if attention not in ATTENTION_CHOICES:
+            raise InputError(f"attention {attention!r} is not available; choose one of {', '.join(ATTENTION_CHOICES)}")
         dev = resolve_device(device)
-        model = load_model(Path(resolved.directory))
+        resolved = weights if isinstance(weights, ResolvedWeights) else resolve_weights(weights)
+        if attention == "auto":
+            attention = "sdpa" if dev.type == "cuda" else "plain"
+        model = load_model(Path(resolved.directory), attention=attention)
         return cls(model, device=dev, precision=precision, chunk_size=chunk_size,
                    model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
 
@@ -160,7 +177,7 @@ class Folder:
         encoded = [encode_sequence(rid, seq) for rid, seq in records]
         aatype, mask, residx = self._collate(encoded)
         start = time.perf_counter()
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=self.chunk_size)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -170,6 +187,12 @@ class Folder:
             self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total)
             for b, ((rid, _), enc) in enumerate(zip(records, encoded))
         ]
+
+    def _autocast(self):
+        """bfloat16 autocast for ``bf16``; nothing for ``fp32``."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def _collate(self, encoded: list[EncodedRecord]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pad records to ``[B, L_max]`` aatype, mask (bool) and residue index tensors."""
@@ -198,5 +221,5 @@ class Folder:
             atom_mask=take(out.atom37_mask) > 0, plddt=take(out.plddt), pae=pae, ptm=float(ptm),
             chain_index=kept_chain, residue_number=residue_number, num_recycles=recycles,
             model_name=self.model_name, weights_revision=self.weights_revision, precision=self.precision,
-            seconds=seconds,
+            seconds=seconds, extra={"max_pae": MAX_PAE},
         )  # fmt: skip

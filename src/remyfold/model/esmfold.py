@@ -133,17 +133,20 @@ class ESMFold(nn.Module):
             s0 = s0 + self.embedding(aatype)
         z0 = s0.new_zeros(*aatype.shape, aatype.shape[1], self.config.trunk.pairwise_state_dim)
         _, z, structure = self.trunk(s0, z0, residue_index, mask, aatype, num_recycles, chunk_size)
-        atom14 = structure["positions"][-1]
+        atom14 = structure["positions"][-1].float()
         atom37_mask = self.atom37_mask[aatype] * mask.unsqueeze(-1)
         # Gather atom14 slots into atom37 order: [B, L, 37, 3]
         idx = self.atom37_to_atom14[aatype]
         atom37 = torch.gather(atom14, 2, idx[..., None].expand(*idx.shape, 3)) * atom37_mask[..., None]
-        pae_logits = self.ptm_head(z)
+        z, s_last = z.float(), structure["states"][-1].float()
+        with torch.autocast(z.device.type, enabled=False):
+            pae_logits = self.ptm_head(z)
+            plddt = plddt_from_logits(self.lddt_head(s_last))
         return FoldingOutput(
             atom14=atom14,
             atom37=atom37,
             atom37_mask=atom37_mask,
-            plddt=plddt_from_logits(self.lddt_head(structure["states"][-1])),
+            plddt=plddt,
             pae=predicted_aligned_error(pae_logits),
             pae_logits=pae_logits,
         )

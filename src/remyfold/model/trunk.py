@@ -88,6 +88,12 @@ class FoldingTrunk(nn.Module):
             s, z = block(s, z, mask, chunk_size)
         return s, z
 
+    def _structure(self, s, z, aatype, mask) -> dict[str, torch.Tensor]:
+        """Structure module in fp32, also when the trunk runs under low-precision autocast."""
+        s_sm, z_sm = self.trunk2sm_s(s).float(), self.trunk2sm_z(z).float()
+        with torch.autocast(s.device.type, enabled=False):
+            return self.structure_module(s_sm, z_sm, aatype, mask.float())
+
     def forward(
         self,
         s0: torch.Tensor,
@@ -113,7 +119,7 @@ class FoldingTrunk(nn.Module):
             recycle_s = self.recycle_s_norm(recycle_s)
             recycle_z = self.recycle_z_norm(recycle_z) + self.recycle_disto(bins)
             s, z = self.run_blocks(s0 + recycle_s, z0 + recycle_z, residue_index, mask, chunk_size)
-            structure = self.structure_module(self.trunk2sm_s(s), self.trunk2sm_z(z), aatype, mask.to(s.dtype))
+            structure = self._structure(s, z, aatype, mask)
             recycle_s, recycle_z = s, z
             bins = recycle_distogram(structure["positions"][-1][:, :, :3])
         return s, z, structure

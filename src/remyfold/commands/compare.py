@@ -1,0 +1,125 @@
+"""``remyfold compare MODEL... REFERENCE``: score structures against a reference.
+
+Prints TM-score, GDT-TS, GDT-HA, Cα RMSD, lDDT (all-atom and Cα), aligned
+residues and sequence identity, as a table (several models sorted by TM-score)
+or, with ``--json``, as one JSON object per model (a list for several models).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from remyfold.errors import InputError
+
+HELP = "Score predicted (or any) structures against a reference: TM-score, GDT, RMSD, lDDT."
+
+# (column title, result key, format) of the table.
+COLUMNS = (
+    ("TM-score", "tm_score", "{:.4f}"),
+    ("GDT-TS", "gdt_ts", "{:.4f}"),
+    ("GDT-HA", "gdt_ha", "{:.4f}"),
+    ("RMSD(Å)", "rmsd", "{:.3f}"),
+    ("lDDT", "lddt", "{:.4f}"),
+    ("lDDT-Cα", "lddt_ca", "{:.4f}"),
+    ("Aligned", "aligned_residues", "{:d}"),
+    ("SeqID", "sequence_identity", "{:.1%}"),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Attach the ``compare`` options."""
+    parser.usage = "%(prog)s MODEL [MODEL ...] REFERENCE [--json] [--model N] [--chain IDS | --chain-map M:R,...]"
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="one or more model structures, then the reference; the LAST file is the reference "
+        "(PDB or mmCIF, optionally .gz)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON (a list when several models) instead of a table",
+    )
+    parser.add_argument(
+        "--model",
+        type=int,
+        default=1,
+        metavar="N",
+        help="score the N-th model of multi-model MODEL files (default: 1, the first); the reference uses its first",
+    )
+    chains = parser.add_mutually_exclusive_group()
+    chains.add_argument(
+        "--chain",
+        metavar="IDS",
+        help="reference chains to score, comma-separated (e.g. A or A,B); paired with model chains of the same "
+        "id, or with the model's only chain",
+    )
+    chains.add_argument(
+        "--chain-map",
+        metavar="M:R,...",
+        help="pair model chain M with reference chain R, e.g. A:B,B:C (default: pair chains by id)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare every model with the reference and print the scores."""
+    from remyfold.metrics import RESULT_KEYS, compare_structures
+
+    if len(args.files) < 2:
+        raise InputError(
+            "compare needs at least two files: MODEL [MODEL ...] REFERENCE (the last one is the reference)"
+        )
+    if args.model < 1:
+        raise InputError(f"--model {args.model} is not a model number; models count from 1")
+    *models, reference = args.files
+    results = [
+        compare_structures(
+            model,
+            reference,
+            model_index=args.model,
+            chains=args.chain,
+            chain_map=args.chain_map,
+        )
+        for model in models
+    ]
+    if args.json:
+        objects = [_json_object(result, RESULT_KEYS) for result in results]
+        print(json.dumps(objects[0] if len(objects) == 1 else objects, indent=2))
+    else:
+        print(format_table(results))
+    return 0
+
+
+def _json_object(result: dict, keys: tuple[str, ...]) -> dict:
+    """The documented keys first, in order, then the extra ones."""
+    return {
+        **{key: result[key] for key in keys},
+        **{k: v for k, v in result.items() if k not in keys},
+    }
+
+
+def format_table(results: list[dict]) -> str:
+    """A plain-text table of results, best TM-score first, under a line naming the reference."""
+    ordered = sorted(results, key=lambda result: result["tm_score"], reverse=True)
+    first = ordered[0]
+    chains = ",".join(pair["reference"] or "-" for pair in first["chain_pairs"])
+    header = f"Reference: {first['reference']} (chains {chains}; {first['reference_length']} residues)"
+    titles = ["Model"] + [title for title, _, _ in COLUMNS]
+    rows = [[_model_label(result)] + [fmt.format(result[key]) for _, key, fmt in COLUMNS] for result in ordered]
+    widths = [max(len(row[i]) for row in [titles] + rows) for i in range(len(titles))]
+
+    def line(cells: list[str]) -> str:
+        # Model name left-aligned, numbers right-aligned.
+        return "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))
+        )
+
+    return "\n".join([header, line(titles), line(["-" * w for w in widths])] + [line(row) for row in rows])
+
+
+def _model_label(result: dict) -> str:
+    """The model file, with ``#N`` when a model other than the first was scored."""
+    index = result.get("model_index", 1)
+    return result["model"] if index == 1 else f"{result['model']}#{index}"

@@ -1,0 +1,59 @@
+"""``remyfold weights download|path``: fetch the model weights, or show where they are.
+
+* ``remyfold weights download [REPO_ID] [--revision R] [--to DIR]`` (needs internet): into
+  the Hugging Face cache (``HF_HOME`` / ``HF_HUB_CACHE``), or into the plain folder ``DIR``,
+  which can be copied to an offline machine and used there with ``--weights DIR``.
+* ``remyfold weights path [WEIGHTS]``: print the directory and revision that
+  ``remyfold predict --weights WEIGHTS`` would use, without any network access.
+
+Both print ``<directory>\\t<name>\\t<revision>`` on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Download the model weights (`weights download`), or show which ones predict would use (`weights path`)."
+
+_DEFAULT_WEIGHTS = "facebook/esmfold_v1"  # = remyfold.weights.DEFAULT_WEIGHTS (not imported: keeps --help fast)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Attach the ``download`` and ``path`` sub-commands to ``parser``."""
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    download = actions.add_parser("download", help="download weights from the Hugging Face Hub (needs internet)")
+    download.add_argument(
+        "repo_id",
+        nargs="?",
+        default=_DEFAULT_WEIGHTS,
+        metavar="REPO_ID",
+        help=f"Hub repository (default {_DEFAULT_WEIGHTS})",
+    )
+    download.add_argument("--revision", default=None, metavar="R", help="branch, tag or commit (default main)")
+    download.add_argument(
+        "--to",
+        default=None,
+        metavar="DIR",
+        help="download into this plain folder (to copy elsewhere and use with --weights DIR) "
+        "instead of the Hugging Face cache",
+    )
+    path = actions.add_parser("path", help="print the weights directory predict would use (no network)")
+    path.add_argument(
+        "weights",
+        nargs="?",
+        default=_DEFAULT_WEIGHTS,
+        metavar="WEIGHTS",
+        help=f"directory or Hub id, as for predict --weights (default {_DEFAULT_WEIGHTS})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Download or locate the weights and print ``directory<TAB>name<TAB>revision``."""
+    from remyfold.weights import download_weights, resolve_weights
+
+    if args.action == "download":
+        resolved = download_weights(args.repo_id, revision=args.revision, to=args.to)
+    else:
+        resolved = resolve_weights(args.weights, local_files_only=True)
+    print(f"{resolved.directory}\t{resolved.name}\t{resolved.revision}")
+    return 0

@@ -1,0 +1,312 @@
+"""The ``remyfold predict`` job: FASTA files in, one PDB/mmCIF/JSON per record and ``summary.tsv`` out.
+
+Steps of :func:`run_predict`:
+
+1. Check the options, read and validate every FASTA record, check the output folder and the
+   device, and resolve the weights — every user error surfaces before any folding.
+2. Skip records already finished (see :func:`finished_result`) unless ``overwrite``.
+3. Batch the rest by a token budget (:func:`make_batches`), load the model once, fold each
+   batch in one padded forward pass. When a batch raises, its records are retried one by one,
+   so one bad record (or an out-of-memory batch) does not sink the others; a record that
+   still fails is reported ``failed`` with a one-line reason.
+4. For each record write ``<id>.pdb``, ``<id>.cif`` and, last, ``<id>.json`` — the JSON is
+   the "finished" marker. ``summary.tsv`` is rewritten after every batch, so an interrupted
+   run leaves a consistent summary (records not reached yet are ``pending``).
+
+Every file is written atomically (:mod:`remyfold.io.atomic`). The model is reached only
+through the engine API (:class:`remyfold.api.Folder`); tests inject a fake loader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from remyfold.errors import InputError
+from remyfold.io.atomic import write_text_atomic
+from remyfold.io.fasta import DEFAULT_MAX_LENGTH, FastaRecord, read_fasta
+from remyfold.prediction import CHAIN_IDS
+from remyfold.weights import DEFAULT_WEIGHTS, ResolvedWeights, resolve_weights
+
+#: Default token budget: batch size × longest padded length of a batch.
+DEFAULT_MAX_TOKENS_PER_BATCH = 1024
+SUMMARY_NAME = "summary.tsv"
+SUMMARY_COLUMNS = ("id", "length", "chains", "mean_plddt", "ptm", "status", "seconds", "error")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+@dataclass
+class PredictOptions:
+    """Options of one prediction job (the ``remyfold predict`` flags)."""
+
+    out_dir: Path
+    weights: str | Path = DEFAULT_WEIGHTS
+    device: str = "auto"
+    precision: str = "fp32"
+    num_recycles: int | None = None
+    chunk_size: int | None = None
+    max_length: int = DEFAULT_MAX_LENGTH
+    max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir)
+        if not DEVICE_PATTERN.match(self.device):
+            raise InputError(f"--device {self.device}: expected auto, cpu, cuda or cuda:N")
+        if self.num_recycles is not None and self.num_recycles < 0:
+            raise InputError(f"--num-recycles {self.num_recycles}: must be 0 or more")
+        for flag, value in (
+            ("--chunk-size", self.chunk_size),
+            ("--max-length", self.max_length),
+            ("--max-tokens-per-batch", self.max_tokens_per_batch),
+        ):
+            if value is not None and value <= 0:
+                raise InputError(f"{flag} {value}: must be a positive number")
+
+
+@dataclass
+class RecordResult:
+    """One row of ``summary.tsv``; ``status`` is ``ok``, ``skipped``, ``failed`` or ``pending``."""
+
+    id: str
+    length: int
+    chains: str
+    status: str
+    mean_plddt: float | None = None
+    ptm: float | None = None
+    seconds: float | None = None
+    error: str = ""
+
+
+class FolderLoader(Protocol):
+    """What :func:`run_predict` needs from the engine: its precisions and a way to load a folder."""
+
+    precisions: tuple[str, ...]
+
+    def __call__(self, weights: ResolvedWeights, options: PredictOptions): ...
+
+
+class EngineLoader:
+    """Loads :class:`remyfold.api.Folder` (imported lazily: it pulls in torch and the model)."""
+
+    @property
+    def precisions(self) -> tuple[str, ...]:
+        from remyfold.api import PRECISIONS
+
+        return tuple(PRECISIONS)
+
+    def __call__(self, weights: ResolvedWeights, options: PredictOptions):
+        from remyfold.api import Folder
+
+        return Folder.from_pretrained(
+            weights, device=options.device, precision=options.precision, chunk_size=options.chunk_size
+        )
+
+
+def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None = None) -> list[RecordResult]:
+    """Fold every record of the FASTA files ``inputs`` into ``options.out_dir``.
+
+    Returns one :class:`RecordResult` per record, in input order.
+
+    Raises:
+        InputError / WeightsError: bad input, options, output folder, device or weights
+            (all checked before any folding).
+    """
+    loader = loader if loader is not None else EngineLoader()
+    if options.precision not in loader.precisions:
+        raise InputError(f"--precision {options.precision}: choose one of {', '.join(loader.precisions)}")
+    records = read_fasta(inputs, max_length=options.max_length)
+    prepare_out_dir(options.out_dir)
+    check_device(options.device)
+    weights = resolve_weights(options.weights)
+    results = {record.id: _initial_result(record, options) for record in records}
+    write_summary(options.out_dir, list(results.values()))
+    todo = [record for record in records if results[record.id].status == "pending"]
+    if todo:
+        _fold_all(todo, loader(weights, options), options, results, show_progress=options.progress and len(records) > 1)
+    return list(results.values())
+
+
+def _initial_result(record: FastaRecord, options: PredictOptions) -> RecordResult:
+    """``skipped`` (with the earlier scores) when finished and not ``overwrite``, else ``pending``."""
+    if not options.overwrite:
+        done = finished_result(record, options.out_dir)
+        if done is not None:
+            return done
+    return RecordResult(record.id, record.length, chain_summary(record.chains), "pending")
+
+
+def _fold_all(todo: list[FastaRecord], folder, options: PredictOptions, results: dict, *, show_progress: bool) -> None:
+    """Fold ``todo`` batch by batch, updating ``results`` and ``summary.tsv`` after each batch."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(todo), unit="seq", desc="folding", file=sys.stderr, disable=not show_progress) as bar:
+        for batch in make_batches(todo, options.max_tokens_per_batch):
+            for result in fold_batch(folder, batch, options):
+                results[result.id] = result
+            write_summary(options.out_dir, list(results.values()))
+            bar.update(len(batch))
+            failed = sum(result.status == "failed" for result in results.values())
+            if failed:
+                bar.set_postfix(failed=failed)
+
+
+def folded_length(record: FastaRecord) -> int:
+    """Tokens the model folds for ``record``: its residues plus the engine's linker between chains."""
+    from remyfold.api import LINKER
+
+    return record.length + len(LINKER) * (len(record.chains) - 1)
+
+
+def make_batches(records: list[FastaRecord], max_tokens: int) -> list[list[FastaRecord]]:
+    """Group records so that ``len(batch) × longest folded length ≤ max_tokens`` (the engine's planner).
+
+    Shortest first, similar lengths together (little padding); a record over the budget is folded alone.
+    """
+    from remyfold.api import plan_batches
+
+    lengths = [folded_length(record) for record in records]
+    return [[records[i] for i in batch] for batch in plan_batches(lengths, max_tokens)]
+
+
+def fold_batch(folder, batch: list[FastaRecord], options: PredictOptions) -> list[RecordResult]:
+    """Fold ``batch`` in one forward pass and write its outputs; on failure retry record by record."""
+    try:
+        predictions = folder.fold_batch([(r.id, r.sequence) for r in batch], num_recycles=options.num_recycles)
+        if len(predictions) != len(batch):
+            raise RuntimeError(f"the engine returned {len(predictions)} predictions for {len(batch)} records")
+    except Exception as err:  # noqa: BLE001 - any engine failure is reported per record
+        if len(batch) == 1:
+            return [_failed(batch[0], err)]
+        _release_memory(folder)
+        return [result for record in batch for result in fold_batch(folder, [record], options)]
+    return [_write_record(record, pred, folder, options.out_dir) for record, pred in zip(batch, predictions)]
+
+
+def _release_memory(folder) -> None:
+    """Give cached GPU memory back after a failed batch (it may have run out of memory)."""
+    device = getattr(folder, "device", None)
+    if getattr(device, "type", None) == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+def _failed(record: FastaRecord, err: BaseException) -> RecordResult:
+    """A ``failed`` row whose error is ``Type: first line of the message``."""
+    lines = str(err).strip().splitlines()
+    reason = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+    return RecordResult(record.id, record.length, chain_summary(record.chains), "failed", error=reason)
+
+
+def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordResult:
+    """Write ``<id>.pdb``, ``<id>.cif`` then ``<id>.json`` (the finished marker)."""
+    from remyfold.io.structure_writer import to_mmcif_string, to_pdb_string
+
+    try:
+        write_text_atomic(out_dir / f"{record.id}.pdb", to_pdb_string(pred))
+        write_text_atomic(out_dir / f"{record.id}.cif", to_mmcif_string(pred))
+        write_text_atomic(out_dir / f"{record.id}.json", prediction_json(pred, device=str(folder.device)))
+    except Exception as err:  # noqa: BLE001 - a record that cannot be written is failed, the others go on
+        return _failed(record, err)
+    return RecordResult(
+        record.id, pred.length, chain_summary([c.sequence for c in pred.chains]), "ok",
+        mean_plddt=pred.mean_plddt, ptm=float(pred.ptm), seconds=float(pred.seconds),
+    )  # fmt: skip
+
+
+def prediction_json(pred, *, device: str) -> str:
+    """The ``<id>.json`` text: sequence, chains, scores, per-residue pLDDT ``[N]``, PAE ``[N, N]``, run metadata.
+
+    One top-level key per line; arrays are written compactly, rounded to 2 decimals.
+    """
+    import numpy as np
+
+    from remyfold import __version__
+
+    data = {
+        "id": pred.id,
+        "sequence": pred.sequence,
+        "chains": [{"id": c.id, "sequence": c.sequence, "length": len(c.sequence)} for c in pred.chains],
+        "mean_plddt": round(pred.mean_plddt, 2),
+        "ptm": round(float(pred.ptm), 4),
+        "plddt": np.round(np.asarray(pred.residue_plddt, dtype=np.float64), 2).tolist(),
+        "pae": np.round(np.asarray(pred.pae, dtype=np.float64), 2).tolist(),
+        "max_pae": pred.extra.get("max_pae"),
+        "num_recycles": int(pred.num_recycles),
+        "model_name": pred.model_name,
+        "weights_revision": pred.weights_revision,
+        "precision": pred.precision,
+        "device": device,
+        "seconds": round(float(pred.seconds), 3),
+        "remyfold_version": __version__,
+    }
+    lines = [f"  {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))}" for key, value in data.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
+    """A ``skipped`` row if ``record`` was finished by an earlier run, else ``None``.
+
+    Finished means: ``<id>.pdb``, ``<id>.cif`` and ``<id>.json`` exist and the JSON (written
+    last) parses and holds the same sequence — a changed sequence under the same id is refolded.
+    """
+    paths = [out_dir / f"{record.id}{suffix}" for suffix in (".pdb", ".cif", ".json")]
+    if not all(path.is_file() for path in paths):
+        return None
+    try:
+        data = json.loads(paths[2].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("sequence") != record.sequence:
+        return None
+    return RecordResult(
+        record.id, record.length, chain_summary(record.chains), "skipped",
+        mean_plddt=data.get("mean_plddt"), ptm=data.get("ptm"), seconds=data.get("seconds"),
+    )  # fmt: skip
+
+
+def chain_summary(chains: list[str]) -> str:
+    """``A:120,B:80``: chain ids (A, B, ...) with their lengths."""
+    return ",".join(f"{CHAIN_IDS[i]}:{len(sequence)}" for i, sequence in enumerate(chains))
+
+
+def write_summary(out_dir: Path, results: list[RecordResult]) -> None:
+    """Rewrite ``summary.tsv`` atomically: a header, then one tab-separated row per record."""
+
+    def number(value, digits: int) -> str:
+        return "" if value is None else f"{float(value):.{digits}f}"
+
+    rows = ["\t".join(SUMMARY_COLUMNS)]
+    for r in results:
+        error = " ".join(r.error.split())  # no tabs or newlines inside a cell
+        fields = [r.id, str(r.length), r.chains, number(r.mean_plddt, 2), number(r.ptm, 4), r.status,
+                  number(r.seconds, 2), error]  # fmt: skip
+        rows.append("\t".join(fields))
+    write_text_atomic(out_dir / SUMMARY_NAME, "\n".join(rows) + "\n")
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create ``out_dir`` if needed and check it is a writable folder."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir} is a file; give a folder for the outputs")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--out {out_dir}: cannot create the folder ({err.strerror}); choose another place") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise InputError(f"--out {out_dir}: the folder is not writable; choose another place")
+
+
+def check_device(device: str) -> None:
+    """Raise :class:`InputError` when ``device`` asks for a CUDA GPU that is not there (the engine's check)."""
+    if device.startswith("cuda"):
+        from remyfold.api import resolve_device
+
+        resolve_device(device)

@@ -1,0 +1,250 @@
+"""Tests of the structure metrics: superposition, TM-score/GDT/RMSD against TMscore, and lDDT.
+
+TM-score, RMSD and GDT are checked against values of the ``TMscore`` program
+(Debian ``tm-align``) stored in ``tests/data/tm/tmscore_reference.json`` by
+``scripts/make_tm_reference.py``; when ``TMscore`` is installed one case is also
+run live. lDDT is checked on hand-worked cases and against biotite's
+independent implementation.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from remyfold.metrics import compare_structures
+from remyfold.metrics.gdt import gdt_scores
+from remyfold.metrics.lddt import lddt, resolve_symmetric_atoms
+from remyfold.metrics.superpose import kabsch, superposed_rmsd, transform
+from remyfold.metrics.tmscore import seed_lengths, tm_d0, tm_score_search
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = json.loads((ROOT / "tests" / "data" / "tm" / "tmscore_reference.json").read_text())
+TM_TOLERANCE, RMSD_TOLERANCE, GDT_TOLERANCE = 0.005, 0.01, 0.005
+
+
+@pytest.fixture(scope="module")
+def data() -> Path:
+    """MDAnalysisTests/data (real structures from the mdanalysistests package)."""
+    spec = importlib.util.find_spec("MDAnalysisTests")
+    if spec is None:
+        pytest.skip("mdanalysistests is not installed (pip install mdanalysistests)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random proper rotation ``[3, 3]`` (QR of a Gaussian matrix)."""
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+def chain_trace(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A compact random walk ``[n, 3]`` with 3.8 Å steps, like a Cα trace."""
+    steps = rng.normal(size=(n, 3))
+    steps *= 3.8 / np.linalg.norm(steps, axis=1, keepdims=True)
+    return np.cumsum(steps, axis=0)
+
+
+# --- superposition -------------------------------------------------------------------------------
+
+
+def test_kabsch_recovers_rigid_motion_and_never_reflects():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 3)) * 10
+    rotation = random_rotation(rng)
+    y = x @ rotation.T + np.array([3.0, -7.0, 12.0])
+    r, t = kabsch(x, y, np.ones((1, 30)))
+    np.testing.assert_allclose(transform(x, r, t)[0], y, atol=1e-9)
+    assert superposed_rmsd(x, y) < 1e-9
+    mirrored = x * np.array([1.0, 1.0, -1.0])
+    r, _ = kabsch(x, mirrored, np.ones((1, 30)))
+    assert np.linalg.det(r[0]) == pytest.approx(1.0)
+    assert superposed_rmsd(x, mirrored) > 1.0
+
+
+def test_kabsch_batch_rows_use_only_their_subset():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(12, 3)) * 5
+    y = x @ random_rotation(rng).T
+    y[6:] += rng.normal(size=(6, 3)) * 4  # only the first half moves rigidly
+    weights = np.zeros((2, 12))
+    weights[0, :6] = 1
+    weights[1] = 1
+    moved = transform(x, *kabsch(x, y, weights))
+    np.testing.assert_allclose(moved[0, :6], y[:6], atol=1e-9)
+    assert not np.allclose(moved[1, :6], y[:6], atol=1e-3)
+
+
+# --- TM-score, GDT, RMSD -------------------------------------------------------------------------
+
+
+def test_d0_and_seed_lengths_follow_tmscore():
+    assert tm_d0(10) == 0.5 and tm_d0(15) == 0.5 and tm_d0(18) == 0.5  # 1.24*3^(1/3)-1.8 < 0.5
+    assert tm_d0(214) == pytest.approx(1.24 * 199 ** (1 / 3) - 1.8)
+    assert seed_lengths(214) == [214, 107, 53, 26, 13, 4]
+    assert seed_lengths(10) == [10, 5, 4]
+    assert seed_lengths(3) == [3]
+    assert seed_lengths(400) == [400, 200, 100, 50, 25, 4]
+
+
+def test_identical_and_moved_copies_score_one():
+    rng = np.random.default_rng(2)
+    reference = chain_trace(80, rng)
+    model = reference @ random_rotation(rng).T + 20.0
+    result = tm_score_search(model, reference, 80)
+    assert result.tm_score == pytest.approx(1.0)
+    assert result.gdt_ts == pytest.approx(1.0) and result.gdt_ha == pytest.approx(1.0)
+    assert result.rmsd == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(model @ result.rotation.T + result.translation, reference, atol=1e-8)
+
+
+def test_partial_coverage_is_normalised_by_reference_length():
+    rng = np.random.default_rng(3)
+    reference = chain_trace(100, rng)
+    result = tm_score_search(reference[:60], reference[:60], 100)
+    assert result.tm_score == pytest.approx(0.6)
+    assert result.gdt_ts == pytest.approx(0.6) and result.gdt_ha == pytest.approx(0.6)
+
+
+def test_displaced_quarter_gives_hand_computed_gdt_and_tm():
+    # 30 of 120 residues are moved 30 Å away: the best superposition keeps the other 90 exact.
+    rng = np.random.default_rng(4)
+    reference = chain_trace(120, rng)
+    model = reference.copy()
+    model[90:] += np.array([30.0, 0.0, 0.0])
+    result = tm_score_search(model, reference, 120)
+    assert result.gdt_ts == pytest.approx(90 / 120)
+    assert result.gdt_ha == pytest.approx(90 / 120)
+    d0 = tm_d0(120)
+    # The 30 moved residues contribute a little (they are ~30 Å off), the rest exactly 1 each.
+    assert 90 / 120 < result.tm_score < (90 + 30 / (1 + (20 / d0) ** 2)) / 120
+
+
+def test_gdt_scores_average_the_right_cutoffs():
+    # counts within 0.5, 1, 2, 4, 8 Å for L = 10
+    assert gdt_scores(np.array([1, 2, 4, 6, 8]), 10) == pytest.approx(((2 + 4 + 6 + 8) / 40, (1 + 2 + 4 + 6) / 40))
+
+
+@pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda case: case["name"])
+def test_scores_match_tmscore_reference(data, case):
+    ours = compare_structures(
+        data / case["model"],
+        data / case["reference"],
+        model_index=case.get("model_index", 1),
+        reference_model_index=case.get("reference_model_index", 1),
+        chains=case.get("chains"),
+        chain_map=case.get("chain_map"),
+    )
+    expected = case["tmscore"]
+    assert ours["aligned_residues"] == expected["common_residues"]
+    assert ours["reference_length"] == expected["reference_length"]
+    assert ours["tm_score"] == pytest.approx(expected["tm_score"], abs=TM_TOLERANCE)
+    assert ours["rmsd"] == pytest.approx(expected["rmsd"], abs=RMSD_TOLERANCE)
+    assert ours["gdt_ts"] == pytest.approx(expected["gdt_ts"], abs=GDT_TOLERANCE)
+    assert ours["gdt_ha"] == pytest.approx(expected["gdt_ha"], abs=GDT_TOLERANCE)
+
+
+def test_live_tmscore_agrees(data):
+    if shutil.which("TMscore") is None:
+        pytest.skip("TMscore is not installed (apt-get install tm-align); stored reference values are tested instead")
+    spec = importlib.util.spec_from_file_location("make_tm_reference", ROOT / "scripts" / "make_tm_reference.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    case = next(c for c in script.CASES if c["name"] == "tcr_beta_1bd2_vs_3pwp_cif")
+    expected = script.run_tmscore(case, data)
+    ours = compare_structures(data / case["model"], data / case["reference"], chains=case["chains"])
+    assert ours["tm_score"] == pytest.approx(expected["tm_score"], abs=TM_TOLERANCE)
+    assert ours["rmsd"] == pytest.approx(expected["rmsd"], abs=RMSD_TOLERANCE)
+    assert ours["gdt_ts"] == pytest.approx(expected["gdt_ts"], abs=GDT_TOLERANCE)
+
+
+# --- lDDT ----------------------------------------------------------------------------------------
+
+
+def line_of_atoms(xs) -> np.ndarray:
+    return np.array([[x, 0.0, 0.0] for x in xs])
+
+
+def test_lddt_identical_is_one():
+    rng = np.random.default_rng(5)
+    xyz = chain_trace(20, rng)
+    result = lddt(xyz, xyz.copy(), np.arange(20), 20)
+    assert result.score == 1.0
+    np.testing.assert_array_equal(result.per_residue, 1.0)
+
+
+def test_lddt_hand_worked_three_atoms():
+    # Reference at x = 0, 5, 10; the model moves the last atom to 10.7 Å.
+    # Pairs (0,1): |5-5| = 0 -> 4/4; (0,2): |10.7-10| = 0.7 -> 3/4; (1,2): 0.7 -> 3/4.
+    result = lddt(line_of_atoms([0, 5, 10]), line_of_atoms([0, 5, 10.7]), np.arange(3), 3)
+    assert result.score == pytest.approx((1 + 0.75 + 0.75) / 3)
+    np.testing.assert_allclose(result.per_residue, [0.875, 0.875, 0.75])
+
+
+def test_lddt_thresholds_are_strict_and_radius_excludes_far_pairs():
+    # Deviation of exactly 0.5 Å fails the 0.5 Å threshold; the pair 16 Å apart is not scored.
+    result = lddt(line_of_atoms([0, 5, 16]), line_of_atoms([0, 5.5, 16]), np.arange(3), 3)
+    # Pairs in range: (0,1) dev 0.5 -> 3/4; (1,2) ref 11, model 10.5 -> dev 0.5 -> 3/4.
+    assert result.score == pytest.approx(0.75)
+
+
+def test_lddt_ignores_pairs_within_a_residue_and_penalises_missing_atoms():
+    reference = line_of_atoms([0, 1.5, 6, 7.5])
+    model = line_of_atoms([0, 3.0, 6, 7.5])  # moves an atom only relative to its residue mate
+    residue = np.array([0, 0, 1, 1])
+    within = lddt(reference, model, residue, 2)
+    assert within.per_residue[1] < 1.0  # residue 1 sees atom 1 moved by 1.5 Å
+    missing = model.copy()
+    missing[3] = np.nan
+    result = lddt(reference, missing, residue, 2)
+    assert result.score < within.score
+    no_pairs = lddt(line_of_atoms([0, 1.5]), line_of_atoms([0, 1.5]), np.array([0, 0]), 1)
+    assert np.isnan(no_pairs.per_residue[0]) and np.isnan(no_pairs.score)
+
+
+def test_symmetric_side_chain_names_are_resolved():
+    # An Asp whose OD1/OD2 are swapped in the model, next to a Gly.
+    reference = np.array([[0, 0, 0], [1.2, 1.0, 0], [1.2, -1.0, 0], [5, 0, 0], [6, 2, 1]], dtype=float)
+    model = reference[[0, 2, 1, 3, 4]]
+    residue = np.array([0, 0, 0, 1, 1])
+    names, residue_names = ("CG", "OD1", "OD2", "CA", "N"), ("ASP", "GLY")
+    assert lddt(reference, model, residue, 2).score < 1.0
+    fixed = resolve_symmetric_atoms(reference, model, residue, names, residue_names)
+    assert lddt(reference, fixed, residue, 2).score == pytest.approx(1.0)
+
+
+def test_lddt_matches_biotite(data):
+    structure = pytest.importorskip("biotite.structure")
+    from remyfold.io.structure_reader import read_chains
+
+    (reference,) = read_chains(data / "adk_closed.pdb")
+    (model,) = read_chains(data / "adk_open.pdb")
+    assert reference.atom_names == model.atom_names  # same force-field files: atoms correspond 1:1
+    atoms = structure.AtomArray(len(reference.atom_names))
+    atoms.coord = reference.atom_positions
+    atoms.res_id = reference.atom_residue + 1
+    atoms.chain_id = np.full(len(reference.atom_names), "A")
+    ours = lddt(
+        reference.atom_positions,
+        model.atom_positions,
+        reference.atom_residue,
+        reference.length,
+    )
+    theirs = structure.lddt(atoms, model.atom_positions.astype(np.float32))
+    per_residue = structure.lddt(atoms, model.atom_positions.astype(np.float32), aggregation="residue")
+    assert ours.score == pytest.approx(theirs, abs=1e-6)
+    np.testing.assert_allclose(ours.per_residue, per_residue, atol=1e-6)
+    ours_ca = lddt(
+        reference.ca_positions,
+        model.ca_positions,
+        np.arange(reference.length),
+        reference.length,
+    )
+    theirs_ca = structure.lddt(atoms[reference.ca_atom], model.ca_positions.astype(np.float32))
+    assert ours_ca.score == pytest.approx(theirs_ca, abs=1e-6)
