@@ -37,7 +37,9 @@ def helix_structure(chains: list[tuple[str, str]], plddt: np.ndarray) -> gemmi.S
                 atom = gemmi.Atom()
                 atom.name, atom.element = name, gemmi.Element(ELEMENTS[name])
                 # Helix axis along x (across the default view); chains side by side in y.
-                atom.pos = gemmi.Position(1.5 * number + rise, radius * math.cos(angle) + 12.0 * offset, radius * math.sin(angle))
+                atom.pos = gemmi.Position(
+                    1.5 * number + rise, radius * math.cos(angle) + 12.0 * offset, radius * math.sin(angle)
+                )
                 atom.occ, atom.b_iso = 1.0, float(plddt[index])
                 residue.add_atom(atom)
             chain.add_residue(residue)

@@ -1,0 +1,37 @@
+"""``remyfold report DIR``: an HTML report (3D views, pLDDT and PAE plots, scores) of a prediction folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "Write a self-contained HTML report (3D views, pLDDT / PAE plots, scores) of a `remyfold predict` folder."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Attach the ``report`` options to ``parser``."""
+    parser.add_argument("pred_dir", metavar="DIR", type=Path, help="output folder of `remyfold predict`")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="HTML file to write (default: DIR/report.html); PNG figures go to FILE's folder, in <FILE stem>_files/",
+    )
+    parser.add_argument(
+        "--reference",
+        metavar="REFDIR",
+        type=Path,
+        default=None,
+        help="folder of reference structures <id>.pdb/.cif(.gz): score each prediction against its reference "
+        "(default: show DIR/<id>.compare.json results when present)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the report and print the path of the HTML file."""
+    from remyfold.report import build_report
+
+    path = build_report(args.pred_dir, output=args.out, reference_dir=args.reference)
+    print(path)
+    return 0

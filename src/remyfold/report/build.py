@@ -1,0 +1,72 @@
+"""``build_report``: turn a ``remyfold predict`` folder into an HTML report plus PNG figures.
+
+Outputs (default ``output = DIR/report.html``):
+
+- ``report.html``: one self-contained page (3Dmol.js, structures and figures
+  inlined; opens offline).
+- ``report_files/<id>.plddt.png`` and ``report_files/<id>.pae.png`` beside it
+  (folder named ``<output stem>_files``): the same figures, at 200 dpi, for
+  papers and slides.
+
+Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from remyfold.errors import InputError
+from remyfold.io.atomic import write_bytes_atomic, write_text_atomic
+from remyfold.report.folder import Record, load_folder
+from remyfold.report.scores import attach_scores
+from remyfold.report.viewer import load_viewer_library
+
+DEFAULT_NAME = "report.html"
+
+
+def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: Path | None = None) -> Path:
+    """Write the report of ``pred_dir`` and return the HTML path.
+
+    ``reference_dir``: folder of ``<id>.pdb`` / ``<id>.cif`` (optionally
+    ``.gz``) reference structures to score each prediction against; without it
+    ``<id>.compare.json`` files in ``pred_dir`` are shown when present.
+    Raises :class:`InputError` for a missing / empty folder, unreadable files,
+    or a missing viewer library (see ``scripts/install_viewer.sh``).
+    """
+    from remyfold.report.html import render_page  # imported here: keeps matplotlib out of import time
+
+    pred_dir = Path(pred_dir)
+    records = load_folder(pred_dir)
+    attach_scores(records, pred_dir, reference_dir)
+    library = load_viewer_library()
+    output = Path(output) if output is not None else pred_dir / DEFAULT_NAME
+    if output.is_dir():
+        raise InputError(f"--out {output} is a folder; give the HTML file to write, e.g. {output / DEFAULT_NAME}")
+    files_dir = output.with_name(f"{output.stem}_files")
+    assets = {record.id: _record_assets(record, files_dir) for record in records if record.done}
+    n_done = len(assets)
+    stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    meta = f"Folder {pred_dir.resolve()} · {n_done} of {len(records)} predictions done · written {stamp}"
+    html = render_page(records, assets, library, title=f"remyfold report: {pred_dir.resolve().name}", meta=meta)
+    write_text_atomic(output, html)
+    return output
+
+
+def _record_assets(record: Record, files_dir: Path):
+    """Render and save one record's figures; read its structure for the viewer."""
+    from remyfold.report.html import RecordAssets
+    from remyfold.report.plots import figure_png, pae_figure, plddt_figure
+
+    title = f"{record.id}: mean pLDDT {record.mean_plddt:.1f}"
+    plddt_png = figure_png(plddt_figure(record.plddt, record.chains, title))
+    pae_title = record.id if record.ptm is None else f"{record.id}: pTM {record.ptm:.3f}"
+    pae_png = figure_png(pae_figure(record.pae, record.chains, pae_title, record.max_pae))
+    write_bytes_atomic(files_dir / f"{record.id}.plddt.png", plddt_png)
+    write_bytes_atomic(files_dir / f"{record.id}.pae.png", pae_png)
+    try:
+        text = record.structure.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read {record.structure}: {err}; re-run the prediction for this record") from None
+    structure_format = "cif" if record.structure.suffix == ".cif" else "pdb"
+    return RecordAssets(plddt_png, pae_png, structure_format, text)

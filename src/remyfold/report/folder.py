@@ -1,0 +1,215 @@
+"""Read a ``remyfold predict`` output folder into :class:`Record` objects.
+
+Folder layout (written by ``remyfold predict``):
+
+- ``summary.tsv``: one row per input record, columns
+  ``id length chains mean_plddt ptm status seconds error``; ``status`` is
+  ``ok``, ``skipped`` (done in an earlier run) or ``failed``.
+- ``<id>.pdb`` / ``<id>.cif``: the model, pLDDT in the B-factor column.
+- ``<id>.json``: per-residue ``plddt`` ``[N_res]``, ``pae`` ``[N_res, N_res]``
+  (Å), ``chains`` and run metadata.
+
+A row counts as *done* when its status is ``ok`` or ``skipped`` and both its
+JSON and a structure file are present; other rows are listed in the report's
+table with their error. Every problem is raised as a one-line
+:class:`~remyfold.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from remyfold.errors import InputError
+
+DONE_STATUSES = ("ok", "skipped")
+REQUIRED_COLUMNS = ("id", "status")
+# Run metadata copied from <id>.json into the report, in display order.
+META_KEYS = (
+    "model_name",
+    "weights_revision",
+    "num_recycles",
+    "precision",
+    "device",
+    "seconds",
+    "remyfold_version",
+)
+
+
+@dataclass
+class Record:
+    """One prediction of the folder, as shown in the report.
+
+    ``plddt`` is ``[N_res]`` (0–100) and ``pae`` is ``[N_res, N_res]`` (Å),
+    both ``None`` unless the record is done. ``chains`` lists
+    ``(chain_id, n_residues)`` in model order, so chain boundaries are the
+    cumulative sums of the lengths.
+    """
+
+    id: str
+    status: str
+    length: int | None = None
+    chains: list[tuple[str, int]] = field(default_factory=list)
+    mean_plddt: float | None = None
+    ptm: float | None = None
+    error: str = ""
+    structure: Path | None = None
+    plddt: np.ndarray | None = None
+    pae: np.ndarray | None = None
+    max_pae: float | None = None
+    meta: dict = field(default_factory=dict)
+    scores: dict | None = None
+
+    @property
+    def done(self) -> bool:
+        """True when the model, pLDDT and PAE were loaded."""
+        return self.plddt is not None
+
+
+def load_folder(pred_dir: Path) -> list[Record]:
+    """Read ``summary.tsv`` and every done record's JSON in ``pred_dir``.
+
+    Raises :class:`InputError` when the folder or its summary is missing, when
+    no record is done, or when a JSON file is unreadable or inconsistent.
+    """
+    pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise InputError(f"prediction folder {pred_dir} does not exist; pass the output folder of `remyfold predict`")
+    records = [_record_from_row(row, pred_dir) for row in read_summary(pred_dir / "summary.tsv")]
+    if not records:
+        raise InputError(f"{pred_dir / 'summary.tsv'} lists no predictions; run `remyfold predict` first")
+    for record in records:
+        _load_outputs(record, pred_dir)
+    if not any(record.done for record in records):
+        raise InputError(
+            f"no finished predictions in {pred_dir} ({len(records)} rows in summary.tsv, none ok with its files); "
+            "nothing to report"
+        )
+    return records
+
+
+def read_summary(path: Path) -> list[dict[str, str]]:
+    """Rows of a tab-separated ``summary.tsv`` as dicts keyed by header names."""
+    if not path.is_file():
+        raise InputError(f"no summary.tsv in {path.parent}; is this a `remyfold predict` output folder?")
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            # Plain tab-joined cells, no quoting (summary cells never hold tabs or newlines).
+            reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(f"{path} has no column {missing[0]!r} in its header; re-run `remyfold predict`")
+            return [row for row in reader if (row.get("id") or "").strip()]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise InputError(f"cannot read {path}: {err}") from None
+
+
+def parse_chains(text: str) -> list[tuple[str, int]]:
+    """Parse a chain list like ``"A:120,B:80"`` into ``[("A", 120), ("B", 80)]``."""
+    chains = []
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        chain_id, _, length = item.partition(":")
+        try:
+            chains.append((chain_id.strip(), int(length)))
+        except ValueError:
+            raise InputError(f"bad chain list {text!r} in summary.tsv; expected e.g. 'A:120,B:80'") from None
+    return chains
+
+
+def _optional_number(text: str | None, kind: type = float):
+    """``kind(text)`` or ``None`` for an empty / non-numeric summary field."""
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        return None
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _record_from_row(row: dict[str, str], pred_dir: Path) -> Record:
+    """A :class:`Record` holding only what ``summary.tsv`` says about one row."""
+    return Record(
+        id=row["id"].strip(),
+        status=(row.get("status") or "").strip() or "unknown",
+        length=_optional_number(row.get("length"), int),
+        chains=parse_chains(row.get("chains", "")),
+        mean_plddt=_optional_number(row.get("mean_plddt")),
+        ptm=_optional_number(row.get("ptm")),
+        error=(row.get("error") or "").strip(),
+    )
+
+
+def structure_file(directory: Path, record_id: str) -> Path | None:
+    """``<id>.pdb`` or else ``<id>.cif`` in ``directory``, if either exists."""
+    for suffix in (".pdb", ".cif"):
+        path = directory / f"{record_id}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _load_outputs(record: Record, pred_dir: Path) -> None:
+    """Fill ``record`` from ``<id>.json`` and locate its structure, if done."""
+    if record.status not in DONE_STATUSES:
+        return
+    json_path = pred_dir / f"{record.id}.json"
+    structure = structure_file(pred_dir, record.id)
+    if not json_path.is_file() or structure is None:
+        missing = json_path.name if not json_path.is_file() else f"{record.id}.pdb/.cif"
+        record.error = f"{missing} missing from the folder"
+        record.status = "incomplete"
+        return
+    data = read_json(json_path)
+    plddt, pae = _arrays(data, json_path)
+    chains = _json_chains(data, json_path)
+    if chains and sum(n for _, n in chains) != plddt.shape[0]:
+        raise InputError(
+            f"{json_path}: chain lengths add up to {sum(n for _, n in chains)}, pLDDT has {plddt.shape[0]}"
+        )
+    record.structure = structure
+    record.plddt, record.pae = plddt, pae
+    record.chains = chains or record.chains or [("A", plddt.shape[0])]
+    record.length = int(plddt.shape[0])
+    record.mean_plddt = _optional_number(data.get("mean_plddt"))
+    record.mean_plddt = record.mean_plddt if record.mean_plddt is not None else float(plddt.mean())
+    record.ptm = _optional_number(data.get("ptm"))
+    record.max_pae = _optional_number(data.get("max_pae"))
+    record.meta = {key: data[key] for key in META_KEYS if data.get(key) is not None}
+
+
+def read_json(path: Path) -> dict:
+    """Parse a JSON object file, raising :class:`InputError` on any problem."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise InputError(f"cannot read {path}: {err}; re-run the prediction for this record") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path} does not hold a JSON object; re-run the prediction for this record")
+    return data
+
+
+def _json_chains(data: dict, path: Path) -> list[tuple[str, int]]:
+    """``(chain_id, n_residues)`` pairs from the ``chains`` list of a prediction JSON."""
+    try:
+        return [(str(c["id"]), int(c.get("length", len(c.get("sequence", ""))))) for c in data.get("chains") or []]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise InputError(f"{path}: 'chains' must be a list of {{id, sequence, length}} objects") from None
+
+
+def _arrays(data: dict, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """pLDDT ``[N_res]`` and PAE ``[N_res, N_res]`` from a prediction JSON, shape-checked."""
+    try:
+        plddt = np.asarray(data["plddt"], dtype=np.float64)
+        pae = np.asarray(data["pae"], dtype=np.float64)
+    except KeyError as err:
+        raise InputError(f"{path} has no {err.args[0]!r} entry; re-run the prediction for this record") from None
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: 'plddt' / 'pae' are not numeric arrays; re-run the prediction") from None
+    n_res = plddt.shape[0] if plddt.ndim == 1 else -1
+    if n_res < 1 or pae.shape != (n_res, n_res):
+        raise InputError(f"{path}: expected plddt [N] and pae [N, N], got shapes {plddt.shape} and {pae.shape}")
+    return plddt, pae
