@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -23,3 +24,12 @@ def tiny_reference():
 def tiny_weights_dir(tiny_reference, tmp_path_factory) -> Path:
     """``tiny_reference`` saved with ``save_pretrained`` (config.json + model.safetensors)."""
     return save_reference(tiny_reference, tmp_path_factory.mktemp("tiny_esmfold"))
+
+
+@pytest.fixture(scope="session")
+def data() -> Path:
+    """MDAnalysisTests/data: real PDB/mmCIF structures from the ``mdanalysistests`` package."""
+    spec = importlib.util.find_spec("MDAnalysisTests")
+    if spec is None:
+        pytest.skip("mdanalysistests is not installed (pip install mdanalysistests)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,15 +15,6 @@ from remyfold.metrics import RESULT_KEYS, compare_structures
 
 REMOVED = range(40, 46)  # residue indices cut out of the edited model (a "missing loop")
 TAG = 6  # His-tag residues added at the edited model's N-terminus
-
-
-@pytest.fixture(scope="module")
-def data() -> Path:
-    """MDAnalysisTests/data (real structures from the mdanalysistests package)."""
-    spec = importlib.util.find_spec("MDAnalysisTests")
-    if spec is None:
-        pytest.skip("mdanalysistests is not installed (pip install mdanalysistests)")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 def atom_record(serial: int, name: str, residue: str, number: int, xyz) -> str:

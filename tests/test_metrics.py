@@ -28,15 +28,6 @@ REFERENCE = json.loads((ROOT / "tests" / "data" / "tm" / "tmscore_reference.json
 TM_TOLERANCE, RMSD_TOLERANCE, GDT_TOLERANCE = 0.005, 0.01, 0.005
 
 
-@pytest.fixture(scope="module")
-def data() -> Path:
-    """MDAnalysisTests/data (real structures from the mdanalysistests package)."""
-    spec = importlib.util.find_spec("MDAnalysisTests")
-    if spec is None:
-        pytest.skip("mdanalysistests is not installed (pip install mdanalysistests)")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
-
-
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """A uniformly random proper rotation ``[3, 3]`` (QR of a Gaussian matrix)."""
     q, r = np.linalg.qr(rng.normal(size=(3, 3)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +11,6 @@ import pytest
 from remyfold.errors import InputError
 from remyfold.io.residues import ATOM37_NAMES
 from remyfold.io.structure_reader import ChainRecord, one_letter, read_chains
-
-
-@pytest.fixture(scope="module")
-def data() -> Path:
-    """MDAnalysisTests/data (real structures from the mdanalysistests package)."""
-    spec = importlib.util.find_spec("MDAnalysisTests")
-    if spec is None:
-        pytest.skip("mdanalysistests is not installed (pip install mdanalysistests)")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 def atom_line(
