@@ -73,11 +73,7 @@ class ESMFold(nn.Module):
         )
         if config.embed_aa:
             self.embedding = nn.Embedding(NUM_AA_TOKENS, c_s, padding_idx=0)
-        structure_module = StructureModule(
-            sm.sequence_dim, sm.pairwise_dim, sm.ipa_dim, sm.resnet_dim, sm.num_heads_ipa, sm.num_qk_points,
-            sm.num_v_points, sm.num_blocks, sm.num_transition_layers, sm.num_resnet_blocks, sm.num_angles,
-            sm.trans_scale_factor, sm.epsilon, sm.inf,
-        )  # fmt: skip
+        structure_module = StructureModule(sm)
         self.trunk = FoldingTrunk(
             trunk.num_blocks, c_s, c_z, trunk.sequence_head_width, trunk.pairwise_head_width,
             trunk.position_bins, structure_module, attention,

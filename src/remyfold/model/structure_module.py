@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from remyfold.model.config import StructureModuleConfig
 from remyfold.model.ipa import InvariantPointAttention
 from remyfold.model.residue_tables import residue_tables
 from remyfold.model.rigid import Rigid, Rotation
@@ -117,22 +118,22 @@ def frames_to_atom14(frames: Rigid, group: torch.Tensor, atom_mask: torch.Tensor
 
 
 class StructureModule(nn.Module):
-    """Args: c_s, c_z, c_ipa, c_resnet, num_heads_ipa, num_qk_points, num_v_points, num_blocks,
-    num_transition_layers, num_resnet_blocks, num_angles, trans_scale_factor, epsilon, inf:
-    the fields of :class:`remyfold.model.config.StructureModuleConfig`."""
+    """Args: config: the structure module's dimensions (its leaf layers get plain numbers)."""
 
-    def __init__(self, c_s, c_z, c_ipa, c_resnet, num_heads_ipa, num_qk_points, num_v_points, num_blocks,
-                 num_transition_layers, num_resnet_blocks, num_angles, trans_scale_factor, epsilon, inf):  # fmt: skip
+    def __init__(self, config: StructureModuleConfig):
         super().__init__()
-        self.num_blocks, self.trans_scale_factor = num_blocks, trans_scale_factor
-        self.layer_norm_s = nn.LayerNorm(c_s)
-        self.layer_norm_z = nn.LayerNorm(c_z)
-        self.linear_in = nn.Linear(c_s, c_s)
-        self.ipa = InvariantPointAttention(c_s, c_z, c_ipa, num_heads_ipa, num_qk_points, num_v_points, inf, epsilon)
-        self.layer_norm_ipa = nn.LayerNorm(c_s)
-        self.transition = Transition(c_s, num_transition_layers)
-        self.bb_update = nn.ModuleDict({"linear": nn.Linear(c_s, 6)})
-        self.angle_resnet = AngleResnet(c_s, c_resnet, num_resnet_blocks, num_angles, epsilon)
+        c = config
+        self.num_blocks, self.trans_scale_factor = c.num_blocks, c.trans_scale_factor
+        self.layer_norm_s = nn.LayerNorm(c.sequence_dim)
+        self.layer_norm_z = nn.LayerNorm(c.pairwise_dim)
+        self.linear_in = nn.Linear(c.sequence_dim, c.sequence_dim)
+        self.ipa = InvariantPointAttention(
+            c.sequence_dim, c.pairwise_dim, c.ipa_dim, c.num_heads_ipa, c.num_qk_points, c.num_v_points, c.inf, c.epsilon
+        )
+        self.layer_norm_ipa = nn.LayerNorm(c.sequence_dim)
+        self.transition = Transition(c.sequence_dim, c.num_transition_layers)
+        self.bb_update = nn.ModuleDict({"linear": nn.Linear(c.sequence_dim, 6)})
+        self.angle_resnet = AngleResnet(c.sequence_dim, c.resnet_dim, c.num_resnet_blocks, c.num_angles, c.epsilon)
         tables = residue_tables()
         for name in ("default_frames", "atom14_group", "atom14_mask", "atom14_positions"):
             self.register_buffer(name, torch.from_numpy(getattr(tables, name)), persistent=False)
