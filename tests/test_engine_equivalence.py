@@ -126,3 +126,12 @@ def test_bf16_mode_stays_close_to_fp32(tiny_weights_dir):
     scale = np.abs(exact.positions[:, 1]).max()
     assert np.abs(exact.positions[:, 1] - fast.positions[:, 1]).max() < 0.01 * scale
     assert np.abs(exact.plddt - fast.plddt).max() < 1.0
+
+
+def test_default_folder_uses_sdpa_and_matches_reference(tiny_weights_dir, tiny_reference):
+    from remyfold.model.primitives import attention_sdpa
+
+    folder = Folder.from_pretrained(str(tiny_weights_dir), device="cpu")
+    assert folder.model.trunk.blocks[0].tri_att_start.mha.attention is attention_sdpa
+    [pred] = folder.fold({"x": MONOMERS["mbp_frag"]}, num_recycles=1)
+    assert_matches(pred, reference_run(tiny_reference, [MONOMERS["mbp_frag"]], recycles=1), 0)
