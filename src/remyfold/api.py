@@ -33,6 +33,7 @@ from remyfold.prediction import CHAIN_IDS, Chain, Prediction
 # bfloat16 autocast; structure module and heads stay fp32 (opt-in, see README for its drift).
 PRECISIONS = ("fp32", "bf16")
 ATTENTION_CHOICES = ("auto", "plain", "sdpa")
+DEFAULT_ATTENTION = "sdpa"  # what attention="auto" (and so remyfold predict) uses
 LINKER = "G" * 25
 RESIDUE_INDEX_OFFSET = 512
 DEFAULT_NUM_RECYCLES = 4
@@ -153,7 +154,7 @@ class Folder:
         dev = resolve_device(device)
         resolved = weights if isinstance(weights, ResolvedWeights) else resolve_weights(weights)
         if attention == "auto":
-            attention = "sdpa"
+            attention = DEFAULT_ATTENTION
         model = load_model(Path(resolved.directory), attention=attention)
         return cls(model, device=dev, precision=precision, chunk_size=chunk_size,
                    model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
