@@ -155,10 +155,6 @@ def test_parser_defaults_match_library():
 @pytest.mark.slow
 def test_end_to_end_with_tiny_random_model(tmp_path, monkeypatch, capsys):
     """The real engine on a tiny random ``transformers.EsmForProteinFolding`` saved with ``save_pretrained``."""
-    import remyfold.api
-
-    if not hasattr(remyfold.api, "Folder"):
-        pytest.skip("the engine (remyfold.api.Folder) is not available yet")
     pytest.importorskip("transformers")
     from tiny_models import make_reference, save_reference
 
@@ -185,3 +181,32 @@ def test_end_to_end_with_tiny_random_model(tmp_path, monkeypatch, capsys):
     # A rerun is a no-op.
     assert cli_module.main([*argv, "--quiet"]) == 0
     assert statuses(out) == {"mono": "skipped", "cx": "skipped"}
+
+
+@pytest.mark.slow
+def test_real_engine_failed_record_among_good_ones(tmp_path, monkeypatch, capsys):
+    """With the real engine, one record that fails (a simulated out-of-memory) does not sink the others."""
+    pytest.importorskip("transformers")
+    from tiny_models import make_reference, save_reference
+
+    from remyfold import cli as cli_module
+    from remyfold.api import Folder
+
+    real_fold_batch = Folder.fold_batch
+
+    def fold_batch(self, records, **kwargs):
+        if any(rid == "huge" for rid, _ in records):
+            raise RuntimeError("CUDA out of memory. Tried to allocate 80.00 GiB")
+        return real_fold_batch(self, records, **kwargs)
+
+    monkeypatch.setattr(Folder, "fold_batch", fold_batch)
+    monkeypatch.setattr(cli_module, "COMMANDS", {"predict": "remyfold.commands.predict"})
+    weights = save_reference(make_reference(seed=0), tmp_path / "tiny")
+    fasta = write_fasta(tmp_path, ">a\nMGLLECCARC\n>huge\nMKVLAGWQ\n>b\nGSHMLEDPVQ:MKV\n")
+    out = tmp_path / "out"
+    argv = ["predict", str(fasta), "--out", str(out), "--weights", str(weights), "--num-recycles", "0", "--quiet"]
+    assert cli_module.main(argv) == 1
+    assert statuses(out) == {"a": "ok", "huge": "failed", "b": "ok"}
+    summary = (out / "summary.tsv").read_text()
+    assert "out of memory" in summary
+    assert not (out / "huge.json").exists() and (out / "b.pdb").exists()
