@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from remyfold.model.primitives import chunked
+
 
 class TriangleMultiplicativeUpdate(nn.Module):
     """Args: c_z: pair channels.  outgoing: Algorithm 11 (True) or 12 (False)."""
@@ -48,11 +50,8 @@ class TriangleMultiplicativeUpdate(nn.Module):
         """Args: z ``[*, N_res, N_res, C_z]``, mask ``[*, N_res, N_res]``; returns the update, same shape as z."""
         z = self.layer_norm_in(z)
         a, b = self._projections(z, mask.unsqueeze(-1).to(z.dtype))
-        n = a.shape[-2]
-        step = n if chunk_size is None else chunk_size
-        # [*, C_z, N_res, N_res] -> [*, N_res, N_res, C_z], a block of rows i at a time.
-        rows = [torch.matmul(a[..., i : i + step, :], b).movedim(-3, -1) for i in range(0, n, step)]
-        x = rows[0] if len(rows) == 1 else torch.cat(rows, dim=-3)
+        # [*, C_z, N_res, N_res], a block of rows i at a time; then channels last.
+        x = chunked(lambda rows: torch.matmul(rows, b), chunk_size, -2, a).movedim(-3, -1)
         del a, b
         x = self.linear_z(self.layer_norm_out(x))
         return x * torch.sigmoid(self.linear_g(z))

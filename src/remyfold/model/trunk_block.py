@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from remyfold.model.primitives import select_attention
+from remyfold.model.primitives import chunked, select_attention
 from remyfold.model.triangular_attention import TriangleAttention
 from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
 
@@ -85,11 +85,8 @@ class ResidueMLP(nn.Module):
         self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, inner), nn.ReLU(), nn.Linear(inner, dim))
 
     def forward(self, x: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
-        if chunk_size is None or x.dim() < 4:
-            return x + self.mlp(x)
-        # Pair transition a block of rows at a time: the 4x wider hidden state dominates memory.
-        rows = [x[:, i : i + chunk_size] + self.mlp(x[:, i : i + chunk_size]) for i in range(0, x.shape[1], chunk_size)]
-        return torch.cat(rows, dim=1)
+        # A block of rows at a time: for the pair state the 4x wider hidden layer dominates memory.
+        return chunked(lambda rows: rows + self.mlp(rows), chunk_size, 1, x)
 
 
 class TrunkBlock(nn.Module):
