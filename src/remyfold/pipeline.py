@@ -30,7 +30,7 @@ from typing import Protocol
 from remyfold.errors import InputError
 from remyfold.io.atomic import write_text_atomic
 from remyfold.io.fasta import DEFAULT_MAX_LENGTH, FastaRecord, read_fasta
-from remyfold.prediction import CHAIN_IDS
+from remyfold.prediction import CHAIN_IDS, stored_mean_plddt
 from remyfold.weights import DEFAULT_WEIGHTS, ResolvedWeights, resolve_weights
 
 #: Default token budget: batch size × longest padded length of a batch.
@@ -224,6 +224,8 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
 def prediction_json(pred, *, device: str) -> str:
     """The ``<id>.json`` text: sequence, chains, scores, per-residue pLDDT ``[N]``, PAE ``[N, N]``, run metadata.
 
+    ``mean_plddt`` is the mean of the per-residue (Cα) ``plddt``; ``mean_plddt_all_atom`` is ESMFold's
+    mean over all atoms. ``num_recycles`` recycles ran, in ``trunk_passes`` = ``num_recycles + 1`` passes.
     One top-level key per line; arrays are written compactly, rounded to 2 decimals.
     """
     import numpy as np
@@ -235,11 +237,13 @@ def prediction_json(pred, *, device: str) -> str:
         "sequence": pred.sequence,
         "chains": [{"id": c.id, "sequence": c.sequence, "length": len(c.sequence)} for c in pred.chains],
         "mean_plddt": round(pred.mean_plddt, 2),
+        "mean_plddt_all_atom": round(pred.mean_plddt_all_atom, 2),
         "ptm": round(float(pred.ptm), 4),
         "plddt": np.round(np.asarray(pred.residue_plddt, dtype=np.float64), 2).tolist(),
         "pae": np.round(np.asarray(pred.pae, dtype=np.float64), 2).tolist(),
         "max_pae": pred.extra.get("max_pae"),
         "num_recycles": int(pred.num_recycles),
+        "trunk_passes": int(pred.num_recycles) + 1,
         "model_name": pred.model_name,
         "weights_revision": pred.weights_revision,
         "precision": pred.precision,
@@ -268,7 +272,7 @@ def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
         return None
     return RecordResult(
         record.id, record.length, chain_summary(record.chains), "skipped",
-        mean_plddt=data.get("mean_plddt"), ptm=data.get("ptm"), seconds=data.get("seconds"),
+        mean_plddt=stored_mean_plddt(data), ptm=data.get("ptm"), seconds=data.get("seconds"),
     )  # fmt: skip
 
 
