@@ -3,7 +3,8 @@
 Steps of :func:`run_predict`:
 
 1. Check the options, read and validate every FASTA record, check the output folder and the
-   device, and resolve the weights — every user error surfaces before any folding.
+   device, and resolve the weights — every user error surfaces before any folding. A run that
+   fails before the model is loaded leaves no output folder that it created itself.
 2. Skip records already finished (see :func:`finished_result`) unless ``overwrite``.
 3. Batch the rest by a token budget (:func:`make_batches`), load the model once, fold each
    batch in one padded forward pass. When a batch raises, its records are retried one by one,
@@ -122,14 +123,19 @@ def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None 
     if options.precision not in loader.precisions:
         raise InputError(f"--precision {options.precision}: choose one of {', '.join(loader.precisions)}")
     records = read_fasta(inputs, max_length=options.max_length)
-    prepare_out_dir(options.out_dir)
-    check_device(options.device)
-    weights = resolve_weights(options.weights)
-    results = {record.id: _initial_result(record, options) for record in records}
-    write_summary(options.out_dir, list(results.values()))
-    todo = [record for record in records if results[record.id].status == "pending"]
+    created = prepare_out_dir(options.out_dir)
+    try:  # until the model is loaded, a failure leaves no folder behind that this run created
+        check_device(options.device)
+        weights = resolve_weights(options.weights)
+        results = {record.id: _initial_result(record, options) for record in records}
+        write_summary(options.out_dir, list(results.values()))
+        todo = [record for record in records if results[record.id].status == "pending"]
+        folder = loader(weights, options) if todo else None
+    except BaseException:
+        remove_created_dirs(created, options.out_dir / SUMMARY_NAME)
+        raise
     if todo:
-        _fold_all(todo, loader(weights, options), options, results, show_progress=options.progress and len(records) > 1)
+        _fold_all(todo, folder, options, results, show_progress=options.progress and len(records) > 1)
     return list(results.values())
 
 
@@ -260,6 +266,7 @@ def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
 
     Finished means: ``<id>.pdb``, ``<id>.cif`` and ``<id>.json`` exist and the JSON (written
     last) parses and holds the same sequence — a changed sequence under the same id is refolded.
+    The row keeps the scores and the fold time (``seconds``) of that earlier run, read from its JSON.
     """
     paths = [out_dir / f"{record.id}{suffix}" for suffix in (".pdb", ".cif", ".json")]
     if not all(path.is_file() for path in paths):
@@ -296,16 +303,34 @@ def write_summary(out_dir: Path, results: list[RecordResult]) -> None:
     write_text_atomic(out_dir / SUMMARY_NAME, "\n".join(rows) + "\n")
 
 
-def prepare_out_dir(out_dir: Path) -> None:
-    """Create ``out_dir`` if needed and check it is a writable folder."""
+def prepare_out_dir(out_dir: Path) -> list[Path]:
+    """Create ``out_dir`` if needed and check it is a writable folder; return the folders created, outermost first."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} is a file; give a folder for the outputs")
+    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][::-1]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
+        remove_created_dirs(created)
         raise InputError(f"--out {out_dir}: cannot create the folder ({err.strerror}); choose another place") from None
     if not os.access(out_dir, os.W_OK | os.X_OK):
+        remove_created_dirs(created)
         raise InputError(f"--out {out_dir}: the folder is not writable; choose another place")
+    return created
+
+
+def remove_created_dirs(created: list[Path], *own_files: Path) -> None:
+    """Undo :func:`prepare_out_dir` after an early failure: remove ``own_files`` (this run's) and the
+    folders it ``created`` when they are then empty. Nothing else is ever deleted."""
+    if not created:
+        return
+    for path in own_files:
+        path.unlink(missing_ok=True)
+    for folder in reversed(created):
+        try:
+            folder.rmdir()  # only succeeds on an empty folder
+        except OSError:
+            return
 
 
 def check_device(device: str) -> None:
