@@ -150,6 +150,20 @@ def test_parser_defaults_match_library():
     args = parser.parse_args(["x.fa", "--out", "o"])
     assert (args.weights, args.max_length, args.max_tokens_per_batch) == (
         DEFAULT_WEIGHTS, DEFAULT_MAX_LENGTH, pipeline.DEFAULT_MAX_TOKENS_PER_BATCH)  # fmt: skip
+    assert args.num_recycles is None  # no recycle option: the reference's default (see test_default_recycles.py)
+
+
+def test_precision_help_lists_the_choices():
+    import argparse
+
+    from remyfold.api import PRECISIONS
+    from remyfold.commands import predict
+
+    parser = argparse.ArgumentParser()
+    predict.add_arguments(parser)
+    [action] = [a for a in parser._actions if "--precision" in a.option_strings]
+    assert tuple(predict._PRECISIONS) == PRECISIONS
+    assert all(choice in action.help and choice in action.metavar for choice in PRECISIONS)
 
 
 @pytest.mark.slow

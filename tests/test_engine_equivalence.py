@@ -23,8 +23,8 @@ def folder(tiny_weights_dir):
     return Folder(load_model(tiny_weights_dir), device=torch.device("cpu"), model_name="tiny")
 
 
-def reference_run(model, sequences: list[str], residx: list[list[int]] | None = None, recycles: int = 4):
-    """Run the reference on a padded batch of plain sequences (no linker handling)."""
+def reference_run(model, sequences: list[str], residx: list[list[int]] | None = None, recycles: int | None = None):
+    """Run the reference on a padded batch of plain sequences (no linker handling); ``recycles=None``: its default."""
     n = max(map(len, sequences))
     aatype = torch.zeros(len(sequences), n, dtype=torch.long)
     mask = torch.zeros(len(sequences), n, dtype=torch.long)
@@ -58,12 +58,13 @@ def assert_matches(pred, ref, b: int, keep: np.ndarray | None = None) -> None:
 
 @pytest.mark.parametrize("name", sorted(MONOMERS))
 def test_monomer_matches_reference(folder, tiny_reference, name):
+    """Both with their default recycling: max_recycles (4) trunk passes, i.e. 3 recycles."""
     seq = MONOMERS[name]
     [pred] = folder.fold({name: seq})
     ref = reference_run(tiny_reference, [seq])
     assert_matches(pred, ref, 0)
     assert abs(pred.ptm - float(ref["ptm"])) < PTM_TOL
-    assert pred.num_recycles == 4 and pred.sequence == seq
+    assert (pred.num_recycles, pred.trunk_passes, pred.sequence) == (3, 4, seq)
 
 
 def test_padded_batch_matches_reference(folder, tiny_reference):

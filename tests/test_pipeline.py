@@ -162,6 +162,7 @@ def test_rerun_skips_finished_records_without_loading(tmp_path, fasta, weights_d
     assert loader.folder.batches == [["cx"]]
     skipped = read_summary(opts.out_dir)[0]
     assert (skipped["status"], skipped["mean_plddt"], skipped["ptm"]) == ("skipped", "80.00", "0.5000")
+    assert skipped["seconds"] == "0.25"  # the fold time of the run that made it
     # Nothing left to do: the model is not even loaded.
     idle = FakeLoader()
     assert {r.status for r in run_predict([fasta], opts, loader=idle)} == {"skipped"}
@@ -225,3 +226,57 @@ def test_missing_weights_fail_before_folding(tmp_path, fasta, monkeypatch):
     with pytest.raises(WeightsError, match="remyfold weights download facebook/esmfold_v1"):
         run_predict([fasta], opts, loader=loader)
     assert loader.loads == []
+
+
+def test_skipped_record_keeps_the_fold_time_of_its_json(tmp_path, fasta, weights_dir):
+    opts = options(tmp_path, weights_dir)
+    run_predict([fasta], opts, loader=FakeLoader())
+    data = json.loads((opts.out_dir / "long.json").read_text())
+    (opts.out_dir / "long.json").write_text(json.dumps(data | {"seconds": 42.125}))
+    assert {r.status for r in run_predict([fasta], opts, loader=FakeLoader())} == {"skipped"}
+    assert {row["id"]: row["seconds"] for row in read_summary(opts.out_dir)}["long"] == "42.12"
+
+
+class FailingLoader(FakeLoader):
+    """A model that cannot be loaded (e.g. weights that do not match their config.json)."""
+
+    def __call__(self, weights, options):
+        raise WeightsError("checkpoint does not match its config.json")
+
+
+def _missing_hub_weights(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return "facebook/esmfold_v1"
+
+
+@pytest.mark.parametrize("failure", ["device", "weights", "load"])
+def test_failure_before_folding_leaves_no_new_folder(tmp_path, fasta, weights_dir, monkeypatch, failure):
+    import torch
+
+    if failure == "device" and torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present; the no-GPU error cannot happen")
+    out = tmp_path / "new" / "nested" / "out"
+    kwargs = {"device": "cuda:1"} if failure == "device" else {}
+    weights = _missing_hub_weights(tmp_path, monkeypatch) if failure == "weights" else weights_dir
+    opts = PredictOptions(out_dir=out, weights=weights, progress=False, **kwargs)
+    with pytest.raises((InputError, WeightsError)):
+        run_predict([fasta], opts, loader=FailingLoader() if failure == "load" else FakeLoader())
+    assert not (tmp_path / "new").exists()
+
+
+def test_failure_before_folding_keeps_an_existing_folder(tmp_path, fasta, weights_dir, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    opts = PredictOptions(out_dir=out, weights=_missing_hub_weights(tmp_path, monkeypatch), progress=False)
+    with pytest.raises(WeightsError):
+        run_predict([fasta], opts, loader=FakeLoader())
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(WeightsError):
+        run_predict([fasta], PredictOptions(out_dir=empty, weights=weights_dir, progress=False), loader=FailingLoader())
+    assert empty.is_dir()  # it was there before: never removed

@@ -160,11 +160,22 @@ def test_reference_dir_scores_matching_records(folder, stub_viewer, tmp_path, mo
     assert by_id[ODD_ID] is None and by_id["broken"] is None
 
 
-def test_reference_dir_without_matches_is_an_input_error(folder, stub_viewer, tmp_path):
+def test_reference_dir_without_matches_warns_and_writes_the_report(folder, stub_viewer, tmp_path, capsys):
+    """No file of --reference matches: one warning line on stderr, the report is written (without scores)."""
+    from remyfold.commands import report as command
+
     (tmp_path / "refs").mkdir()
-    with pytest.raises(InputError, match="no reference structure"):
-        build_report(folder, reference_dir=tmp_path / "refs")
-    with pytest.raises(InputError, match="does not exist"):
+    (tmp_path / "refs" / "unrelated.pdb").write_text((folder / "helix_mono.pdb").read_text())
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    assert command.run(parser.parse_args([str(folder), "--reference", str(tmp_path / "refs")])) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == str(folder / "report.html") and len(err.strip().splitlines()) == 1
+    assert "TM-score" not in {h for h in parse_page(folder / "report.html").text["th"]}
+    warnings = []
+    build_report(folder, reference_dir=tmp_path / "refs", warn=warnings.append)
+    assert len(warnings) == 1
+    with pytest.raises(InputError, match="does not exist"):  # a folder that is not there stays an error
         build_report(folder, reference_dir=tmp_path / "missing")
 
 

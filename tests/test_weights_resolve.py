@@ -14,6 +14,8 @@ from remyfold.errors import WeightsError
 from remyfold.weights import content_revision, resolve_weights
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+# The missing-weights line, its cache path counted as a typical 28-character one (~/.cache/huggingface/hub).
+MAX_MESSAGE = 250 - 28 + len("<cache>")
 
 
 def make_weights_dir(directory, weights_name="model.safetensors", payload=b"\x00" * 64):
@@ -108,7 +110,7 @@ def test_missing_offline_is_one_line_and_fast(offline_cache):
         resolve_weights("facebook/esmfold_v1")
     assert time.perf_counter() - start < 5
     message = str(info.value)
-    assert "\n" not in message
+    assert "\n" not in message and len(message.replace(str(offline_cache), "<cache>")) <= MAX_MESSAGE
     for part in ("facebook/esmfold_v1", "HF_HUB_OFFLINE", str(offline_cache),
                  "remyfold weights download facebook/esmfold_v1", "--weights"):  # fmt: skip
         assert part in message
@@ -124,9 +126,10 @@ def test_missing_unreachable_hub_is_fast(tmp_path, monkeypatch):
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # discard port: connection refused
     start = time.perf_counter()
-    with pytest.raises(WeightsError, match="not downloadable .*unreachable"):
+    with pytest.raises(WeightsError, match="not downloaded: .*unreachable") as info:
         resolve_weights("org/absent")
     assert time.perf_counter() - start < 15
+    assert len(str(info.value).replace(str(tmp_path), "<cache>")) <= MAX_MESSAGE
 
 
 def test_env_vars_respected_in_a_fresh_process(tmp_path):
@@ -164,3 +167,20 @@ def test_weights_download_offline_is_an_error(offline_cache, cli_main, capsys):
     assert main(["weights", "download", "org/tiny-fold"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("remyfold weights: error: cannot download org/tiny-fold") and "\n" not in error
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_weights_path_says_hf_hub_offline_only_when_set(tmp_path, monkeypatch, cli_main, capsys, offline):
+    """`weights path` never downloads; it blames HF_HUB_OFFLINE only when that is set."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    if offline:
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    assert cli_main(["weights", "path", "org/absent"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and ("HF_HUB_OFFLINE is set" in error) == offline

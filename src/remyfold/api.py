@@ -36,7 +36,6 @@ ATTENTION_CHOICES = ("auto", "plain", "sdpa")
 DEFAULT_ATTENTION = "sdpa"  # what attention="auto" (and so remyfold predict) uses
 LINKER = "G" * 25
 RESIDUE_INDEX_OFFSET = 512
-DEFAULT_NUM_RECYCLES = 4
 MAX_PAE = float(pae_bin_centers(torch.device("cpu"))[-1])  # 31.75 Å, the last PAE bin centre
 _AA_INDEX = {aa: i for i, aa in enumerate(RESTYPES)} | {"X": len(RESTYPES)}
 
@@ -133,7 +132,12 @@ class Folder:
         self.model = model.to(device).eval()
         self.device, self.precision, self.chunk_size = device, precision, chunk_size
         self.model_name, self.weights_revision = model_name, weights_revision
-        self.default_num_recycles = DEFAULT_NUM_RECYCLES
+
+    @property
+    def default_num_recycles(self) -> int:
+        """Recycles run when none are asked for: the reference's default of ``max_recycles`` trunk
+        passes from the model's ``config.json`` (4 passes = 3 recycles for esmfold_v1)."""
+        return self.model.config.trunk.max_recycles - 1
 
     @classmethod
     def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "fp32",
@@ -161,7 +165,11 @@ class Folder:
 
     def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,
              max_tokens_per_batch: int = 1024) -> list[Prediction]:  # fmt: skip
-        """Fold sequences (a ``{id: sequence}`` mapping or a list, ids then ``seq1``, ``seq2``...)."""
+        """Fold sequences (a ``{id: sequence}`` mapping or a list, ids then ``seq1``, ``seq2``...).
+
+        ``num_recycles=N`` runs N recycles (N+1 trunk passes), the reference's ``num_recycles=N``;
+        ``None`` runs what the reference runs without it (:attr:`default_num_recycles`).
+        """
         records = list(sequences.items()) if isinstance(sequences, Mapping) else [
             (f"seq{i + 1}", s) for i, s in enumerate(sequences)]  # fmt: skip
         encoded = [encode_sequence(rid, seq) for rid, seq in records]

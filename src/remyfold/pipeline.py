@@ -3,7 +3,8 @@
 Steps of :func:`run_predict`:
 
 1. Check the options, read and validate every FASTA record, check the output folder and the
-   device, and resolve the weights — every user error surfaces before any folding.
+   device, and resolve the weights — every user error surfaces before any folding. A run that
+   fails before the model is loaded leaves no output folder that it created itself.
 2. Skip records already finished (see :func:`finished_result`) unless ``overwrite``.
 3. Batch the rest by a token budget (:func:`make_batches`), load the model once, fold each
    batch in one padded forward pass. When a batch raises, its records are retried one by one,
@@ -30,7 +31,7 @@ from typing import Protocol
 from remyfold.errors import InputError
 from remyfold.io.atomic import write_text_atomic
 from remyfold.io.fasta import DEFAULT_MAX_LENGTH, FastaRecord, read_fasta
-from remyfold.prediction import CHAIN_IDS
+from remyfold.prediction import CHAIN_IDS, stored_mean_plddt
 from remyfold.weights import DEFAULT_WEIGHTS, ResolvedWeights, resolve_weights
 
 #: Default token budget: batch size × longest padded length of a batch.
@@ -122,14 +123,19 @@ def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None 
     if options.precision not in loader.precisions:
         raise InputError(f"--precision {options.precision}: choose one of {', '.join(loader.precisions)}")
     records = read_fasta(inputs, max_length=options.max_length)
-    prepare_out_dir(options.out_dir)
-    check_device(options.device)
-    weights = resolve_weights(options.weights)
-    results = {record.id: _initial_result(record, options) for record in records}
-    write_summary(options.out_dir, list(results.values()))
-    todo = [record for record in records if results[record.id].status == "pending"]
+    created = prepare_out_dir(options.out_dir)
+    try:  # until the model is loaded, a failure leaves no folder behind that this run created
+        check_device(options.device)
+        weights = resolve_weights(options.weights)
+        results = {record.id: _initial_result(record, options) for record in records}
+        write_summary(options.out_dir, list(results.values()))
+        todo = [record for record in records if results[record.id].status == "pending"]
+        folder = loader(weights, options) if todo else None
+    except BaseException:
+        remove_created_dirs(created, options.out_dir / SUMMARY_NAME)
+        raise
     if todo:
-        _fold_all(todo, loader(weights, options), options, results, show_progress=options.progress and len(records) > 1)
+        _fold_all(todo, folder, options, results, show_progress=options.progress and len(records) > 1)
     return list(results.values())
 
 
@@ -224,6 +230,8 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
 def prediction_json(pred, *, device: str) -> str:
     """The ``<id>.json`` text: sequence, chains, scores, per-residue pLDDT ``[N]``, PAE ``[N, N]``, run metadata.
 
+    ``mean_plddt`` is the mean of the per-residue (Cα) ``plddt``; ``mean_plddt_all_atom`` is ESMFold's
+    mean over all atoms. ``num_recycles`` recycles ran, in ``trunk_passes`` = ``num_recycles + 1`` passes.
     One top-level key per line; arrays are written compactly, rounded to 2 decimals.
     """
     import numpy as np
@@ -235,11 +243,13 @@ def prediction_json(pred, *, device: str) -> str:
         "sequence": pred.sequence,
         "chains": [{"id": c.id, "sequence": c.sequence, "length": len(c.sequence)} for c in pred.chains],
         "mean_plddt": round(pred.mean_plddt, 2),
+        "mean_plddt_all_atom": round(pred.mean_plddt_all_atom, 2),
         "ptm": round(float(pred.ptm), 4),
         "plddt": np.round(np.asarray(pred.residue_plddt, dtype=np.float64), 2).tolist(),
         "pae": np.round(np.asarray(pred.pae, dtype=np.float64), 2).tolist(),
         "max_pae": pred.extra.get("max_pae"),
         "num_recycles": int(pred.num_recycles),
+        "trunk_passes": int(pred.num_recycles) + 1,
         "model_name": pred.model_name,
         "weights_revision": pred.weights_revision,
         "precision": pred.precision,
@@ -256,6 +266,7 @@ def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
 
     Finished means: ``<id>.pdb``, ``<id>.cif`` and ``<id>.json`` exist and the JSON (written
     last) parses and holds the same sequence — a changed sequence under the same id is refolded.
+    The row keeps the scores and the fold time (``seconds``) of that earlier run, read from its JSON.
     """
     paths = [out_dir / f"{record.id}{suffix}" for suffix in (".pdb", ".cif", ".json")]
     if not all(path.is_file() for path in paths):
@@ -268,7 +279,7 @@ def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
         return None
     return RecordResult(
         record.id, record.length, chain_summary(record.chains), "skipped",
-        mean_plddt=data.get("mean_plddt"), ptm=data.get("ptm"), seconds=data.get("seconds"),
+        mean_plddt=stored_mean_plddt(data), ptm=data.get("ptm"), seconds=data.get("seconds"),
     )  # fmt: skip
 
 
@@ -292,16 +303,34 @@ def write_summary(out_dir: Path, results: list[RecordResult]) -> None:
     write_text_atomic(out_dir / SUMMARY_NAME, "\n".join(rows) + "\n")
 
 
-def prepare_out_dir(out_dir: Path) -> None:
-    """Create ``out_dir`` if needed and check it is a writable folder."""
+def prepare_out_dir(out_dir: Path) -> list[Path]:
+    """Create ``out_dir`` if needed and check it is a writable folder; return the folders created, outermost first."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} is a file; give a folder for the outputs")
+    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][::-1]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
+        remove_created_dirs(created)
         raise InputError(f"--out {out_dir}: cannot create the folder ({err.strerror}); choose another place") from None
     if not os.access(out_dir, os.W_OK | os.X_OK):
+        remove_created_dirs(created)
         raise InputError(f"--out {out_dir}: the folder is not writable; choose another place")
+    return created
+
+
+def remove_created_dirs(created: list[Path], *own_files: Path) -> None:
+    """Undo :func:`prepare_out_dir` after an early failure: remove ``own_files`` (this run's) and the
+    folders it ``created`` when they are then empty. Nothing else is ever deleted."""
+    if not created:
+        return
+    for path in own_files:
+        path.unlink(missing_ok=True)
+    for folder in reversed(created):
+        try:
+            folder.rmdir()  # only succeeds on an empty folder
+        except OSError:
+            return
 
 
 def check_device(device: str) -> None:

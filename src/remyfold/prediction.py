@@ -7,6 +7,7 @@ used to fold complexes are already removed here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,7 +42,7 @@ class Prediction:
         ptm: predicted TM-score (0–1).
         chain_index: ``[N]`` int, index into ``chains`` of each residue.
         residue_number: ``[N]`` int, residue number within its chain, from 1.
-        num_recycles: recycling iterations used.
+        num_recycles: recycles run: the trunk ran ``num_recycles + 1`` passes (see :attr:`trunk_passes`).
         model_name: name of the weights (hub id or directory name).
         weights_revision: hub commit hash or content hash of the weights.
         precision: numeric mode the model ran in (``fp32``, ...).
@@ -81,6 +82,36 @@ class Prediction:
         return self.plddt[:, 1]
 
     @property
+    def trunk_passes(self) -> int:
+        """Passes of the folding trunk: the first one plus one per recycle."""
+        return int(self.num_recycles) + 1
+
+    @property
     def mean_plddt(self) -> float:
-        """Mean pLDDT over all existing atoms (ESMFold's ``mean_plddt``)."""
+        """Mean over residues of the Cα pLDDT (:attr:`residue_plddt`), 0–100.
+
+        The AlphaFold DB / ColabFold / ModelCIF meaning of a model's mean pLDDT: the mean of
+        the per-residue values that are plotted and stored as local pLDDT.
+        """
+        return float(self.residue_plddt.mean())
+
+    @property
+    def mean_plddt_all_atom(self) -> float:
+        """Mean pLDDT over all existing atoms, 0–100: what ESMFold (``esm-fold``) logs as ``mean_plddt``."""
         return float(self.plddt[self.atom_mask].mean())
+
+
+def stored_mean_plddt(data: Mapping) -> float | None:
+    """The Cα mean pLDDT of a prediction JSON object (``<id>.json``), or ``None`` when it has none.
+
+    JSON files written before ``mean_plddt_all_atom`` existed stored the all-atom mean under
+    ``mean_plddt``; for those the Cα mean is recomputed from the per-residue ``plddt`` list.
+    """
+    if "mean_plddt_all_atom" in data:
+        value = data.get("mean_plddt")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    try:
+        values = np.asarray(data.get("plddt"), dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return float(values.mean()) if values.ndim == 1 and values.size else None

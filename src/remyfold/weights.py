@@ -83,7 +83,8 @@ def resolve_weights(spec: str | Path = DEFAULT_WEIGHTS, *, local_files_only: boo
     if cached is not None:
         return cached
     if local_files_only:
-        raise WeightsError(_missing_message(text, "HF_HUB_OFFLINE is set"))
+        reason = "HF_HUB_OFFLINE is set" if hub_offline() else "offline lookup"
+        raise WeightsError(_missing_message(text, reason))
     return download_weights(text, missing_hint=True)
 
 
@@ -107,19 +108,20 @@ def download_weights(
         WeightsError: offline, Hub unreachable, repository or revision not found.
     """
 
-    def fail(reason: str) -> WeightsError:
+    def fail(reason: str, detail: str = "") -> WeightsError:
+        """``reason`` alone in the short missing-weights line; with ``detail`` in a download error."""
         if missing_hint:
             return WeightsError(_missing_message(repo_id, reason))
-        return WeightsError(f"cannot download {repo_id}: {reason}")
+        return WeightsError(f"cannot download {repo_id}: {reason}" + (f" ({detail})" if detail else ""))
 
     if hub_offline():
-        raise fail("HF_HUB_OFFLINE is set; unset it on a machine with internet")
+        raise fail("HF_HUB_OFFLINE is set", "unset it on a machine with internet")
     commit = _probe_hub(repo_id, revision, fail)
     local_dir = None if to is None else str(Path(to).expanduser())
     try:
         directory = _snapshot(repo_id, revision, local_files_only=False, local_dir=local_dir)
     except Exception as err:  # noqa: BLE001 - any hub or network failure while downloading
-        raise fail(_one_line(err)) from None
+        raise fail("the download failed", _one_line(err)) from None
     _check_weights_dir(directory, repo_id)
     if local_dir is not None:
         return ResolvedWeights(directory=directory, name=repo_id, revision=commit)
@@ -240,7 +242,7 @@ def _snapshot(repo_id: str, revision: str | None, *, local_files_only: bool, loc
 
 
 def _probe_hub(repo_id: str, revision: str | None, fail) -> str:
-    """Ask the Hub for ``repo_id`` with a short timeout; return the commit hash or raise ``fail(reason)``."""
+    """Ask the Hub for ``repo_id`` with a short timeout; return the commit hash or raise ``fail(reason, detail)``."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
@@ -249,19 +251,17 @@ def _probe_hub(repo_id: str, revision: str | None, fail) -> str:
     except RevisionNotFoundError:
         raise fail(f"revision {revision!r} does not exist") from None
     except RepositoryNotFoundError:
-        raise fail("no such repository on the Hub (or it is private/gated: log in with `hf auth login`)") from None
+        raise fail("no such repository on the Hub", "or it is private/gated: log in with `hf auth login`") from None
     except Exception as err:  # noqa: BLE001 - connection refused, DNS failure, timeout, proxy error, ...
-        raise fail(f"the Hub is unreachable ({_one_line(err)})") from None
+        raise fail("the Hub is unreachable", _one_line(err)) from None
     return str(info.sha)
 
 
 def _missing_message(repo_id: str, reason: str) -> str:
-    """One line: what is missing, why it could not be fetched, and the three ways to get it."""
+    """One short line: what is missing, where it was looked for, why it was not fetched, how to get it."""
     return (
-        f"weights '{repo_id}' not found: not a local directory, not (completely) in the Hugging Face cache "
-        f"({hub_cache_dir()}), and not downloadable ({reason}); on a machine with internet run "
-        f"`remyfold weights download {repo_id} --to esmfold_weights` (or `hf download {repo_id}`), "
-        "copy that folder here and pass `--weights esmfold_weights` (or copy the cache and set HF_HOME)"
+        f"weights {repo_id} not found (no such folder, not in HF cache {hub_cache_dir()}, not downloaded: {reason}); "
+        f"with internet run `remyfold weights download {repo_id} --to DIR`, copy DIR here, use --weights DIR"
     )
 
 

@@ -18,6 +18,10 @@ HELP = "Predict structures for the records of FASTA files (PDB, mmCIF, JSON with
 _DEFAULT_WEIGHTS = "facebook/esmfold_v1"
 _DEFAULT_MAX_LENGTH = 4096
 _DEFAULT_MAX_TOKENS = 1024
+_PRECISIONS = {
+    "fp32": "the reference's arithmetic (default)",
+    "bf16": "ESM-2 in bfloat16 and the trunk under bfloat16 autocast, opt-in",
+}  # = remyfold.api.PRECISIONS
 
 
 def _int_at_least(minimum: int):
@@ -56,15 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision",
         default="fp32",
-        metavar="P",
-        help="numeric mode of the model (default fp32; an unknown one lists the choices)",
+        metavar="{" + ",".join(_PRECISIONS) + "}",
+        help="numeric mode of the model: " + "; ".join(f"{name}: {what}" for name, what in _PRECISIONS.items()),
     )
     parser.add_argument(
         "--num-recycles",
         type=_int_at_least(0),
         default=None,
         metavar="N",
-        help="recycling iterations (default: the trained value, 4)",
+        help="N recycles = N+1 trunk passes, the reference's num_recycles=N (default: as the reference, "
+        "max_recycles passes from the weights' config.json: 4 passes = 3 recycles for esmfold_v1)",
     )
     parser.add_argument(
         "--chunk-size",

@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="REFDIR",
         type=Path,
         default=None,
-        help="folder of reference structures <id>.pdb/.cif(.gz): score each prediction against its reference "
-        "(default: show DIR/<id>.compare.json results when present)",
+        help="folder of reference structures <id>.pdb/.cif(.gz): score each prediction against its reference; "
+        "warns when none matches (default: show DIR/<id>.compare.json results when present)",
     )
 
 

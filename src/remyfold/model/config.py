@@ -75,7 +75,7 @@ class TrunkConfig:
     sequence_head_width: int = 32
     pairwise_head_width: int = 32
     position_bins: int = 32
-    max_recycles: int = 4
+    max_recycles: int = 4  # trunk passes run by default (the reference's num_recycles=None)
     chunk_size: int | None = None
     structure_module: StructureModuleConfig = field(default_factory=StructureModuleConfig)
 
@@ -107,6 +107,9 @@ class FoldingConfig:
                 raise ConfigError(f"trunk {name} {dim} is not divisible by its head width {width}")
         if trunk.pairwise_state_dim % 2:
             raise ConfigError(f"trunk pairwise_state_dim {trunk.pairwise_state_dim} must be even")
+        if trunk.max_recycles < 1:
+            # The reference runs max_recycles trunk passes by default; zero passes fold nothing.
+            raise ConfigError(f"trunk max_recycles {trunk.max_recycles} must be at least 1 (trunk passes by default)")
         for token in ("<cls>", "<pad>", "<eos>", "<mask>"):
             if token not in esm.vocab:
                 raise ConfigError(f"ESM vocabulary lacks the token {token}")

@@ -113,7 +113,7 @@ class ESMFold(nn.Module):
         aatype: torch.Tensor,
         mask: torch.Tensor,
         residue_index: torch.Tensor,
-        num_recycles: int = 4,
+        num_recycles: int | None = None,
         chunk_size: int | None = None,
     ) -> FoldingOutput:
         """Fold a padded batch.
@@ -121,9 +121,12 @@ class ESMFold(nn.Module):
         Args:
             aatype: ``[B, L]`` residue types (0–20).  mask: ``[B, L]`` bool, False on padding.
             residue_index: ``[B, L]`` int64 positions (chains offset, see :mod:`remyfold.api`).
-            num_recycles: recycling iterations after the first pass (reference's ``num_recycles``).
+            num_recycles: recycling iterations after the first pass (reference's ``num_recycles``);
+                ``None``: the reference's default, ``config.trunk.max_recycles`` passes in all.
             chunk_size: rows per chunk in the pair-state operations (None: no chunking).
         """
+        if num_recycles is None:
+            num_recycles = self.config.trunk.max_recycles - 1
         s0 = self.esm_s_mlp(self.language_model_states(aatype, mask))
         if self.config.embed_aa:
             s0 = s0 + self.embedding(aatype)

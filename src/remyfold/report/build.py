@@ -14,6 +14,8 @@ Every file is written atomically.
 from __future__ import annotations
 
 import datetime as _dt
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from remyfold.errors import InputError
@@ -25,12 +27,15 @@ from remyfold.report.viewer import load_viewer_library
 DEFAULT_NAME = "report.html"
 
 
-def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: Path | None = None) -> Path:
+def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: Path | None = None,
+                 warn: Callable[[str], None] | None = None) -> Path:  # fmt: skip
     """Write the report of ``pred_dir`` and return the HTML path.
 
     ``reference_dir``: folder of ``<id>.pdb`` / ``<id>.cif`` (optionally
     ``.gz``) reference structures to score each prediction against; without it
     ``<id>.compare.json`` files in ``pred_dir`` are shown when present.
+    ``warn`` receives one-line warnings (default: printed on stderr), e.g. when
+    no file of ``reference_dir`` matches a prediction.
     Raises :class:`InputError` for a missing / empty folder, unreadable files,
     or a missing viewer library (see ``scripts/install_viewer.sh``).
     """
@@ -38,7 +43,7 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
 
     pred_dir = Path(pred_dir)
     records = load_folder(pred_dir)
-    attach_scores(records, pred_dir, reference_dir)
+    attach_scores(records, pred_dir, reference_dir, warn=warn or _warn_on_stderr)
     library = load_viewer_library()
     output = Path(output) if output is not None else pred_dir / DEFAULT_NAME
     if output.is_dir():
@@ -53,12 +58,16 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     return output
 
 
+def _warn_on_stderr(message: str) -> None:
+    print(f"remyfold report: warning: {message}", file=sys.stderr)
+
+
 def _record_assets(record: Record, files_dir: Path):
     """Render and save one record's figures; read its structure for the viewer."""
     from remyfold.report.html import RecordAssets
     from remyfold.report.plots import figure_png, pae_figure, plddt_figure
 
-    title = f"{record.id}: mean pLDDT {record.mean_plddt:.1f}"
+    title = f"{record.id}: mean pLDDT (Cα) {record.mean_plddt:.1f}"
     plddt_png = figure_png(plddt_figure(record.plddt, record.chains, title))
     pae_title = record.id if record.ptm is None else f"{record.id}: pTM {record.ptm:.3f}"
     pae_png = figure_png(pae_figure(record.pae, record.chains, pae_title, record.max_pae))

@@ -4,7 +4,8 @@ Folder layout (written by ``remyfold predict``):
 
 - ``summary.tsv``: one row per input record, columns
   ``id length chains mean_plddt ptm status seconds error``; ``status`` is
-  ``ok``, ``skipped`` (done in an earlier run) or ``failed``.
+  ``ok``, ``skipped`` (done in an earlier run) or ``failed``; ``mean_plddt`` is the
+  mean of the per-residue (Cα) pLDDT.
 - ``<id>.pdb`` / ``<id>.cif``: the model, pLDDT in the B-factor column.
 - ``<id>.json``: per-residue ``plddt`` ``[N_res]``, ``pae`` ``[N_res, N_res]``
   (Å), ``chains`` and run metadata.
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from remyfold.errors import InputError
+from remyfold.prediction import stored_mean_plddt
 
 DONE_STATUSES = ("ok", "skipped")
 REQUIRED_COLUMNS = ("id", "status")
@@ -45,8 +47,9 @@ META_KEYS = (
 class Record:
     """One prediction of the folder, as shown in the report.
 
-    ``plddt`` is ``[N_res]`` (0–100) and ``pae`` is ``[N_res, N_res]`` (Å),
-    both ``None`` unless the record is done. ``chains`` lists
+    ``plddt`` is ``[N_res]`` (0–100, each residue's Cα pLDDT) and ``pae`` is ``[N_res, N_res]`` (Å),
+    both ``None`` unless the record is done. ``mean_plddt`` is the mean of ``plddt``;
+    ``mean_plddt_all_atom`` ESMFold's mean over all atoms (when the JSON has it). ``chains`` lists
     ``(chain_id, n_residues)`` in model order, so chain boundaries are the
     cumulative sums of the lengths.
     """
@@ -56,6 +59,7 @@ class Record:
     length: int | None = None
     chains: list[tuple[str, int]] = field(default_factory=list)
     mean_plddt: float | None = None
+    mean_plddt_all_atom: float | None = None
     ptm: float | None = None
     error: str = ""
     structure: Path | None = None
@@ -174,8 +178,9 @@ def _load_outputs(record: Record, pred_dir: Path) -> None:
     record.plddt, record.pae = plddt, pae
     record.chains = chains or record.chains or [("A", plddt.shape[0])]
     record.length = int(plddt.shape[0])
-    record.mean_plddt = _optional_number(data.get("mean_plddt"))
+    record.mean_plddt = stored_mean_plddt(data)
     record.mean_plddt = record.mean_plddt if record.mean_plddt is not None else float(plddt.mean())
+    record.mean_plddt_all_atom = _optional_number(data.get("mean_plddt_all_atom"))
     record.ptm = _optional_number(data.get("ptm"))
     record.max_pae = _optional_number(data.get("max_pae"))
     record.meta = {key: data[key] for key in META_KEYS if data.get(key) is not None}

@@ -23,6 +23,7 @@ from remyfold.report.scores import DETAIL_SCORES, TABLE_SCORES, format_score
 from remyfold.report.viewer import ViewerLibrary, json_for_script, script_safe
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+MEAN_PLDDT_LABEL = "Mean pLDDT (Cα)"  # the mean of the per-residue (Cα) pLDDT, as in AlphaFold DB
 META_LABELS = {
     "model_name": "model",
     "weights_revision": "weights",
@@ -98,8 +99,8 @@ def band_colour(plddt: float) -> str:
 def summary_table(records: list[Record], with_scores: bool) -> str:
     """The table of all records, failed ones included with their error."""
     score_columns = TABLE_SCORES if with_scores else ()
-    head = ["#", "ID", "Status", "Length", "Chains", "Mean pLDDT", "pTM"] + [title for _, title, _ in score_columns]
-    numeric = {"#", "Length", "Mean pLDDT", "pTM"} | {title for _, title, _ in score_columns}
+    head = ["#", "ID", "Status", "Length", "Chains", MEAN_PLDDT_LABEL, "pTM"] + [title for _, title, _ in score_columns]
+    numeric = {"#", "Length", MEAN_PLDDT_LABEL, "pTM"} | {title for _, title, _ in score_columns}
     header = "".join(f"<th{' class=num' if h in numeric else ''}>{escape(h)}</th>" for h in head + ["Error"])
     rows, section = [], 0
     for number, record in enumerate(records, start=1):
@@ -132,9 +133,11 @@ def record_section(index: int, record: Record, assets: RecordAssets) -> str:
     facts = [
         f"<b>{record.length}</b> residues",
         f"chains <b>{escape(_chains_text(record))}</b>",
-        f"mean pLDDT <b>{_number(record.mean_plddt, '{:.1f}')}</b>",
-        f"pTM <b>{_number(record.ptm, '{:.3f}')}</b>",
+        f"mean pLDDT (Cα) <b>{_number(record.mean_plddt, '{:.1f}')}</b>",
     ]
+    if record.mean_plddt_all_atom is not None:
+        facts.append(f"mean pLDDT (all atoms, as esm-fold logs it) <b>{record.mean_plddt_all_atom:.1f}</b>")
+    facts.append(f"pTM <b>{_number(record.ptm, '{:.3f}')}</b>")
     facts += [f"{META_LABELS[k]} <b>{escape(str(v))}</b>" for k, v in record.meta.items()]
     return f"""<section class="record" id="rec-{index}">
 <h2>{ident}</h2>
@@ -145,7 +148,7 @@ def record_section(index: int, record: Record, assets: RecordAssets) -> str:
 <figcaption>Model coloured by pLDDT (drag to rotate, scroll to zoom).{_legend()}</figcaption>
 </figure>
 <figure class="plot plddt"><img alt="pLDDT per residue of {ident}" src="{_png_uri(assets.plddt_png)}">
-<figcaption>pLDDT per residue{_boundary_note(record)}.</figcaption></figure>
+<figcaption>pLDDT per residue (at its Cα atom){_boundary_note(record)}.</figcaption></figure>
 <figure class="plot pae"><img alt="PAE heatmap of {ident}" src="{_png_uri(assets.pae_png)}">
 <figcaption>Predicted aligned error (Å): low (dark) means a confident relative position{_boundary_note(record)}.</figcaption></figure>
 </div>

@@ -63,7 +63,7 @@ def plddt_figure(plddt: np.ndarray, chains: list[tuple[str, int]], title: str) -
     ax.set_xlim(0.5, n_res + 0.5)
     ax.set_ylim(0, 100)
     ax.set_xlabel("Residue" if len(chains) < 2 else "Residue (chains concatenated)")
-    ax.set_ylabel("pLDDT")
+    ax.set_ylabel("pLDDT (Cα)")
     _title(ax, title, len(chains))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     return fig

@@ -15,6 +15,7 @@ A record with neither has no scores. Scores are plain dicts with the keys of
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from pathlib import Path
 
 from remyfold.errors import InputError
@@ -37,15 +38,19 @@ DETAIL_SCORES = (
 )
 
 
-def attach_scores(records: list[Record], pred_dir: Path, reference_dir: Path | None = None) -> None:
+def attach_scores(records: list[Record], pred_dir: Path, reference_dir: Path | None = None, *,
+                  warn: Callable[[str], None] | None = None) -> None:  # fmt: skip
     """Set ``record.scores`` for every done record that has a comparison.
 
     With ``reference_dir``, records having a reference file there are scored
-    against it (and at least one must have one); the rest, and every record
-    without ``reference_dir``, use ``<id>.compare.json`` when present.
+    against it (when none has one, ``warn`` is called with a one-line message);
+    the rest, and every record without ``reference_dir``, use
+    ``<id>.compare.json`` when present.
     """
     done = [record for record in records if record.done]
-    scored = _score_against_references(done, Path(reference_dir)) if reference_dir is not None else set()
+    scored = set()
+    if reference_dir is not None:
+        scored = _score_against_references(done, Path(reference_dir), warn or (lambda message: None))
     for record in done:
         path = Path(pred_dir) / f"{record.id}.compare.json"
         if record.id not in scored and path.is_file():
@@ -61,17 +66,18 @@ def reference_file(reference_dir: Path, record_id: str) -> Path | None:
     return None
 
 
-def _score_against_references(records: list[Record], reference_dir: Path) -> set[str]:
-    """Compare each record's model with its reference; return the ids scored."""
+def _score_against_references(records: list[Record], reference_dir: Path, warn: Callable[[str], None]) -> set[str]:
+    """Compare each record's model with its reference; return the ids scored (none: ``warn``)."""
     if not reference_dir.is_dir():
         raise InputError(f"reference folder {reference_dir} does not exist; pass a folder of <id>.pdb/.cif files")
     pairs = [(record, reference_file(reference_dir, record.id)) for record in records]
     pairs = [(record, ref) for record, ref in pairs if ref is not None]
     if not pairs:
-        raise InputError(
+        warn(
             f"no reference structure in {reference_dir} matches a prediction id "
-            f"(looked for <id>{'/'.join(REFERENCE_SUFFIXES)}, e.g. {records[0].id}.pdb)"
+            f"(looked for <id>{'/'.join(REFERENCE_SUFFIXES)}, e.g. {records[0].id}.pdb); report written without them"
         )
+        return set()
     compare_structures = _compare_function()
     for record, ref in pairs:
         record.scores = check_scores(compare_structures(record.structure, ref), f"comparison of {record.id} with {ref}")
