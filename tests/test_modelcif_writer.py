@@ -15,7 +15,9 @@ Checks, on small predictions built without a model (``fake_prediction``):
 - reading back with gemmi (``cif.read``, ``read_structure``; nothing on stderr) and biotite
   (``CIFFile`` → ``get_structure`` with warnings as errors): coordinates, names, chains,
   numbering and pLDDT in the B-factor column;
-- the confidence scores, read back with the ``modelcif`` package's own reader.
+- the confidence scores, read back with the ``modelcif`` package's own reader;
+- the pairwise PAE written from the array equals what the ``modelcif`` objects write;
+- chains without atoms and one-residue chains.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 import pytest
 from test_structure_writer import fake_prediction
 
+from remyfold.io.modelcif_writer import build_system
 from remyfold.io.residues import ATOM37_NAMES, RESTYPE_NAMES
 from remyfold.io.structure_writer import to_mmcif_string, to_pdb_string
 
@@ -217,6 +220,52 @@ def test_pairwise_pae():
     second_row = pairs[len(modelled)]
     assert (second_row.residue1.asym.id, second_row.residue1.seq_id) == ("A", 2)
     assert (second_row.residue2.asym.id, second_row.residue2.seq_id) == ("A", 1)
+
+
+def test_pae_from_the_array_equals_the_modelcif_objects():
+    """Fast path (rows formatted from the array) == plain path (one modelcif metric object per pair)."""
+    import modelcif.dumper
+
+    pred = x_prediction(seed=7)
+    plain = io.StringIO()
+    modelcif.dumper.write(plain, [build_system(pred, pae=True)])
+    plain_block = gemmi.cif.read_string(plain.getvalue()).sole_block()
+    fast_block = gemmi.cif.read_string(to_mmcif_string(pred, pae=True)).sole_block()
+    names = plain_block.get_mmcif_category_names()
+    assert "_ma_qa_metric_local_pairwise." in names and names == fast_block.get_mmcif_category_names()
+    for name in names:
+        plain_category = plain_block.get_mmcif_category(name, raw=True)
+        fast_category = fast_block.get_mmcif_category(name, raw=True)
+        if name == "_atom_site.":
+            assert fast_category.pop("auth_atom_id") == plain_category["label_atom_id"]
+        assert fast_category == plain_category, name
+
+
+@pytest.mark.parametrize("chains", [("MK", "XX", "MK"), ("XXX",), ("W",), ("MKV", "W")])
+def test_chains_without_atoms_and_single_residues(chains, ihm_dictionary):
+    """An all-X chain is a target without coordinates; a one-residue chain is still a polymer."""
+    pred = fake_prediction(chains, seed=3)
+    text = to_mmcif_string(pred, pae=True)
+    ihm_validate(text, ihm_dictionary)
+    block = gemmi.cif.read_string(text).sole_block()
+    assert list(block.find_values("_struct_asym.id")) == [c.id for c in pred.chains]
+    assert set(block.find_values("_entity.type")) == {"polymer"}
+    modelled = int(pred.atom_mask.any(axis=1).sum())
+    assert len(block.find_values("_ma_qa_metric_local.metric_value")) == modelled
+    assert len(block.find_values("_ma_qa_metric_local_pairwise.metric_value")) == modelled**2
+    assert len(block.find_values("_atom_site.id")) == int(pred.atom_mask.sum())
+
+
+@pytest.mark.parametrize("record_id", ["sp|P07196|NFL_HUMAN", "#7", "a'b", "x y"])
+def test_record_ids_make_valid_entry_ids(record_id, ihm_dictionary):
+    pred = fake_prediction(("MKV",))
+    pred.id = record_id
+    text = to_mmcif_string(pred)
+    ihm_validate(text, ihm_dictionary)
+    block = gemmi.cif.read_string(text).sole_block()
+    entry_id = block.find_value("_entry.id")
+    assert gemmi.cif.as_string(entry_id) == block.name
+    assert record_id in gemmi.cif.as_string(block.find_value("_struct.title"))
 
 
 def test_software_protocol_and_parameters():

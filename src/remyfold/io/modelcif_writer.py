@@ -13,13 +13,16 @@ own library, on top of ``python-ihm``) and holds:
 - the model: ``_ma_model_list`` (an ab initio model) and ``_atom_site`` with the complete
   PDBx author and label fields; the B-factor of each atom is its pLDDT (0–100);
 - the confidence: global pLDDT (the mean of the per-residue Cα pLDDT, the AlphaFold DB /
-  ModelCIF convention, so it equals the mean of the local values), global pTM, local
-  per-residue pLDDT and, on request, local pairwise PAE (``_ma_qa_metric*``).
+  ModelCIF convention: the mean of the local values), global pTM, local per-residue pLDDT
+  and, on request, local pairwise PAE (``_ma_qa_metric*``, the PAE rows written by
+  :mod:`remyfold.io.modelcif_pae`).
 
 Residues that have no atoms (``X``, written ``UNK``) stay in the entity sequence, are
 marked "not modelled" in ``_pdbx_poly_seq_scheme`` and have no ``_atom_site`` rows, hence
 no local metrics either (ModelCIF's local metrics point at ``_atom_site``); the global
-pLDDT still averages every residue, as ``Prediction.mean_plddt`` does.
+pLDDT still averages every residue, as ``Prediction.mean_plddt`` does, so only then does it
+differ from the mean of the local values. A chain of only ``X`` is a target with no
+coordinates (not in the modelled assembly).
 
 ``python-ihm`` writes ``_atom_site`` without ``auth_atom_id``; the file is passed once
 through ``gemmi`` to add it (the atom names are the same in both numbering schemes).
@@ -28,6 +31,7 @@ through ``gemmi`` to add it (the atom names are the same in both numbering schem
 from __future__ import annotations
 
 import io
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,33 +53,51 @@ def to_modelcif_string(pred: Prediction, *, pae: bool = False) -> str:
 
     Args:
         pred: the prediction.
-        pae: also write the ``[N, N]`` predicted aligned error as
-            ``_ma_qa_metric_local_pairwise`` (one row per residue pair: about 60 bytes × N², so
-            60 MB for 1,000 residues). Off by default; the pipeline's ``<id>.json`` holds the PAE.
+        pae: also write the ``[N, N]`` predicted aligned error as ``_ma_qa_metric_local_pairwise``,
+            one row per ordered pair of residues with atoms: about 38 bytes × N², so 38 MB and a
+            few seconds for 1,000 residues (``bench/mmcif_write.py``). Off by default; the
+            pipeline's ``<id>.json`` holds the PAE too.
     """
+    import gemmi
     import modelcif.dumper
 
-    system = build_system(pred, pae=pae)
+    from remyfold.io.modelcif_pae import add_pae_metric, pae_loop_text
+
     out = io.StringIO()
-    modelcif.dumper.write(out, [system])
-    return _add_auth_atom_id(out.getvalue())
+    modelcif.dumper.write(out, [build_system(pred)])
+    document = gemmi.cif.read_string(out.getvalue())
+    block = document.sole_block()
+    _add_auth_atom_id(block)
+    if not pae:
+        return document.as_string(gemmi.cif.Style.Pdbx)
+    # The N² pairs are written straight from the array (build_system(pae=True) is the
+    # reference: equal text, but one Python object per pair).
+    metric_id = add_pae_metric(block, _metric_types(None)["PAE"](None, None, 0.0))
+    model_id = int(block.find_value("_ma_model_list.ordinal_id"))
+    return document.as_string(gemmi.cif.Style.Pdbx) + pae_loop_text(pred, metric_id=metric_id, model_id=model_id)
 
 
 def build_system(pred: Prediction, *, pae: bool = False) -> modelcif.System:
-    """The ``modelcif.System`` of a prediction: target entities, software, protocol, model, QA metrics."""
+    """The ``modelcif.System`` of a prediction: target entities, software, protocol, model, QA metrics.
+
+    ``pae=True`` adds one ``modelcif`` pairwise PAE metric per residue pair (slow and memory
+    hungry past a few hundred residues; the reference for :mod:`remyfold.io.modelcif_pae`).
+    """
     import modelcif
     import modelcif.model
     import modelcif.protocol
 
     system = modelcif.System(
         title=f"remyfold (ESMFold) prediction of {pred.id}",
-        id=_block_name(pred.id),
+        id=_entry_id(pred.id),
         model_details=f"Structure of {pred.id} predicted from its sequence by remyfold, an ESMFold implementation.",
     )
     asyms = _target_asym_units(pred)
+    # Chains without any atom (only X) are targets but cannot be part of the modelled assembly.
+    modelled = [asym for asym, has_atoms in zip(asyms, _chains_with_atoms(pred)) if has_atoms]
+    system.asym_units.extend(asyms)
     software = _software_group(pred)
-    assembly = modelcif.Assembly(asyms, name="Target")
-    model = modelcif.model.AbInitioModel(assembly=assembly, name=f"{pred.id} model")
+    model = modelcif.model.AbInitioModel(assembly=modelcif.Assembly(modelled, name="Model"), name=f"{pred.id} model")
     for atom in _atoms(pred, asyms):
         model.add_atom(atom)
     model.not_modeled_residue_ranges.extend(_residues_without_atoms(pred, asyms))
@@ -93,9 +115,19 @@ def build_system(pred: Prediction, *, pae: bool = False) -> modelcif.System:
     return system
 
 
-def _block_name(record_id: str) -> str:
-    """A CIF data-block name from a record id: whitespace is not allowed, so it becomes ``_``."""
-    return "".join("_" if c.isspace() else c for c in record_id) or "model"
+def _chains_with_atoms(pred: Prediction) -> list[bool]:
+    """For each chain, whether any of its residues has an atom."""
+    has_atoms = pred.atom_mask.any(axis=1)
+    return [bool(has_atoms[pred.chain_index == k].any()) for k in range(len(pred.chains))]
+
+
+def _entry_id(record_id: str) -> str:
+    """``_entry.id`` (and data-block name) of a record: letters, digits, ``_`` and ``-`` kept, others ``_``.
+
+    CIF values may not start with ``#``, ``$``, quotes or ``;`` unquoted, and block names may
+    not hold whitespace; python-ihm does not quote all of these, so they are replaced.
+    """
+    return re.sub(r"[^A-Za-z0-9_-]", "_", record_id) or "model"
 
 
 def _target_asym_units(pred: Prediction) -> list:
@@ -117,6 +149,8 @@ def _target_asym_units(pred: Prediction) -> list:
         letters = "".join(RESTYPES_WITH_X[int(a)] for a in pred.aatype[rows])
         if letters not in entities:
             entities[letters] = modelcif.Entity([alphabet["UNK" if c == "X" else c] for c in letters])
+            # python-ihm takes a one-residue entity for a ligand; a one-residue chain is still a peptide.
+            entities[letters]._force_polymer = True
             chains_of[letters] = []
         chains_of[letters].append(chain.id)
         numbers = {label: int(pred.residue_number[row]) for label, row in enumerate(rows, start=1)}
@@ -161,16 +195,8 @@ def _software_group(pred: Prediction) -> modelcif.SoftwareGroup:
     return modelcif.SoftwareGroup([modelcif.SoftwareWithParameters(remyfold, parameters), esmfold])
 
 
-def _qa_metrics(pred: Prediction, asyms: list, *, software, pae: bool) -> list:
-    """The ``modelcif`` QA metric objects of a prediction.
-
-    - global pLDDT: ``pred.residue_plddt.mean()``, the mean of the per-residue Ca pLDDT over
-      all residues (the number the JSON, summary and report show);
-    - global pTM;
-    - local pLDDT of each residue that has atoms (ModelCIF points local metrics at
-      ``_atom_site``, so atom-less ``UNK`` residues have none);
-    - with ``pae``: the PAE of every ordered pair of residues that have atoms.
-    """
+def _metric_types(software) -> dict[str, type]:
+    """The ``modelcif`` QA metric classes, by name, computed by ``software``."""
     import modelcif.qa_metric as qa
 
     class GlobalPLDDT(qa.Global, qa.PLDDT):
@@ -193,20 +219,35 @@ def _qa_metrics(pred: Prediction, asyms: list, *, software, pae: bool) -> list:
 
         name = "PAE"
 
-    for cls in (GlobalPLDDT, PTM, LocalPLDDT, PAE):
+    types = {"GlobalPLDDT": GlobalPLDDT, "PTM": PTM, "LocalPLDDT": LocalPLDDT, "PAE": PAE}
+    for cls in types.values():
         cls.software = software
+    return types
+
+
+def _qa_metrics(pred: Prediction, asyms: list, *, software, pae: bool) -> list:
+    """The ``modelcif`` QA metric objects of a prediction.
+
+    - global pLDDT: ``pred.residue_plddt.mean()``, the mean of the per-residue Ca pLDDT over
+      all residues (the number the JSON, summary and report show);
+    - global pTM;
+    - local pLDDT of each residue that has atoms (ModelCIF points local metrics at
+      ``_atom_site``, so atom-less ``UNK`` residues have none);
+    - with ``pae``: the PAE of every ordered pair of residues that have atoms.
+    """
+    types = _metric_types(software)
     residue_plddt = np.asarray(pred.residue_plddt, dtype=np.float64)
-    metrics = [GlobalPLDDT(round(float(residue_plddt.mean()), 2)), PTM(round(float(pred.ptm), 3))]
+    metrics = [types["GlobalPLDDT"](round(float(residue_plddt.mean()), 2)), types["PTM"](round(float(pred.ptm), 3))]
     rows = np.flatnonzero(pred.atom_mask.any(axis=1))
-    label_seq = _label_seq_ids(pred)
+    label_seq = label_seq_ids(pred)
     residues = [asyms[int(pred.chain_index[row])].residue(int(label_seq[row])) for row in rows]
     local = np.round(residue_plddt[rows], 2).tolist()
-    metrics += [LocalPLDDT(residue, value) for residue, value in zip(residues, local)]
+    metrics += [types["LocalPLDDT"](residue, value) for residue, value in zip(residues, local)]
     if pae:
         # [N, N] -> [M, M] over the M residues with atoms.
         values = np.round(np.asarray(pred.pae, dtype=np.float64)[np.ix_(rows, rows)], 2).tolist()
         metrics += [
-            PAE(r1, r2, value) for r1, row in zip(residues, values) for r2, value in zip(residues, row)
+            types["PAE"](r1, r2, value) for r1, row in zip(residues, values) for r2, value in zip(residues, row)
         ]  # fmt: skip
     return metrics
 
@@ -221,7 +262,7 @@ def _atoms(pred: Prediction, asyms: list):
 
     positions = np.round(np.asarray(pred.positions, dtype=np.float64), 3)
     plddt = np.round(np.asarray(pred.plddt, dtype=np.float64), 2)
-    label_seq = _label_seq_ids(pred)
+    label_seq = label_seq_ids(pred)
     for row, slot in zip(*np.nonzero(pred.atom_mask)):
         x, y, z = positions[row, slot].tolist()
         yield modelcif.model.Atom(
@@ -234,7 +275,7 @@ def _residues_without_atoms(pred: Prediction, asyms: list) -> list:
     """A ``NotModeledResidueRange`` for each residue with no atom (``X``/``UNK``)."""
     import modelcif.model
 
-    label_seq = _label_seq_ids(pred)
+    label_seq = label_seq_ids(pred)
     empty = np.flatnonzero(~pred.atom_mask.any(axis=1))
     return [
         modelcif.model.NotModeledResidueRange(asyms[int(pred.chain_index[row])], int(label_seq[row]), int(label_seq[row]))
@@ -242,7 +283,7 @@ def _residues_without_atoms(pred: Prediction, asyms: list) -> list:
     ]
 
 
-def _label_seq_ids(pred: Prediction) -> np.ndarray:
+def label_seq_ids(pred: Prediction) -> np.ndarray:
     """``[N]`` 1-based position of each residue within its chain (``label_seq_id``)."""
     label = np.empty(pred.length, dtype=np.int64)
     for chain_index in range(len(pred.chains)):
@@ -251,17 +292,14 @@ def _label_seq_ids(pred: Prediction) -> np.ndarray:
     return label
 
 
-def _add_auth_atom_id(text: str) -> str:
-    """Add ``_atom_site.auth_atom_id`` (= ``label_atom_id``) after ``auth_comp_id``, via gemmi."""
-    import gemmi
-
-    document = gemmi.cif.read_string(text)
-    block = document.sole_block()
+def _add_auth_atom_id(block) -> None:
+    """Add ``_atom_site.auth_atom_id`` (= ``label_atom_id``) after ``auth_comp_id`` in a gemmi block."""
     site = block.get_mmcif_category("_atom_site.", raw=True)
+    if not site:  # no atom at all
+        return
     columns = {}
     for key, values in site.items():
         columns[key] = values
         if key == "auth_comp_id":
             columns["auth_atom_id"] = site["label_atom_id"]
     block.set_mmcif_category("_atom_site.", columns, raw=True)
-    return document.as_string(gemmi.cif.Style.Pdbx)
