@@ -108,6 +108,8 @@ def _markdown(pred: Prediction, rows) -> str:
         f"**{platform.machine()}** CPU ({platform.processor() or 'unknown'}), Python {platform.python_version()}, "
         f"remyfold {__version__} at `{commit}`, {now}.",
         f"Synthetic prediction: {pred.length} residues in {len(pred.chains)} chains, {int(pred.atom_mask.sum())} atoms.",
+        "Wall-clock seconds (best of the repeats; one call for the PAE rows) on a CPU that may be shared:",
+        "compare rows of one run only.",
         "",
         "| writer | seconds | MB written |",
         "|---|---:|---:|",
