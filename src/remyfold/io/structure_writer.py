@@ -1,16 +1,13 @@
-"""Write a :class:`~remyfold.prediction.Prediction` as PDB and mmCIF text, via ``gemmi``.
+"""Write a :class:`~remyfold.prediction.Prediction` as PDB text (via ``gemmi``) and mmCIF text.
 
-The prediction is turned into a ``gemmi.Structure`` (one model, chains ``A, B, ...``,
+For PDB, the prediction is turned into a ``gemmi.Structure`` (one model, chains ``A, B, ...``,
 residue numbers from ``residue_number``, atom names from the atom37 order, element from
-the atom name's first letter, occupancy 1, B-factor = the atom's pLDDT on the 0–100 scale),
-which gemmi writes in both formats.
+the atom name's first letter, occupancy 1, B-factor = the atom's pLDDT on the 0–100 scale;
+chains with the same sequence share an entity, written as ``SEQRES``).
 
-The mmCIF also carries what a valid file and downstream tools need: entities with their
-full sequences (``_entity_poly``, ``_entity_poly_seq``; chains with the same sequence share
-an entity), ``label_seq_id`` numbering, and the confidence scores where ModelCIF and the
-AlphaFold Database put them: ``_ma_qa_metric`` (metric definitions),
-``_ma_qa_metric_global`` (mean pLDDT, pTM) and ``_ma_qa_metric_local`` (per-residue pLDDT,
-the Cα value).
+The mmCIF file is a complete ModelCIF file written by :mod:`remyfold.io.modelcif_writer`
+with the ``modelcif`` package: full PDBx ``_atom_site`` records, entities, the software and
+protocol, and the confidence scores (global pLDDT and pTM, local pLDDT, optionally PAE).
 """
 
 from __future__ import annotations
@@ -107,46 +104,11 @@ def to_pdb_string(pred: Prediction) -> str:
     return prediction_to_structure(pred).make_pdb_string()
 
 
-def to_mmcif_string(pred: Prediction) -> str:
-    """mmCIF text of a prediction, with entities and the ModelCIF ``_ma_qa_metric*`` categories."""
-    structure = prediction_to_structure(pred)
-    document = structure.make_mmcif_document()
-    block = document.sole_block()
-    _set_chem_comp_types(block)
-    _add_qa_metrics(block, structure, pred)
-    return document.as_string()
+def to_mmcif_string(pred: Prediction, *, pae: bool = False) -> str:
+    """mmCIF text of a prediction: a ModelCIF file (see :mod:`remyfold.io.modelcif_writer`).
 
+    ``pae=True`` adds the pairwise PAE (N² rows; large for long sequences).
+    """
+    from remyfold.io.modelcif_writer import to_modelcif_string
 
-def _set_chem_comp_types(block) -> None:
-    """Fill ``_chem_comp.type`` (gemmi leaves it ``.``): glycine is ``peptide linking``, the rest ``L-peptide linking``."""
-    table = block.find("_chem_comp.", ["id", "type"])
-    for row in table:
-        row[1] = "'peptide linking'" if row.str(0) == "GLY" else "'L-peptide linking'"
-
-
-def _add_qa_metrics(block, structure, pred: Prediction) -> None:
-    """Append ModelCIF quality-metric loops: definitions, global (mean pLDDT, pTM), local (pLDDT per residue)."""
-    metrics = block.init_mmcif_loop("_ma_qa_metric.", ["id", "mode", "name", "software_group_id", "type"])
-    metrics.add_row(["1", "global", "pLDDT", ".", "pLDDT"])
-    metrics.add_row(["2", "global", "pTM", ".", "pTM"])
-    metrics.add_row(["3", "local", "pLDDT", ".", "pLDDT"])
-
-    global_loop = block.init_mmcif_loop(
-        "_ma_qa_metric_global.", ["metric_id", "metric_value", "model_id", "ordinal_id"]
-    )
-    global_loop.add_row(["1", f"{pred.mean_plddt:.2f}", "1", "1"])
-    global_loop.add_row(["2", f"{float(pred.ptm):.4f}", "1", "2"])
-
-    local = block.init_mmcif_loop(
-        "_ma_qa_metric_local.",
-        ["label_asym_id", "label_comp_id", "label_seq_id", "metric_id", "metric_value", "model_id", "ordinal_id"],
-    )
-    residue_plddt = pred.residue_plddt
-    row = 0
-    for chain in structure[0]:
-        for residue in chain:
-            local.add_row(
-                [residue.subchain, residue.name, str(residue.label_seq), "3",
-                 f"{float(residue_plddt[row]):.2f}", "1", str(row + 1)]
-            )  # fmt: skip
-            row += 1
+    return to_modelcif_string(pred, pae=pae)
