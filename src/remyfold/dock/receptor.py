@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def load_receptor(path: str | Path, chains: tuple[str, ...] = ("",), name: str |
         st = gemmi.read_structure(str(path))
     except Exception as err:
         raise DockError(f"cannot read receptor {path}: {err}; give a PDB or mmCIF file") from None
-    is_model = str(st.info["_struct.title"] if "_struct.title" in st.info else "").startswith(REMYFOLD_TITLE)
+    is_model = str(st.info["_struct.title"] if "_struct.title" in st.info else "").lower().startswith(REMYFOLD_TITLE)
     st.setup_entities()
     st.remove_alternative_conformations()
     st.remove_hydrogens()
@@ -115,20 +116,50 @@ def _stem(path: Path) -> str:
     return name
 
 
-def receptor_pdbqt(receptor: Receptor) -> str:
-    """The rigid receptor as PDBQT text, prepared by Meeko (its console chatter is captured)."""
-    meeko = require("meeko")
-    logging.getLogger("meeko").setLevel(logging.ERROR)
-    chatter = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-            templates = meeko.ResidueChemTemplates.create_from_defaults()
-            polymer = meeko.Polymer.from_pdb_string(
-                receptor.pdb, templates, meeko.MoleculePreparation(), allow_bad_res=True
-            )
-            rigid, _flexible = meeko.PDBQTWriterLegacy.write_from_polymer(polymer)
-    except Exception as err:
-        raise DockError(f"Meeko could not prepare receptor {receptor.path}: {str(err).splitlines()[0]}") from None
+def receptor_pdbqt(receptor: Receptor, max_dropped: int = 20) -> str:
+    """The rigid receptor as PDBQT text, prepared by Meeko (its console chatter is captured).
+
+    A residue Meeko cannot build (e.g. a distorted side chain) is left out and
+    preparation retried, at most ``max_dropped`` times; the dropped residues
+    are listed in the PDBQT's REMARK lines.
+    """
+    pdb, dropped = receptor.pdb, []
+    while True:
+        try:
+            rigid = _meeko_rigid(pdb)
+            break
+        except Exception as err:  # Meeko raises plain RuntimeError / ValueError
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+            bad = _BAD_RESIDUE.search(str(err))
+            if bad is None or len(dropped) >= max_dropped:
+                raise DockError(f"Meeko could not prepare receptor {receptor.path}: {message}") from None
+            dropped.append(bad.group(1))
+            pdb = _drop_residue(pdb, *bad.group(1).split(":"))
     if not rigid.strip():
         raise DockError(f"Meeko matched no residue of receptor {receptor.path} to its templates")
+    return "".join(f"REMARK   left out by Meeko: {key}\n" for key in dropped) + rigid
+
+
+_BAD_RESIDUE = re.compile(r"key ([A-Za-z0-9]+:-?\d+[A-Za-z]?)")
+
+
+def _meeko_rigid(pdb: str) -> str:
+    meeko = require("meeko")
+    require("rdkit").RDLogger.DisableLog("rdApp.*")
+    logging.getLogger("meeko").setLevel(logging.ERROR)
+    chatter = io.StringIO()
+    with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+        templates = meeko.ResidueChemTemplates.create_from_defaults()
+        polymer = meeko.Polymer.from_pdb_string(pdb, templates, meeko.MoleculePreparation(), allow_bad_res=True)
+        rigid, _flexible = meeko.PDBQTWriterLegacy.write_from_polymer(polymer)
     return rigid
+
+
+def _drop_residue(pdb: str, chain: str, number: str) -> str:
+    """PDB text without the ATOM records of residue ``chain:number`` (number may end in an insertion code)."""
+    seq, icode = (number[:-1], number[-1]) if number[-1].isalpha() else (number, " ")
+    return "\n".join(
+        line for line in pdb.splitlines()
+        if not (line.startswith(("ATOM", "HETATM")) and line[21] == chain
+                and line[22:26].strip() == seq and line[26] == icode)
+    ) + "\n"
