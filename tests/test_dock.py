@@ -146,3 +146,20 @@ def test_missing_extra_names_it(monkeypatch, capsys, pr_lbd, tmp_path):
     assert main(["dock", str(pr_lbd), "--ligand", "metformin", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "remyfold[dock]" in err and "vina" in err
+
+
+def test_ligand_from_sdf_keeps_its_3d_coordinates(tmp_path):
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    from remyfold.dock.ligand import ligand_3d, resolve_ligand
+
+    mol = Chem.AddHs(Chem.MolFromSmiles("CN(C)C(=N)NC(N)=N"))
+    AllChem.EmbedMolecule(mol, randomSeed=3)
+    path = tmp_path / "met formin.sdf"
+    Chem.MolToMolFile(mol, str(path))
+    spec = resolve_ligand(str(path))
+    assert spec.name == "met_formin" and spec.sdf == path
+    again = ligand_3d(spec, seed=1)
+    assert np.allclose(again.GetConformer().GetPositions(), mol.GetConformer().GetPositions(), atol=1e-3)
+    assert resolve_ligand("Metformin").smiles == "CN(C)C(=N)NC(N)=N"

@@ -115,3 +115,13 @@ def test_fasta_offline_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot fetch CHRM1 (P11229)" in err
     assert not out.exists()
+
+
+def test_fasta_is_ready_for_predict(tmp_path):
+    from remyfold.io.fasta import read_fasta
+
+    out = tmp_path / "shipped.fasta"
+    assert main(["targets", "fasta", "PLP1", "GPR17", "MAG", "--out", str(out)]) == 0
+    records = read_fasta([out])
+    assert [r.id for r in records] == ["PLP1", "GPR17", "MAG"]
+    assert [len("".join(r.chains)) for r in records] == [277, 367, 626]
