@@ -113,6 +113,7 @@ def test_redock_1a28_within_2_angstrom_deterministic_and_resumable(pr_lbd, cryst
         (["--ligand", "clemastine", "--box", "23,10,60,12,12,12"], "too large for box"),
         (["--ligand", "metformin", "--box", "1,2,3"], "is not CX,CY,CZ,SX,SY,SZ"),
         (["--ligand", "metformin", "--pocket", "zero"], "give auto or a pocket rank"),
+        (["--ligand", "metformin", "--pocket", "999"], "has only"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(pr_lbd, tmp_path, capsys, extra, message):
