@@ -56,6 +56,7 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
     job.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="remyfold-dock-") as scratch:
         prepared: dict[str, Path] = {}
+        pockets: dict[str, list[Pocket]] = {}  # found once per receptor
         for receptor, spec in tqdm(pairs, desc="docking", unit="pair", disable=not progress):
             record_path = job.out_dir / f"{receptor.name}__{spec.name}.dock.json"
             if record_path.exists():
@@ -63,7 +64,8 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
             if receptor.name not in prepared:
                 prepared[receptor.name] = Path(scratch) / f"{receptor.name}.pdbqt"
                 prepared[receptor.name].write_text(receptor_pdbqt(receptor))
-            dock_pair(job, receptor, prepared[receptor.name], spec, mols[spec.name])
+                pockets[receptor.name] = [] if job.box is not None else find_pockets(receptor)
+            dock_pair(job, receptor, prepared[receptor.name], spec, mols[spec.name], pockets[receptor.name])
     rows = summary_rows(job.out_dir, [r.name for r in receptors], [s.name for s in job.ligands])
     write_summary(job.out_dir, rows)
     return rows
@@ -77,12 +79,13 @@ def _check_unique(names: list[str], what: str) -> None:
         seen.add(name)
 
 
-def choose_site(job: DockJob, receptor: Receptor, extent: float, ligand: str) -> tuple[Box, Pocket | None]:
-    """The search box of one pair: ``job.box``, or around the chosen pocket."""
+def choose_site(
+    job: DockJob, receptor: Receptor, pockets: list[Pocket], extent: float, ligand: str
+) -> tuple[Box, Pocket | None]:
+    """The search box of one pair: ``job.box``, or around the chosen pocket of ``pockets``."""
     if job.box is not None:
         check_box(job.box, receptor.coords, extent, ligand, receptor.name)
         return job.box, None
-    pockets = find_pockets(receptor)
     if not pockets:
         raise DockError(f"no pocket found in {receptor.name}; give --box CX,CY,CZ,SX,SY,SZ")
     rank = 1 if job.pocket == "auto" else int(job.pocket)
@@ -94,10 +97,12 @@ def choose_site(job: DockJob, receptor: Receptor, extent: float, ligand: str) ->
     return box, pocket
 
 
-def dock_pair(job: DockJob, receptor: Receptor, rec_pdbqt: Path, spec: LigandSpec, mol) -> dict:
+def dock_pair(
+    job: DockJob, receptor: Receptor, rec_pdbqt: Path, spec: LigandSpec, mol, pockets: list[Pocket]
+) -> dict:
     """Dock one pair and write its three files (record last)."""
     extent = ligand_extent(mol)
-    box, pocket = choose_site(job, receptor, extent, spec.name)
+    box, pocket = choose_site(job, receptor, pockets, extent, spec.name)
     poses = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
     pocket_label = "box" if pocket is None else str(pocket.rank)
@@ -151,7 +156,7 @@ def complex_pdb(receptor: Receptor, pose: Pose) -> str:
         counts[element] = counts.get(element, 0) + 1
         name = f"{element}{counts[element]}"[:4]
         x, y, z = pos[atom.GetIdx()]
-        lines.append(f"HETATM{serial:5d} {name:<4} LIG Z   1    {x:8.3f}{y:8.3f}{z:8.3f}  1.00 {pose.score:6.2f}"
+        lines.append(f"HETATM{serial:5d} {name:<4} LIG Z   1    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00"
                      f"          {element.upper():>2}")
         serial += 1
     return "\n".join(lines + ["END"]) + "\n"
