@@ -23,6 +23,9 @@ COMMANDS: dict[str, str] = {
     "weights": "remyfold.commands.weights",
     "compare": "remyfold.commands.compare",
     "report": "remyfold.commands.report",
+    "targets": "remyfold.commands.targets",
+    "pockets": "remyfold.commands.pockets",
+    "dock": "remyfold.commands.dock",
 }
 
 

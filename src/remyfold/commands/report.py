@@ -26,12 +26,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of reference structures <id>.pdb/.cif(.gz): score each prediction against its reference; "
         "warns when none matches (default: show DIR/<id>.compare.json results when present)",
     )
+    parser.add_argument(
+        "--dock",
+        metavar="DOCKDIR",
+        type=Path,
+        default=None,
+        help="show the docked poses of this `remyfold dock --out` folder (default: DIR itself when it holds "
+        "dock_summary.tsv)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the report and print the path of the HTML file."""
     from remyfold.report import build_report
 
-    path = build_report(args.pred_dir, output=args.out, reference_dir=args.reference)
+    path = build_report(args.pred_dir, output=args.out, reference_dir=args.reference, dock_dir=args.dock)
     print(path)
     return 0

@@ -28,7 +28,7 @@ DEFAULT_NAME = "report.html"
 
 
 def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: Path | None = None,
-                 warn: Callable[[str], None] | None = None) -> Path:  # fmt: skip
+                 dock_dir: Path | None = None, warn: Callable[[str], None] | None = None) -> Path:  # fmt: skip
     """Write the report of ``pred_dir`` and return the HTML path.
 
     ``reference_dir``: folder of ``<id>.pdb`` / ``<id>.cif`` (optionally
@@ -38,6 +38,8 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     no file of ``reference_dir`` matches a prediction.
     Raises :class:`InputError` for a missing / empty folder, unreadable files,
     or a missing viewer library (see ``scripts/install_viewer.sh``).
+    ``dock_dir``: a ``remyfold dock`` output folder whose poses to show
+    (default: ``pred_dir`` itself when it holds ``dock_summary.tsv``).
     """
     from remyfold.report.html import render_page  # imported here: keeps matplotlib out of import time
 
@@ -54,12 +56,22 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     meta = f"Folder {pred_dir.resolve()} · {n_done} of {len(records)} predictions done · written {stamp}"
     html = render_page(records, assets, library, title=f"remyfold report: {pred_dir.resolve().name}", meta=meta)
+    html = _with_docking(html, pred_dir, dock_dir)
     write_text_atomic(output, html)
     return output
 
 
 def _warn_on_stderr(message: str) -> None:
     print(f"remyfold report: warning: {message}", file=sys.stderr)
+
+
+def _with_docking(html: str, pred_dir: Path, dock_dir: Path | None) -> str:
+    """Add the docking section when there are docking results to show."""
+    from remyfold.report.docking import add_docking, load_docking
+
+    if dock_dir is None and (pred_dir / "dock_summary.tsv").is_file():
+        dock_dir = pred_dir
+    return html if dock_dir is None else add_docking(html, load_docking(dock_dir))
 
 
 def _record_assets(record: Record, files_dir: Path):

@@ -1,0 +1,69 @@
+"""Search boxes: where Vina looks. From a pocket, or from ``--box CX,CY,CZ,SX,SY,SZ``.
+
+A box must overlap the protein (some heavy atom inside it) and be able to hold
+the ligand: each side at least the ligand's largest heavy-atom distance plus
+2 Å. An automatic box is the pocket's span plus 8 Å per axis, at least
+``ligand extent + 8`` Å and 18 Å, at most 30 Å.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from remyfold.dock.errors import DockError
+
+MIN_SIDE = 18.0
+MAX_SIDE = 30.0
+PAD = 8.0
+FIT_MARGIN = 2.0
+
+
+@dataclass(frozen=True)
+class Box:
+    """Centre ``[3]`` and side lengths ``[3]`` in Å."""
+
+    centre: tuple[float, float, float]
+    size: tuple[float, float, float]
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """``[N]`` mask of the points ``[N, 3]`` inside the box."""
+        half = np.asarray(self.size) / 2
+        return np.all(np.abs(points - np.asarray(self.centre)) <= half, axis=1)
+
+    def text(self) -> str:
+        return ",".join(f"{v:.3f}" for v in (*self.centre, *self.size))
+
+
+def parse_box(value: str) -> Box:
+    """Parse ``CX,CY,CZ,SX,SY,SZ`` (Å); sizes must be positive."""
+    try:
+        numbers = [float(part) for part in value.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 6 or not all(np.isfinite(numbers)) or min(numbers[3:]) <= 0:
+        raise DockError(f"--box {value!r} is not CX,CY,CZ,SX,SY,SZ with six numbers and positive sizes (Å)")
+    return Box(tuple(numbers[:3]), tuple(numbers[3:]))
+
+
+def box_around(points: np.ndarray, ligand_extent: float) -> Box:
+    """An automatic box around pocket points ``[M, 3]`` (see the module docstring)."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    floor = max(MIN_SIDE, ligand_extent + PAD)
+    size = np.clip(hi - lo + PAD, floor, max(MAX_SIDE, floor))
+    return Box(tuple(float(v) for v in (lo + hi) / 2), tuple(float(v) for v in size))
+
+
+def check_box(box: Box, protein: np.ndarray, ligand_extent: float, ligand: str, receptor: str) -> None:
+    """DockError when the box misses the protein or cannot hold the ligand."""
+    if not box.contains(protein).any():
+        raise DockError(
+            f"box {box.text()} is outside the protein of {receptor} (no protein atom inside); "
+            "centre it on the pocket (see remyfold pockets) or use --pocket auto"
+        )
+    if ligand_extent + FIT_MARGIN > min(box.size):
+        raise DockError(
+            f"ligand {ligand} ({ligand_extent:.1f} Å across) is too large for box {box.text()} of {receptor}; "
+            f"make every side at least {ligand_extent + FIT_MARGIN:.0f} Å"
+        )

@@ -1,0 +1,165 @@
+"""Receptors: the protein of a structure file, cleaned for pocket finding and docking.
+
+``load_receptor`` reads PDB/mmCIF (optionally .gz) with gemmi, keeps the first
+model's amino-acid residues (waters, ligands, ions, nucleic acids, hydrogens and
+alternative conformations removed) and records the per-residue pLDDT when the
+file is a remyfold model (B-factor = pLDDT, titled "remyfold prediction of ...").
+``receptor_pdbqt`` prepares the AutoDock receptor with Meeko's polymer
+templates (hydrogens and Gasteiger charges added; residues missing heavy atoms
+are left out, as Meeko's ``allow_bad_res`` does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from remyfold.dock.errors import DockError
+from remyfold.dock.extra import require
+
+# A residue key: (chain, sequence number, insertion code).
+ResidueKey = tuple[str, int, str]
+REMYFOLD_TITLE = "remyfold prediction"
+
+
+@dataclass(frozen=True)
+class Receptor:
+    """A protein ready for pocket finding and docking.
+
+    ``coords`` ``[N, 3]`` heavy-atom positions; ``residues`` ``[N]`` the residue
+    key of each atom; ``plddt`` maps residue keys to Cα pLDDT for remyfold models
+    (``None`` for experimental structures).
+    """
+
+    name: str
+    path: Path
+    pdb: str
+    coords: np.ndarray
+    residues: tuple[ResidueKey, ...]
+    residue_names: dict
+    plddt: dict | None
+
+    def lining_residues(self, centre: np.ndarray, radius: float) -> list[ResidueKey]:
+        """Residues with a heavy atom within ``radius`` Å of ``centre``, in file order."""
+        near = np.linalg.norm(self.coords - np.asarray(centre), axis=1) <= radius
+        return list(dict.fromkeys(r for r, hit in zip(self.residues, near) if hit))
+
+    def mean_plddt(self, residues: list[ResidueKey]) -> float | None:
+        """Mean Cα pLDDT over ``residues`` (``None`` for experimental structures or no residue)."""
+        if self.plddt is None:
+            return None
+        values = [self.plddt[r] for r in residues if r in self.plddt]
+        return float(np.mean(values)) if values else None
+
+
+def load_receptor(path: str | Path, chains: tuple[str, ...] = ("",), name: str | None = None) -> Receptor:
+    """Read ``path`` and keep its protein (``chains``: ids to keep; ``("",)`` keeps every chain)."""
+    import gemmi
+
+    path = Path(path)
+    try:
+        st = gemmi.read_structure(str(path))
+    except Exception as err:
+        raise DockError(f"cannot read receptor {path}: {err}; give a PDB or mmCIF file") from None
+    is_model = str(st.info["_struct.title"] if "_struct.title" in st.info else "").lower().startswith(REMYFOLD_TITLE)
+    st.setup_entities()
+    st.remove_alternative_conformations()
+    st.remove_hydrogens()
+    st.remove_ligands_and_waters()
+    model = st[0]
+    keep = {c for c in chains if c}
+    for chain in list(model):
+        if keep and chain.name not in keep:
+            model.remove_chain(chain.name)
+            continue
+        for index in reversed(range(len(chain))):
+            info = gemmi.find_tabulated_residue(chain[index].name)
+            if info is None or not info.is_amino_acid():
+                del chain[index]
+    st.remove_empty_chains()
+    for index in reversed(range(1, len(st))):
+        del st[index]
+    coords, residues, names, plddt = _atoms(st[0])
+    if not residues:
+        where = f" (chains {','.join(sorted(keep))})" if keep else ""
+        raise DockError(f"receptor {path}{where} has no protein residues; give a protein structure")
+    pdb = st.make_pdb_string(gemmi.PdbWriteOptions(minimal=True))
+    return Receptor(name or _stem(path), path, pdb, coords, tuple(residues), names, plddt if is_model else None)
+
+
+def _atoms(model):
+    """Heavy-atom coordinates, residue key per atom, residue names and Cα B-factors."""
+    coords, residues, names, plddt = [], [], {}, {}
+    for chain in model:
+        for res in chain:
+            key = (chain.name, res.seqid.num, res.seqid.icode.strip())
+            names[key] = res.name
+            for atom in res:
+                coords.append((atom.pos.x, atom.pos.y, atom.pos.z))
+                residues.append(key)
+                if atom.name == "CA":
+                    plddt[key] = float(atom.b_iso)
+    return np.asarray(coords, dtype=float).reshape(-1, 3), residues, names, plddt
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".pdb", ".cif", ".mmcif", ".ent"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def receptor_pdbqt(receptor: Receptor, max_dropped: int = 20) -> str:
+    """The rigid receptor as PDBQT text, prepared by Meeko (its console chatter is captured).
+
+    A residue Meeko cannot build (e.g. a distorted side chain) is left out and
+    preparation retried, at most ``max_dropped`` times; the dropped residues
+    are listed in the PDBQT's REMARK lines.
+    """
+    pdb, dropped = receptor.pdb, []
+    while True:
+        try:
+            rigid = _meeko_rigid(pdb)
+            break
+        except Exception as err:  # Meeko raises plain RuntimeError / ValueError
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+            bad = _BAD_RESIDUE.search(str(err))
+            if bad is None or len(dropped) >= max_dropped:
+                raise DockError(f"Meeko could not prepare receptor {receptor.path}: {message}") from None
+            dropped.append(bad.group(1))
+            pdb = _drop_residue(pdb, *bad.group(1).split(":"))
+    if not rigid.strip():
+        raise DockError(f"Meeko matched no residue of receptor {receptor.path} to its templates")
+    return "".join(f"REMARK   left out by Meeko: {key}\n" for key in dropped) + rigid
+
+
+_BAD_RESIDUE = re.compile(r"key ([A-Za-z0-9]+:-?\d+[A-Za-z]?)")
+
+
+def _meeko_rigid(pdb: str) -> str:
+    meeko = require("meeko")
+    require("rdkit").RDLogger.DisableLog("rdApp.*")
+    logging.getLogger("meeko").setLevel(logging.ERROR)
+    chatter = io.StringIO()
+    with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+        templates = meeko.ResidueChemTemplates.create_from_defaults()
+        polymer = meeko.Polymer.from_pdb_string(pdb, templates, meeko.MoleculePreparation(), allow_bad_res=True)
+        rigid, _flexible = meeko.PDBQTWriterLegacy.write_from_polymer(polymer)
+    return rigid
+
+
+def _drop_residue(pdb: str, chain: str, number: str) -> str:
+    """PDB text without the ATOM records of residue ``chain:number`` (number may end in an insertion code)."""
+    seq, icode = (number[:-1], number[-1]) if number[-1].isalpha() else (number, " ")
+    return "\n".join(
+        line for line in pdb.splitlines()
+        if not (line.startswith(("ATOM", "HETATM")) and line[21] == chain
+                and line[22:26].strip() == seq and line[26] == icode)
+    ) + "\n"

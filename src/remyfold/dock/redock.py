@@ -1,0 +1,120 @@
+"""Redocking checks: the crystal ligand of a complex and the symmetry-aware RMSD of a docked pose to it.
+
+The crystal ligand is read from the structure (a residue by name, optional
+chain) with RDKit and given bond orders from its SMILES
+(``AssignBondOrdersFromTemplate``), or read from an SDF that carries them. The
+RMSD is over heavy atoms, in place (no superposition: pose and crystal share
+the receptor's frame), minimised over the molecule's symmetries
+(``rdMolAlign.CalcRMS``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from remyfold.dock.errors import DockError
+from remyfold.dock.extra import require
+
+
+def crystal_ligand_from_structure(path: str | Path, resname: str, chain: str | None, smiles: str):
+    """The first residue named ``resname`` (in ``chain`` when given) as an RDKit molecule with bond orders."""
+    import gemmi
+
+    Chem = require("rdkit.Chem")
+    AllChem = require("rdkit.Chem.AllChem")
+    st = gemmi.read_structure(str(path))
+    st.remove_hydrogens()
+    st.remove_alternative_conformations()
+    for ch in st[0]:
+        if chain is not None and ch.name != chain:
+            continue
+        for res in ch:
+            if res.name == resname:
+                block = _residue_pdb_block(ch.name, res)
+                mol = Chem.MolFromPDBBlock(block, removeHs=True, proximityBonding=True)
+                if mol is None:
+                    raise DockError(f"RDKit cannot read ligand {resname} of {path}")
+                template = Chem.MolFromSmiles(smiles)
+                return AllChem.AssignBondOrdersFromTemplate(template, mol)
+    raise DockError(f"no residue {resname}{' in chain ' + chain if chain else ''} in {path}")
+
+
+def _residue_pdb_block(chain: str, res) -> str:
+    """HETATM records of one residue (element columns set so RDKit types atoms right)."""
+    lines = []
+    for i, atom in enumerate(res, start=1):
+        name = atom.name if len(atom.name) == 4 else f" {atom.name:<3}"
+        lines.append(
+            f"HETATM{i:5d} {name} {res.name:>3} {chain[:1] or 'A'}{res.seqid.num:4d}    "
+            f"{atom.pos.x:8.3f}{atom.pos.y:8.3f}{atom.pos.z:8.3f}  1.00 0.00          {atom.element.name.upper():>2}"
+        )
+    return "\n".join(lines) + "\nEND\n"
+
+
+def crystal_ligand_from_sdf(path: str | Path):
+    """The first molecule of an SDF (bond orders from the file), hydrogens removed."""
+    Chem = require("rdkit.Chem")
+    mol = next(iter(Chem.SDMolSupplier(str(path), removeHs=True)), None)
+    if mol is None:
+        raise DockError(f"no readable molecule in {path}")
+    return mol
+
+
+def ligand_centre(mol) -> np.ndarray:
+    """Mean heavy-atom position ``[3]`` of a molecule's first conformer."""
+    pos = mol.GetConformer().GetPositions()
+    heavy = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
+    return pos[heavy].mean(axis=0)
+
+
+def heavy_atom_rmsd(pose, crystal) -> float:
+    """Symmetry-aware heavy-atom RMSD (Å) of ``pose`` to ``crystal``, without superposition."""
+    Chem = require("rdkit.Chem")
+    rdMolAlign = require("rdkit.Chem.rdMolAlign")
+    probe = Chem.RemoveHs(pose)
+    ref = Chem.RemoveHs(crystal)
+    try:
+        return float(rdMolAlign.CalcRMS(probe, ref))
+    except RuntimeError as err:
+        raise DockError(f"pose and crystal ligand do not match atom for atom: {err}") from None
+
+
+def redock(receptor, smiles: str, crystal, settings) -> dict:
+    """Redock a ligand from its SMILES into the receptor's top-ranked pocket; score it against the crystal.
+
+    ``receptor``: a :class:`~remyfold.dock.receptor.Receptor` (crystal ligand
+    removed); ``crystal``: the crystal ligand (RDKit, bond orders set);
+    ``settings``: :class:`~remyfold.dock.vina_dock.DockSettings`. Returns the
+    pocket's distance to the crystal ligand centre (DCC), the top pose's Vina
+    score and RMSD, and the lowest RMSD among all poses.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from remyfold.dock.box import box_around
+    from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
+    from remyfold.dock.pockets import find_pockets
+    from remyfold.dock.receptor import receptor_pdbqt
+    from remyfold.dock.vina_dock import dock_pdbqt
+
+    mol = ligand_3d(LigandSpec("ligand", smiles=smiles), settings.seed)
+    pockets = find_pockets(receptor)
+    if not pockets:
+        raise DockError(f"no pocket found in {receptor.name}")
+    top = pockets[0]
+    box = box_around(top.points, ligand_extent(mol))
+    with tempfile.TemporaryDirectory(prefix="remyfold-redock-") as scratch:
+        rec_path = Path(scratch) / "receptor.pdbqt"
+        rec_path.write_text(receptor_pdbqt(receptor))
+        poses = dock_pdbqt(rec_path, ligand_pdbqt(mol, "ligand"), box, settings)
+    rmsds = [heavy_atom_rmsd(p.mol, crystal) for p in poses]
+    return {
+        "pocket_dcc": float(np.linalg.norm(np.asarray(top.centre) - ligand_centre(crystal))),
+        "top_score": poses[0].score,
+        "top_rmsd": rmsds[0],
+        "best_rmsd": min(rmsds),
+        "n_poses": len(poses),
+        "heavy_atoms": crystal.GetNumHeavyAtoms(),
+    }

@@ -1,0 +1,185 @@
+"""``run_docking``: every receptor × ligand pair, with resumable, atomic outputs.
+
+For each pair ``<receptor>__<ligand>`` in the output folder:
+
+- ``.poses.sdf``: the poses, best first, each with ``vina_score`` (kcal/mol),
+  ``pose_rank``, ``pocket``, ``receptor`` and ``ligand`` properties;
+- ``.complex.pdb``: the receptor's protein with the top pose as residue ``LIG``
+  (chain ``Z``);
+- ``.dock.json``: the pair's record (box, pocket, lining residues, scores),
+  written last: a pair with this file is finished and skipped on a rerun.
+
+``dock_summary.tsv`` (receptor, ligand, pocket, pose rank, Vina score, pocket
+mean pLDDT) is rebuilt from every record at the end. All files are written
+atomically. Ligands are validated before any docking starts.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from remyfold.dock.box import Box, box_around, check_box
+from remyfold.dock.errors import DockError
+from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
+from remyfold.dock.pockets import Pocket, find_pockets
+from remyfold.dock.receptor import Receptor, load_receptor, receptor_pdbqt
+from remyfold.dock.vina_dock import DockSettings, Pose, dock_pdbqt
+from remyfold.io.atomic import write_text_atomic
+
+SUMMARY = "dock_summary.tsv"
+SUMMARY_COLUMNS = ("receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol", "pocket_mean_plddt")
+
+
+@dataclass(frozen=True)
+class DockJob:
+    """What to dock: receptor files, ligands, where (``pocket`` = "auto" or a rank, or a fixed ``box``)."""
+
+    receptors: tuple[Path, ...]
+    ligands: tuple[LigandSpec, ...]
+    out_dir: Path
+    pocket: str = "auto"
+    box: Box | None = None
+    settings: DockSettings = field(default_factory=DockSettings)
+
+
+def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
+    """Dock every pair of ``job``; return the summary rows (finished pairs are read back, not redone)."""
+    from tqdm import tqdm
+
+    mols = {spec.name: ligand_3d(spec, job.settings.seed) for spec in job.ligands}
+    receptors = [load_receptor(path) for path in job.receptors]
+    _check_unique([r.name for r in receptors], "receptor")
+    pairs = [(r, spec) for r in receptors for spec in job.ligands]
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="remyfold-dock-") as scratch:
+        prepared: dict[str, Path] = {}
+        pockets: dict[str, list[Pocket]] = {}  # found once per receptor
+        for receptor, spec in tqdm(pairs, desc="docking", unit="pair", disable=not progress):
+            record_path = job.out_dir / f"{receptor.name}__{spec.name}.dock.json"
+            if record_path.exists():
+                continue
+            if receptor.name not in prepared:
+                prepared[receptor.name] = Path(scratch) / f"{receptor.name}.pdbqt"
+                prepared[receptor.name].write_text(receptor_pdbqt(receptor))
+                pockets[receptor.name] = [] if job.box is not None else find_pockets(receptor)
+            dock_pair(job, receptor, prepared[receptor.name], spec, mols[spec.name], pockets[receptor.name])
+    rows = summary_rows(job.out_dir, [r.name for r in receptors], [s.name for s in job.ligands])
+    write_summary(job.out_dir, rows)
+    return rows
+
+
+def _check_unique(names: list[str], what: str) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise DockError(f"two {what}s are both named {name!r}; outputs would collide, rename one file")
+        seen.add(name)
+
+
+def choose_site(
+    job: DockJob, receptor: Receptor, pockets: list[Pocket], extent: float, ligand: str
+) -> tuple[Box, Pocket | None]:
+    """The search box of one pair: ``job.box``, or around the chosen pocket of ``pockets``."""
+    if job.box is not None:
+        check_box(job.box, receptor.coords, extent, ligand, receptor.name)
+        return job.box, None
+    if not pockets:
+        raise DockError(f"no pocket found in {receptor.name}; give --box CX,CY,CZ,SX,SY,SZ")
+    rank = 1 if job.pocket == "auto" else int(job.pocket)
+    if rank > len(pockets):
+        raise DockError(f"--pocket {rank}: {receptor.name} has only {len(pockets)} pockets (see remyfold pockets)")
+    pocket = pockets[rank - 1]
+    box = box_around(pocket.points, extent)
+    check_box(box, receptor.coords, extent, ligand, receptor.name)
+    return box, pocket
+
+
+def dock_pair(
+    job: DockJob, receptor: Receptor, rec_pdbqt: Path, spec: LigandSpec, mol, pockets: list[Pocket]
+) -> dict:
+    """Dock one pair and write its three files (record last)."""
+    extent = ligand_extent(mol)
+    box, pocket = choose_site(job, receptor, pockets, extent, spec.name)
+    poses = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
+    stem = job.out_dir / f"{receptor.name}__{spec.name}"
+    pocket_label = "box" if pocket is None else str(pocket.rank)
+    write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, pocket_label))
+    write_text_atomic(f"{stem}.complex.pdb", complex_pdb(receptor, poses[0]))
+    lining = pocket.residues if pocket is not None else receptor.lining_residues(box.centre, min(box.size) / 2)
+    record = {
+        "receptor": receptor.name,
+        "receptor_path": str(receptor.path),
+        "ligand": spec.name,
+        "smiles": spec.smiles,
+        "pocket": pocket_label,
+        "box": {"centre": list(box.centre), "size": list(box.size)},
+        "pocket_residues": [f"{c}:{receptor.residue_names[(c, n, i)]}{n}{i}" for c, n, i in lining],
+        "pocket_mean_plddt": pocket.mean_plddt if pocket is not None else receptor.mean_plddt(lining),
+        "settings": {"exhaustiveness": job.settings.exhaustiveness, "seed": job.settings.seed,
+                     "poses": job.settings.poses},
+        "poses": [{"rank": p.rank, "vina_kcal_mol": p.score} for p in poses],
+    }
+    write_text_atomic(f"{stem}.dock.json", json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str) -> str:
+    """SDF text of the poses with their scores as properties."""
+    from rdkit import Chem
+
+    blocks = []
+    for pose in poses:
+        mol = Chem.Mol(pose.mol)
+        mol.SetProp("_Name", f"{ligand} pose {pose.rank} in {receptor}")
+        for key, value in (("receptor", receptor), ("ligand", ligand), ("pocket", pocket),
+                           ("pose_rank", str(pose.rank)), ("vina_score", f"{pose.score:.3f}")):
+            mol.SetProp(key, value)
+        blocks.append(Chem.MolToMolBlock(mol) + "".join(
+            f">  <{k}>\n{mol.GetProp(k)}\n\n" for k in ("receptor", "ligand", "pocket", "pose_rank", "vina_score")
+        ) + "$$$$\n")
+    return "".join(blocks)
+
+
+def complex_pdb(receptor: Receptor, pose: Pose) -> str:
+    """The receptor protein followed by the pose's heavy atoms as HETATM ``LIG`` in chain ``Z``."""
+    protein = [line for line in receptor.pdb.splitlines() if line.startswith(("ATOM", "HETATM", "TER"))]
+    lines, serial = list(protein), len(protein) + 1
+    pos = pose.mol.GetConformer().GetPositions()
+    counts: dict[str, int] = {}
+    for atom in pose.mol.GetAtoms():
+        if atom.GetAtomicNum() == 1:
+            continue
+        element = atom.GetSymbol()
+        counts[element] = counts.get(element, 0) + 1
+        name = f"{element}{counts[element]}"[:4]
+        x, y, z = pos[atom.GetIdx()]
+        lines.append(f"HETATM{serial:5d} {name:<4} LIG Z   1    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00"
+                     f"          {element.upper():>2}")
+        serial += 1
+    return "\n".join(lines + ["END"]) + "\n"
+
+
+def summary_rows(out_dir: Path, receptors: list[str], ligands: list[str]) -> list[dict]:
+    """Rows of ``dock_summary.tsv`` from the records of the given pairs, in job order."""
+    rows = []
+    for receptor in receptors:
+        for ligand in ligands:
+            record = json.loads((out_dir / f"{receptor}__{ligand}.dock.json").read_text())
+            for pose in record["poses"]:
+                rows.append({"receptor": receptor, "ligand": ligand, "pocket": record["pocket"],
+                             "pose_rank": pose["rank"], "vina_kcal_mol": pose["vina_kcal_mol"],
+                             "pocket_mean_plddt": record["pocket_mean_plddt"]})
+    return rows
+
+
+def write_summary(out_dir: Path, rows: list[dict]) -> None:
+    """Write ``dock_summary.tsv`` (empty pLDDT cell for experimental structures)."""
+    lines = ["\t".join(SUMMARY_COLUMNS)]
+    for row in rows:
+        plddt = row["pocket_mean_plddt"]
+        lines.append("\t".join([row["receptor"], row["ligand"], str(row["pocket"]), str(row["pose_rank"]),
+                                f"{row['vina_kcal_mol']:.3f}", "" if plddt is None else f"{plddt:.1f}"]))
+    write_text_atomic(out_dir / SUMMARY, "\n".join(lines) + "\n")

@@ -1,0 +1,87 @@
+"""Docked poses in the report: section, table and the 3D view (ligand sticks, pocket residues) in Chromium."""
+
+from __future__ import annotations
+
+import json
+from importlib.util import find_spec
+from pathlib import Path
+
+import gemmi
+import pytest
+from report_fixtures import make_prediction_folder
+from test_report_browser import ARTIFACTS, find_browser, open_report, png_pixels
+
+from remyfold.cli import main
+from remyfold.report.docking import add_docking, load_docking
+
+
+def write_docking_folder(folder: Path) -> Path:
+    """Two pairs as `remyfold dock` writes them, from 1A28 chain A with its progesterone renamed LIG (chain Z)."""
+    data = Path(next(iter(find_spec("MDAnalysisTests").submodule_search_locations))) / "data"
+    st = gemmi.read_structure(str(data / "1a28.pdb.gz"))
+    st.setup_entities()
+    protein, ligand = [], []
+    for line in st.make_pdb_string().splitlines():
+        if line.startswith("ATOM") and line[21] == "A":
+            protein.append(line)
+        elif line.startswith("HETATM") and line[17:20] == "STR" and line[21] == "A":
+            ligand.append(line[:17] + "LIG Z" + line[22:])
+    complex_pdb = "\n".join(protein + ligand + ["END"]) + "\n"
+    rows = ["receptor\tligand\tpocket\tpose_rank\tvina_kcal_mol\tpocket_mean_plddt"]
+    for ligand_name, score, plddt in (("progesterone", -11.4, None), ("bexarotene<b>", -6.0, 55.5)):
+        stem = folder / f"1a28_A__{ligand_name}"
+        Path(f"{stem}.complex.pdb").write_text(complex_pdb)
+        record = {"receptor": "1a28_A", "ligand": ligand_name, "pocket": "1", "pocket_mean_plddt": plddt,
+                  "pocket_residues": ["A:LEU715", "A:MET756", "A:ARG766", "A:PHE778"],
+                  "poses": [{"rank": 1, "vina_kcal_mol": score}, {"rank": 2, "vina_kcal_mol": score + 1}]}
+        Path(f"{stem}.dock.json").write_text(json.dumps(record))
+        rows.append(f"1a28_A\t{ligand_name}\t1\t1\t{score}\t{'' if plddt is None else plddt}")
+    (folder / "dock_summary.tsv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_docking_section_html(tmp_path):
+    pairs = load_docking(write_docking_folder(tmp_path))
+    html = add_docking("<html><body><main></main></body></html>", pairs)
+    assert '<section id="docking">' in html and html.count("<tr data-pair=") == 2
+    assert "bexarotene&lt;b&gt;" in html and "bexarotene<b>" not in html.split('id="remyfold-docking"')[0]
+    assert "-11.40" in html and '55.5 <span class="low">low</span>' in html
+
+
+def test_report_without_docking_results_is_one_line_error(tmp_path, capsys):
+    folder = make_prediction_folder(tmp_path / "pred")
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(folder), "--dock", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no docking results" in err
+
+
+def test_browser_shows_the_docked_ligand_and_pocket(tmp_path):
+    find_browser()
+    folder = make_prediction_folder(tmp_path / "pred")
+    write_docking_folder(folder)
+    browser, page = open_report(folder, tmp_path / "profile")
+    try:
+        page.wait_for("window.remyfoldDocking && window.remyfoldDocking.rendered >= 1")
+        assert page.evaluate("window.remyfoldDocking.shown") == "1a28_A · bexarotene<b>"  # sorted by file name
+        page.evaluate("document.getElementById('docking').scrollIntoView()")
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        rect = page.evaluate(
+            "(() => { const r = document.querySelector('.dock-viewer canvas').getBoundingClientRect();"
+            " return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}; })()"
+        )
+        shot = page.screenshot(rect)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "report_docking.png").write_bytes(shot)
+        pixels = png_pixels(shot).astype(int)
+        red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+        assert ((pixels < 245).any(axis=2)).mean() > 0.01, "the docking view is blank"
+        assert ((green - red > 60) & (green - blue > 60)).sum() > 30, "no green ligand sticks drawn"
+        assert page.evaluate("document.querySelectorAll('table.docking tbody tr').length") == 2
+        page.evaluate("(() => { const s = document.getElementById('dock-pair'); s.value = '1';"
+                      " s.dispatchEvent(new Event('change')); })()")
+        assert page.wait_for("window.remyfoldDocking.rendered >= 2")
+        assert page.evaluate("window.remyfoldDocking.shown") == "1a28_A · progesterone"
+        assert page.console_errors() == []
+    finally:
+        browser.close()
