@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "weights": "remyfold.commands.weights",
     "compare": "remyfold.commands.compare",
     "report": "remyfold.commands.report",
+    "serve": "remyfold.commands.serve",
 }
 
 

@@ -1,0 +1,156 @@
+"""The job store, the worker's job handling and the submission rules, in process (no server)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+
+from remyfold.serve import auth
+from remyfold.serve.config import Limits, ServeConfig
+from remyfold.serve.errors import RequestError, ServeError
+from remyfold.serve.results import result_dir, write_input
+from remyfold.serve.store import Store
+from remyfold.serve.submission import decode_upload, parse_sequence, parse_submission
+from remyfold.serve.worker import run_job
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "db.sqlite")
+
+
+def submit(store, user, n=1, max_active=100):
+    return [
+        store.submit(user, f"{user.name}-{uuid.uuid4().hex[:12]}", name="j", n_records=1, n_residues=5,
+                     num_recycles=None, max_active=max_active)  # fmt: skip
+        for _ in range(n)
+    ]
+
+
+def test_tokens_are_stored_hashed_and_checked(store):
+    user, token = auth.add_user(store, "alice")
+    assert token.startswith(auth.TOKEN_PREFIX) and len(token) > 40
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT token_hash FROM users").scalar_one()
+    assert stored == hashlib.sha256(token.encode()).hexdigest() and token not in stored
+    assert auth.user_for_token(store, token) == user
+    assert auth.user_for_token(store, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    with pytest.raises(ServeError, match="exists already"):
+        auth.add_user(store, "alice")
+    with pytest.raises(ServeError, match="not allowed"):
+        auth.add_user(store, "../x")
+
+
+def test_claims_are_round_robin_between_users(store):
+    alice, bob, carol = (store.add_user(name, name * 8, admin=False) for name in ("alice", "bob", "carol"))
+    submit(store, alice, 4)
+    submit(store, bob, 2)
+    submit(store, carol, 1)
+    order = []
+    while (job := store.claim_next("w")) is not None:
+        order.append(job.user)
+        assert store.finish(job, lambda: None)
+    assert order == ["alice", "bob", "carol", "alice", "bob", "alice", "alice"]
+
+
+def test_queued_job_limit_per_user(store):
+    alice = store.add_user("alice", "a" * 64, admin=False)
+    submit(store, alice, 2, max_active=2)
+    with pytest.raises(RequestError) as err:
+        submit(store, alice, 1, max_active=2)
+    assert err.value.status == 429
+
+
+def test_finish_acts_once_per_attempt_and_not_after_cancel(store):
+    alice = store.add_user("alice", "a" * 64, admin=False)
+    [queued] = submit(store, alice)
+    first = store.claim_next("w")
+    assert store.requeue_running() == 1
+    second = store.claim_next("w")
+    assert second.attempt == first.attempt + 1
+    assert not store.finish(first, lambda: pytest.fail("a stale attempt must not commit files"))
+    assert store.finish(second, lambda: None)
+    assert not store.finish(second, lambda: None)
+    assert [kind for kind, _ in store.events(queued.id)] == ["submitted", "started", "requeued", "started", "done"]
+    [other] = submit(store, alice)
+    running = store.claim_next("w")
+    store.cancel(alice, other.id)
+    assert not store.still_running(running) and not store.fail(running, "late")
+    assert store.job(alice, other.id).state == "cancelled"
+
+
+def test_other_users_jobs_are_not_found_admin_sees_all(store):
+    alice = store.add_user("alice", "a" * 64, admin=False)
+    bob = store.add_user("bob", "b" * 64, admin=False)
+    root = store.add_user("root", "c" * 64, admin=True)
+    [job] = submit(store, alice)
+    with pytest.raises(RequestError) as err:
+        store.job(bob, job.id)
+    assert err.value.status == 404
+    with pytest.raises(RequestError):
+        store.cancel(bob, job.id)
+    assert store.job(root, job.id).user == "alice" and [j.id for j in store.jobs(root)] == [job.id]
+    assert store.jobs(bob) == []
+
+
+class NeverFold:
+    device = "cpu"
+
+    def fold_batch(self, records, *, num_recycles=None):
+        raise AssertionError("the job must not be folded again")
+
+
+def test_a_job_killed_after_its_results_were_moved_is_only_finished(tmp_path):
+    """Crash between the rename of work-N/ to result/ and the commit: the next attempt only commits."""
+    config = ServeConfig(data_dir=tmp_path)
+    store = Store(tmp_path / "db.sqlite")
+    alice = store.add_user("alice", "a" * 64, admin=False)
+    write_input(config, "job1", ">a\nMKV\n")
+    store.submit(alice, "job1", name="j", n_records=1, n_residues=3, num_recycles=None, max_active=5)
+    store.claim_next("w")
+    (result_dir(config, "job1")).mkdir(parents=True)  # the rename happened, then the process died
+    assert store.requeue_running() == 1
+    run_job(store, config, NeverFold(), store.claim_next("w"))
+    assert store.job(alice, "job1").state == "done"
+    assert [kind for kind, _ in store.events("job1")].count("done") == 1
+
+
+LIMITS = Limits(max_request_bytes=1000, max_residues=10, max_records=2, max_recycles=5)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "no FASTA"),
+        (">a\nMKV\n>b\nMKV\n>c\nMKV\n", "3 records, over the limit of 2"),
+        (">a\nMKVMKVMKVMK\n", "11 residues, over this server's limit of 10"),
+        (">a\nMKB\n", "invalid letter 'B'"),
+        (">a\nMK\n>a\nMV\n", "same id"),
+        ("MKV\n", "before any '>' header"),
+        (">a\nMK::V\n", "empty"),
+    ],
+)
+def test_submissions_follow_the_predict_rules_and_limits(text, message):
+    with pytest.raises(RequestError, match=message) as err:
+        parse_submission(text, LIMITS)
+    assert err.value.status == 422 and "\n" not in err.value.message
+
+
+def test_submission_accepts_complexes_gzip_and_bare_sequences():
+    import gzip
+
+    sub = parse_submission(decode_upload(gzip.compress(b">pair x\nmkv:GGW*\n"), LIMITS), LIMITS, num_recycles=2)
+    assert [(r.id, r.sequence) for r in sub.records] == [("pair", "MKV:GGW")] and sub.n_residues == 6
+    assert sub.fasta() == ">pair\nMKV:GGW\n" and sub.num_recycles == 2
+    assert parse_sequence(b"MKVLA\n", LIMITS).records[0].sequence == "MKVLA"
+    with pytest.raises(RequestError, match="num_recycles 6"):
+        parse_submission(">a\nMK\n", LIMITS, num_recycles=6)
+    with pytest.raises(RequestError, match="damaged gzip"):
+        decode_upload(b"\x1f\x8b\x08\x00garbage", LIMITS)
+    with pytest.raises(RequestError) as err:
+        decode_upload(gzip.compress(b">a\n" + b"M" * 5000), LIMITS)
+    assert err.value.status == 413
+    with pytest.raises(RequestError, match="binary"):
+        decode_upload(b"\xff\xfe\x00\x81", LIMITS)
