@@ -175,3 +175,49 @@ def test_openapi_documents_the_api(queue_server):
     assert {"/api/v1/jobs", "/api/v1/jobs/upload", "/foldSequence/v1/pdb/", "/health"} <= paths
     assert "bearer" in json.dumps(spec["components"]["securitySchemes"]).lower()
     assert docs.status_code == 200 and "/static/vendor/swagger-ui-bundle.js" in docs.text
+
+
+def login(url: str, token: str):
+    """A cookie session through the login form; returns the client and the page's CSRF token."""
+    import re
+
+    browser = client(url, follow_redirects=False)
+    form = browser.get("/login")
+    field = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    answer = browser.post("/login", data={"token": token, "csrf_token": field})
+    assert answer.status_code == 303, answer.text
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    page = browser.get("/")
+    return browser, re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+
+
+def test_browser_session_and_csrf(queue_server):
+    anonymous = client(queue_server.url, follow_redirects=False)
+    assert anonymous.get("/").status_code == 303 and anonymous.get("/").headers["location"] == "/login"
+    assert anonymous.post("/login", data={"token": queue_server.tokens["bob"]}).status_code == 403  # no login CSRF
+    browser, csrf = login(queue_server.url, queue_server.tokens["bob"])
+    form = {"fasta": ">c\nMKV\n", "num_recycles": ""}
+    assert browser.post("/submit", data=form).status_code == 403
+    assert browser.post("/submit", data={**form, "csrf_token": "wrong"}).status_code == 403
+    done = browser.post("/submit", data={**form, "csrf_token": csrf})
+    assert done.status_code == 303 and done.headers["location"].startswith("/jobs/")
+    job_id = done.headers["location"].rsplit("/", 1)[1]
+    assert browser.get(f"/jobs/{job_id}").status_code == 200
+    # The JSON API accepts the cookie for reading; writing needs the CSRF header.
+    assert browser.get("/api/v1/jobs").status_code == 200
+    assert browser.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 403
+    cancel = browser.post(f"/api/v1/jobs/{job_id}/cancel", headers={"X-CSRF-Token": csrf})
+    assert cancel.json()["state"] == "cancelled"
+    bad = browser.post("/submit", data={"fasta": ">c\nMKJ\n", "csrf_token": csrf})
+    assert bad.status_code == 422 and "invalid letter" in bad.text and "MKJ" in bad.text  # the form is kept
+    assert browser.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    assert browser.get("/api/v1/jobs").status_code == 401
+
+
+def test_cookies_are_secure_unless_turned_off(tmp_path):
+    from remyfold.serve.auth import cookie_options
+    from remyfold.serve.config import ServeConfig
+
+    assert cookie_options(ServeConfig(data_dir=tmp_path))["secure"] is True
+    assert cookie_options(ServeConfig(data_dir=tmp_path, secure_cookies=False))["secure"] is False
