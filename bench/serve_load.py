@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     from remyfold.serve.config import ServeConfig
     from remyfold.serve.store import Store
 
+    load_before = [round(x, 1) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="remyfold-serve-load-") as tmp:
         data_dir = Path(tmp) / "data"
         ServeConfig(data_dir=data_dir).jobs_dir.mkdir(parents=True)
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         "unique": len(set(out["submitted"])), "errors": out["errors"][:10], "wall_s": round(out["wall_s"], 2),
         "jobs_per_s": round(len(out["states"]) / out["wall_s"], 2),
         "latency_ms": {kind: percentiles(values) for kind, values in out["latency"].items()},
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "python": platform.python_version(),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cpus": os.cpu_count(),
+        "load_average_before": load_before, "python": platform.python_version(),
         "commit": _commit(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -183,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 def markdown(report: dict) -> str:
     lines = [
         f"`remyfold serve` under load: {report['clients']} concurrent clients, {report['jobs']} jobs "
-        f"({report['users']} users), engine `{report['engine']}`, one worker. {report['machine']}, Python "
+        f"({report['users']} users), engine `{report['engine']}`, one worker. {report['machine']} with "
+        f"{report['cpus']} CPUs (load average before the run {report['load_average_before']}), Python "
         f"{report['python']}, commit `{report['commit']}`, {report['date']}.",
         "",
         f"Done {report['done']} of {report['jobs']} (submitted {report['submitted']}, unique ids {report['unique']}); "

@@ -154,3 +154,50 @@ def test_submission_accepts_complexes_gzip_and_bare_sequences():
     assert err.value.status == 413
     with pytest.raises(RequestError, match="binary"):
         decode_upload(b"\xff\xfe\x00\x81", LIMITS)
+
+
+def test_cli_add_user_prints_a_token_once_and_stores_its_hash(tmp_path, capsys):
+    from remyfold.cli import main
+
+    assert main(["serve", "add-user", "alice", "--data", str(tmp_path / "d"), "--admin"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    store = Store(ServeConfig(data_dir=tmp_path / "d").database)
+    assert auth.user_for_token(store, token).is_admin
+    assert main(["serve", "add-user", "alice", "--data", str(tmp_path / "d")]) == 2
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_cli_without_the_extra_names_it_in_one_line(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    from remyfold.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else real(name, *a))
+    assert main(["serve", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pip install 'remyfold[serve]'" in err and "fastapi" in err
+
+
+def test_cli_refuses_bad_options_in_one_line(tmp_path, capsys):
+    from remyfold.cli import main
+
+    assert main(["serve", "--data", str(tmp_path), "--device", "tpu"]) == 2
+    assert main(["serve", "--data", str(tmp_path), "--max-records", "0"]) == 2
+    assert main(["serve", "--data", str(tmp_path), "--weights", str(tmp_path / "none")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 3
+
+
+def test_one_server_per_data_folder(tmp_path):
+    import os
+
+    from remyfold.serve.app import lock_data_dir
+
+    config = ServeConfig(data_dir=tmp_path / "d")
+    first = lock_data_dir(config)
+    try:
+        with pytest.raises(ServeError, match="another running remyfold serve"):
+            lock_data_dir(config)
+    finally:
+        os.close(first)
+    os.close(lock_data_dir(config))
