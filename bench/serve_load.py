@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 def markdown(report: dict) -> str:
     lines = [
         f"`remyfold serve` under load: {report['clients']} concurrent clients, {report['jobs']} jobs "
-        f"({report['users']} users), engine `{report['engine']}`, one worker. {report['machine']} with "
+        f"({report['users']} users; each job 1–2 records of 6–20 residues, 0 recycles), engine `{report['engine']}`, "
+        f"one worker. {report['machine']} with "
         f"{report['cpus']} CPUs (load average before the run {report['load_average_before']}), Python "
         f"{report['python']}, commit `{report['commit']}`, {report['date']}.",
         "",

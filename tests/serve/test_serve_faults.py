@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import gemmi
-from conftest import cli_server, client, make_users, wait_for_job
+from conftest import HERE, ServerProcess, cli_server, client, make_users, wait_for_job
 
 from remyfold.serve.config import ServeConfig
-from remyfold.serve.store import Store
+from remyfold.serve.store import Store, User
+
+AUDITOR = User(id=0, name="auditor", is_admin=True)  # reads the store directly
 
 # Three records of 30 residues, 2 recycles: long enough (seconds) to be caught running.
 LONG_JOB = "".join(f">rec{i}\n{('MKVLAAGIWEKLSTRPQDNY'[i:] + 'MKVLAAGIWEKLSTRPQDNY')[:15] * 2}\n" for i in range(3))
@@ -41,7 +44,7 @@ def test_sigkill_mid_job_then_restart_finishes_it_exactly_once(tiny_weights_dir,
         [worker] = store.workers()
         server.kill()
         wait_dead(worker["pid"])
-        assert store.job(store_user(store), job["id"]).state == "running"  # as the crash left it
+        assert store.job(AUDITOR, job["id"]).state == "running"  # as the crash left it
     finally:
         server.stop()
 
@@ -64,12 +67,6 @@ def test_sigkill_mid_job_then_restart_finishes_it_exactly_once(tiny_weights_dir,
     assert [kind for kind, _ in store.events(early["id"])] == ["submitted", "started", "done"]
 
 
-def store_user(store: Store):
-    from remyfold.serve.store import User
-
-    return User(id=0, name="audit", is_admin=True)
-
-
 def test_corrupt_and_oversized_uploads_leave_the_server_serving(tiny_server):
     with tiny_server.api("bob") as api:
         attempts = [
@@ -87,3 +84,23 @@ def test_corrupt_and_oversized_uploads_leave_the_server_serving(tiny_server):
         assert client(tiny_server.url).get("/health").json()["workers_alive"] == 1
         answer = api.post("/foldSequence/v1/pdb/?num_recycles=0", content=b"MKVLW")
         assert answer.status_code == 200 and "ATOM" in answer.text
+
+
+def test_a_worker_killed_mid_job_is_restarted_and_the_job_requeued(tmp_path):
+    """Only the worker dies (e.g. the GPU driver killed it): the server requeues and restarts it."""
+    data_dir = tmp_path / "data"
+    tokens = make_users(data_dir)
+    store = Store(ServeConfig(data_dir=data_dir).database)
+    server = ServerProcess([sys.executable, str(HERE / "fake_server.py"), "--fold-seconds", "3"], data_dir).start()
+    try:
+        with client(server.url, tokens["alice"]) as api:
+            job = api.post("/api/v1/jobs", json={"fasta": ">a\nMKVLW\n"}).json()
+            wait_for_job(api, job["id"], states=("running",))
+            [worker] = store.workers()
+            os.kill(worker["pid"], 9)
+            assert wait_for_job(api, job["id"], timeout=60)["state"] == "done"
+            assert client(server.url).get("/health").json()["workers_alive"] == 1
+    finally:
+        server.stop()
+    assert [kind for kind, _ in store.events(job["id"])] == ["submitted", "started", "requeued", "started", "done"]
+    assert store.workers()[0]["pid"] != worker["pid"]

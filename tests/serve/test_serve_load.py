@@ -30,7 +30,7 @@ def test_fifty_clients_two_hundred_jobs_none_lost_or_duplicated(tmp_path):
     try:
         out = run_load(server.url, [tokens[f"user{i}"] for i in range(10)], clients=CLIENTS, jobs=JOBS, timeout_s=240)
         with client(server.url, tokens["root"]) as admin:
-            listed = admin.get("/api/v1/jobs").json()
+            listed = admin.get("/api/v1/jobs", params={"limit": 1000}).json()
             sample = admin.get(f"/api/v1/jobs/{out['submitted'][0]}").json()
     finally:
         server.stop()

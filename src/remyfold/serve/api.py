@@ -114,8 +114,9 @@ async def submit_file(request: Request, who: Caller, file: Annotated[UploadFile,
 
 
 @router.get("/api/v1/jobs", tags=["jobs"], response_model=list[JobOut], summary="List my jobs (admin: all)")
-def list_jobs(request: Request, who: Caller) -> list[dict]:
-    return [job.public() for job in context(request).store.jobs(who.user)]
+def list_jobs(request: Request, who: Caller,
+              limit: Annotated[int, Query(ge=1, le=1000, description="newest jobs first")] = 200) -> list[dict]:  # fmt: skip
+    return [job.public() for job in context(request).store.jobs(who.user, limit=limit)]
 
 
 @router.get("/api/v1/jobs/{job_id}", tags=["jobs"], response_model=JobDetail, summary="Status, progress, records")
