@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 TERMINAL = ("done", "failed", "cancelled")
+POLL_S = 0.5  # each client's pause between polling rounds
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 
 
@@ -72,7 +73,7 @@ def _client_run(url: str, token: str, job_indices: list[int], out: dict, lock: t
                 if job["state"] in TERMINAL:
                     states[job_id] = job["state"]
             timed("list", "GET", "/api/v1/jobs")
-            time.sleep(0.25)
+            time.sleep(POLL_S)
     with lock:
         out["submitted"].extend(mine)
         out["states"].update(states)

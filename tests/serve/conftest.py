@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -22,15 +23,20 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install 'remyfold[serve]')")
-httpx = pytest.importorskip("httpx")
-
-from remyfold.serve.auth import add_user  # noqa: E402
-from remyfold.serve.config import Limits, ServeConfig  # noqa: E402
-from remyfold.serve.store import Store  # noqa: E402
+from remyfold.serve import EXTRA_MODULES
+from remyfold.serve.config import Limits, ServeConfig
 
 HERE = Path(__file__).resolve().parent
 START_TIMEOUT_S = 120.0
+
+if not all(importlib.util.find_spec(name) for name in (*EXTRA_MODULES, "httpx")):
+    # Without the serve extra (pip install 'remyfold[serve]') there is nothing to test here.
+    collect_ignore_glob = ["test_*.py"]
+else:
+    import httpx
+
+    from remyfold.serve.auth import add_user
+    from remyfold.serve.store import Store
 
 
 def free_port() -> int:

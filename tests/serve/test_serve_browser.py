@@ -93,4 +93,8 @@ def test_log_in_submit_watch_view_and_download(tiny_server, browser, tmp_path):
     settle(page, "window.remyfoldUI && window.remyfoldUI.refreshes >= 1", 30)
     job_id = job_url.rsplit("/", 1)[1]
     assert page.evaluate(f"document.querySelector('tr[data-job=\"{job_id}\"] td.state').textContent") == "done"
+
+    # The API documentation renders from the vendored Swagger UI under the page's strict CSP.
+    page.call("Page.navigate", {"url": f"{tiny_server.url}/docs"})
+    settle(page, "document.querySelectorAll('.swagger-ui .opblock').length >= 10", 30)
     assert page.console_errors() == []
