@@ -50,10 +50,10 @@ class JobOut(BaseModel):
     reason: str = Field(description="one-line reason when failed")
     num_recycles: int | None
     progress: Progress
-    residues: int
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
+    residues: int = Field(description="residues over all records and chains")
+    created_at: float = Field(description="Unix time (s) of submission")
+    started_at: float | None = Field(description="Unix time (s) the latest attempt started")
+    finished_at: float | None = Field(description="Unix time (s) the job ended")
 
 
 class RecordOut(BaseModel):

@@ -134,6 +134,9 @@ def run_server(config: ServeConfig) -> None:
     from remyfold.serve.supervisor import WorkerPool
 
     lock = lock_data_dir(config)
+    if config.host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning("listening on %s: tokens and results cross the network in clear text unless a TLS reverse "
+                    "proxy is in front (see README)", config.host)  # fmt: skip
     try:
         store = Store(config.database)
         requeued = store.requeue_running()
