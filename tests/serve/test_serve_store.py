@@ -201,3 +201,51 @@ def test_one_server_per_data_folder(tmp_path):
     finally:
         os.close(first)
     os.close(lock_data_dir(config))
+
+
+class Broken:
+    device = "cpu"
+
+    def fold_batch(self, records, *, num_recycles=None):
+        raise RuntimeError("CUDA out of memory\nTried to allocate 2 GiB")
+
+
+class CancelledMidway:
+    """Folds, but the owner cancels the job while the batch runs."""
+
+    device = "cpu"
+
+    def __init__(self, store, user, job_id):
+        self.store, self.user, self.job_id = store, user, job_id
+
+    def fold_batch(self, records, *, num_recycles=None):
+        from test_cli_predict import fake_prediction
+
+        self.store.cancel(self.user, self.job_id)
+        return [fake_prediction(record_id, sequence) for record_id, sequence in records]
+
+
+def queued_job(tmp_path, fasta=">a\nMKV\n>b\nGGW:MK\n"):
+    config = ServeConfig(data_dir=tmp_path)
+    store = Store(tmp_path / "db.sqlite")
+    alice = store.add_user("alice", "a" * 64, admin=False)
+    write_input(config, "job1", fasta)
+    store.submit(alice, "job1", name="j", n_records=2, n_residues=9, num_recycles=None, max_active=5)
+    return config, store, alice
+
+
+def test_a_job_whose_records_all_fail_is_failed_with_a_one_line_reason(tmp_path):
+    config, store, alice = queued_job(tmp_path)
+    run_job(store, config, Broken(), store.claim_next("w"))
+    job = store.job(alice, "job1")
+    assert job.state == "failed"
+    assert job.reason == "no record could be folded: a: RuntimeError: CUDA out of memory"
+    assert sorted(p.name for p in (config.jobs_dir / "job1").iterdir()) == ["input.fasta"]
+
+
+def test_a_job_cancelled_while_folding_leaves_no_results(tmp_path):
+    config, store, alice = queued_job(tmp_path)
+    run_job(store, config, CancelledMidway(store, alice, "job1"), store.claim_next("w"))
+    assert store.job(alice, "job1").state == "cancelled"
+    assert sorted(p.name for p in (config.jobs_dir / "job1").iterdir()) == ["input.fasta"]
+    assert [kind for kind, _ in store.events("job1")] == ["submitted", "started", "cancelled"]
