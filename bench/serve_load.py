@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -48,38 +49,54 @@ def job_fasta(index: int) -> str:
     return "".join(records)
 
 
+@dataclass
+class ClientResult:
+    """What one client saw: its job ids, their final states, its errors, latencies (s) by request kind."""
+
+    submitted: list[str] = field(default_factory=list)
+    states: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    latency: dict[str, list[float]] = field(default_factory=lambda: {"submit": [], "status": [], "list": []})
+
+
 def _client_run(url: str, token: str, job_indices: list[int], out: dict, lock: threading.Lock, timeout_s: float):
     """One client: submit its jobs, then poll them (status + list) until they all finished."""
-    latencies = {"submit": [], "status": [], "list": []}
-    mine, errors = [], []
+    result = ClientResult()
+    try:
+        _submit_and_poll(url, token, job_indices, timeout_s, result)
+    except httpx.HTTPError as err:  # a transport failure is a result of the run, not a crash of the driver
+        result.errors.append(f"{type(err).__name__}: {err}")
+    with lock:
+        out["submitted"].extend(result.submitted)
+        out["states"].update(result.states)
+        out["errors"].extend(result.errors)
+        for kind, values in result.latency.items():
+            out["latency"][kind].extend(values)
+
+
+def _submit_and_poll(url: str, token: str, job_indices: list[int], timeout_s: float, result: ClientResult) -> None:
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
 
         def timed(kind, method, path, **kwargs):
             start = time.perf_counter()
             answer = api.request(method, path, **kwargs)
-            latencies[kind].append(time.perf_counter() - start)
+            result.latency[kind].append(time.perf_counter() - start)
             return answer
 
         for index in job_indices:
             answer = timed("submit", "POST", "/api/v1/jobs", json={"fasta": job_fasta(index), "num_recycles": 0})
             if answer.status_code == 201:
-                mine.append(answer.json()["id"])
+                result.submitted.append(answer.json()["id"])
             else:
-                errors.append(f"submit {index}: {answer.status_code} {answer.text[:200]}")
-        states, deadline = {}, time.monotonic() + timeout_s
-        while len(states) < len(mine) and time.monotonic() < deadline:
-            for job_id in [j for j in mine if j not in states]:
+                result.errors.append(f"submit {index}: {answer.status_code} {answer.text[:200]}")
+        deadline = time.monotonic() + timeout_s
+        while len(result.states) < len(result.submitted) and time.monotonic() < deadline:
+            for job_id in [j for j in result.submitted if j not in result.states]:
                 job = timed("status", "GET", f"/api/v1/jobs/{job_id}").json()
                 if job["state"] in TERMINAL:
-                    states[job_id] = job["state"]
+                    result.states[job_id] = job["state"]
             timed("list", "GET", "/api/v1/jobs")
             time.sleep(POLL_S)
-    with lock:
-        out["submitted"].extend(mine)
-        out["states"].update(states)
-        out["errors"].extend(errors)
-        for kind, values in latencies.items():
-            out["latency"][kind].extend(values)
 
 
 def run_load(url: str, tokens: list[str], *, clients: int = 50, jobs: int = 200, timeout_s: float = 300) -> dict:
@@ -167,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             process.terminate()
             process.wait(timeout=30)
     report = {
-        "engine": args.engine, "clients": args.clients, "jobs": args.jobs, "users": args.users,
+        "engine": args.engine, "poll_s": POLL_S, "clients": args.clients, "jobs": args.jobs, "users": args.users,
         "done": sum(state == "done" for state in out["states"].values()), "submitted": len(out["submitted"]),
         "unique": len(set(out["submitted"])), "errors": out["errors"][:10], "wall_s": round(out["wall_s"], 2),
         "jobs_per_s": round(len(out["states"]) / out["wall_s"], 2),
@@ -188,7 +205,8 @@ def markdown(report: dict) -> str:
     lines = [
         f"`remyfold serve` under load: {report['clients']} concurrent clients, {report['jobs']} jobs "
         f"({report['users']} users; each job 1–2 records of 6–20 residues, 0 recycles), engine `{report['engine']}`, "
-        f"one worker. {report['machine']} with "
+        f"one worker; each client polls its jobs and its job list every {report.get('poll_s', POLL_S)} s. "
+        f"{report['machine']} with "
         f"{report['cpus']} CPUs (load average before the run {report['load_average_before']}), Python "
         f"{report['python']}, commit `{report['commit']}`, {report['date']}.",
         "",

@@ -43,9 +43,10 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--fold-seconds", type=float, default=0.0)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (they race to claim jobs)")
     args = parser.parse_args()
     os.environ["REMYFOLD_FAKE_FOLD_SECONDS"] = str(args.fold_seconds)  # read by the spawned worker
-    config = ServeConfig(data_dir=args.data, weights="fake", devices=("cpu",), port=args.port, secure_cookies=False,
+    config = ServeConfig(data_dir=args.data, weights="fake", devices=("cpu",) * args.workers, port=args.port, secure_cookies=False,
                          loader="fake_server:load_fake", limits=Limits(max_queued_jobs=100))  # fmt: skip
     run_server(config)
 
