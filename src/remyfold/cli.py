@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "targets": "remyfold.commands.targets",
     "pockets": "remyfold.commands.pockets",
     "dock": "remyfold.commands.dock",
+    "serve": "remyfold.commands.serve",
 }
 
 

@@ -95,9 +95,20 @@ def _read_text(path: Path) -> str:
         raise InputError(f"{path} is not a FASTA file (binary content); give a text FASTA file") from None
 
 
+def parse_fasta_text(text: str, source: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> list[FastaRecord]:
+    """Read and validate the records of FASTA ``text`` (same rules as files); ``source`` names it in errors."""
+    records = _parse_records(source, text, max_length)
+    _check_unique_ids(records)
+    return records
+
+
 def _read_one_file(path: Path, max_length: int) -> list[FastaRecord]:
-    """Split one file into records (header line number, id, raw sequence lines) and validate them."""
-    text = _read_text(path)
+    """Split one file into records and validate them."""
+    return _parse_records(path, _read_text(path), max_length)
+
+
+def _parse_records(path, text: str, max_length: int) -> list[FastaRecord]:
+    """Split text into records (header line number, id, raw sequence lines) and validate them."""
     headers: list[tuple[int, str]] = []
     bodies: list[list[tuple[int, str]]] = []
     for number, raw in enumerate(text.splitlines(), start=1):

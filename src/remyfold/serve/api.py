@@ -1,0 +1,206 @@
+"""The REST API (``/api/v1``, the ESM Atlas compatible ``/foldSequence/v1/pdb/``, ``/health``).
+
+Every route but ``/health`` needs ``Authorization: Bearer <token>`` (or a browser session
+cookie, with ``X-CSRF-Token`` on state-changing requests). A user sees only their own jobs;
+another user's job answers 404 as if it did not exist; an admin sees every job.
+Errors are JSON ``{"detail": "one line"}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from remyfold.serve import results
+from remyfold.serve.auth import Identity
+from remyfold.serve.deps import Context, caller, context, queue_job, require_done
+from remyfold.serve.submission import decode_upload, parse_sequence, parse_submission
+
+REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
+              "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")  # fmt: skip
+JobId = Annotated[str, Path(description="job id", max_length=64)]
+RecordId = Annotated[str, Path(description="record id (first word of its FASTA header)", max_length=512)]
+Recycles = Annotated[int | None, Field(ge=0, description="recycles (N means N+1 trunk passes); default: the model's")]
+
+
+class JobRequest(BaseModel):
+    """A job: FASTA text with one or more records (chains of a complex separated by ':')."""
+
+    fasta: str = Field(description="FASTA text, e.g. '>GPR17\\nMNGLEV...'; a complex: '>pair\\nMKV...:GSH...'")
+    num_recycles: Recycles = None
+    name: str = Field("", max_length=200, description="a name to show in job lists (default: first record id)")
+
+
+class Progress(BaseModel):
+    records_done: int
+    records: int
+
+
+class JobOut(BaseModel):
+    id: str
+    name: str
+    user: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    reason: str = Field(description="one-line reason when failed")
+    num_recycles: int | None
+    progress: Progress
+    residues: int = Field(description="residues over all records and chains")
+    created_at: float = Field(description="Unix time (s) of submission")
+    started_at: float | None = Field(description="Unix time (s) the latest attempt started")
+    finished_at: float | None = Field(description="Unix time (s) the job ended")
+
+
+class RecordOut(BaseModel):
+    id: str
+    status: str = Field(description="ok or failed")
+    length: int
+    chains: str
+    mean_plddt: float | None = Field(description="mean pLDDT (Cα)")
+    ptm: float | None
+    seconds: float | None
+    error: str
+
+
+class JobDetail(JobOut):
+    records: list[RecordOut] = Field(description="per-record results once the job is done")
+    links: dict[str, str]
+
+
+def job_links(job_id: str) -> dict[str, str]:
+    base = f"/api/v1/jobs/{job_id}"
+    return {"self": base, "zip": f"{base}/results.zip", "report": f"{base}/report", "page": f"/jobs/{job_id}"}
+
+
+def job_detail(ctx: Context, job) -> dict:
+    rows = results.record_rows(results.result_dir(ctx.config, job.id)) if job.state == "done" else []
+    return {**job.public(), "records": rows, "links": job_links(job.id)}
+
+
+router = APIRouter()
+Caller = Annotated[Identity, Depends(caller)]
+
+
+@router.get("/health", tags=["server"], summary="Health check (no token needed)")
+def health(request: Request) -> dict:
+    ctx = context(request)
+    workers = [{k: w[k] for k in ("name", "device", "state", "detail")} for w in ctx.store.workers()]
+    alive = ctx.pool.alive() if ctx.pool is not None else 0
+    return {"status": "ok", "workers_alive": alive, "workers": workers, "queued": ctx.store.queue_length()}
+
+
+@router.post("/api/v1/jobs", tags=["jobs"], status_code=201, response_model=JobOut, summary="Submit FASTA text")
+def submit_json(request: Request, body: JobRequest, who: Caller) -> dict:
+    ctx = context(request)
+    submission = parse_submission(body.fasta, ctx.config.limits, num_recycles=body.num_recycles, name=body.name)
+    return queue_job(ctx, who, submission).public()
+
+
+@router.post("/api/v1/jobs/upload", tags=["jobs"], status_code=201, response_model=JobOut,
+             summary="Submit a FASTA file (plain or gzip)")  # fmt: skip
+async def submit_file(request: Request, who: Caller, file: Annotated[UploadFile, File(description="FASTA file")],
+                      num_recycles: Annotated[int | None, Form(ge=0)] = None,
+                      name: Annotated[str, Form(max_length=200)] = "") -> dict:  # fmt: skip
+    ctx = context(request)
+    text = decode_upload(await file.read(), ctx.config.limits)
+    submission = parse_submission(text, ctx.config.limits, num_recycles=num_recycles, name=name or file.filename or "")
+    job = await run_in_threadpool(queue_job, ctx, who, submission)
+    return job.public()
+
+
+@router.get("/api/v1/jobs", tags=["jobs"], response_model=list[JobOut], summary="List my jobs (admin: all)")
+def list_jobs(request: Request, who: Caller,
+              limit: Annotated[int, Query(ge=1, le=1000, description="newest jobs first")] = 200) -> list[dict]:  # fmt: skip
+    return [job.public() for job in context(request).store.jobs(who.user, limit=limit)]
+
+
+@router.get("/api/v1/jobs/{job_id}", tags=["jobs"], response_model=JobDetail, summary="Status, progress, records")
+def job_status(request: Request, job_id: JobId, who: Caller) -> dict:
+    ctx = context(request)
+    return job_detail(ctx, ctx.store.job(who.user, job_id))
+
+
+@router.post("/api/v1/jobs/{job_id}/cancel", tags=["jobs"], response_model=JobOut, summary="Cancel a job")
+def cancel_job(request: Request, job_id: JobId, who: Caller) -> dict:
+    return context(request).store.cancel(who.user, job_id).public()
+
+
+@router.get("/api/v1/jobs/{job_id}/records/{record_id}/{fmt}", tags=["results"],
+            summary="One record's structure (pdb, cif) or scores (json)",
+            responses={200: {"content": {"chemical/x-pdb": {}, "chemical/x-mmcif": {}, "application/json": {}}}})  # fmt: skip
+def record_file(request: Request, job_id: JobId, record_id: RecordId, fmt: Literal["pdb", "cif", "json"],
+                who: Caller) -> FileResponse:  # fmt: skip
+    ctx = context(request)
+    job = ctx.store.job(who.user, job_id)
+    require_done(job)
+    path = results.record_file(results.result_dir(ctx.config, job.id), record_id, fmt)
+    return FileResponse(path, media_type=results.FORMATS[fmt][1], filename=path.name)
+
+
+@router.get("/api/v1/jobs/{job_id}/results.zip", tags=["results"], summary="Every result of a job as a zip",
+            responses={200: {"content": {"application/zip": {}}}})  # fmt: skip
+def results_zip(request: Request, job_id: JobId, who: Caller) -> Response:
+    ctx = context(request)
+    job = ctx.store.job(who.user, job_id)
+    require_done(job)
+    data = results.zip_bytes(results.result_dir(ctx.config, job.id), job.id)
+    headers = {"Content-Disposition": f'attachment; filename="remyfold-{job.id}.zip"'}
+    return Response(data, media_type="application/zip", headers=headers)
+
+
+@router.get("/api/v1/jobs/{job_id}/report", tags=["results"], summary="Report page: 3D view, pLDDT, PAE",
+            responses={200: {"content": {"text/html": {}}}})  # fmt: skip
+def report(request: Request, job_id: JobId, who: Caller) -> FileResponse:
+    ctx = context(request)
+    job = ctx.store.job(who.user, job_id)
+    require_done(job)
+    path = results.report_path(results.result_dir(ctx.config, job.id))
+    return FileResponse(path, media_type="text/html", headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.post("/api/v1/jobs/{job_id}/records/{record_id}/compare", tags=["results"],
+             summary="Score a record against an uploaded reference structure (remyfold compare)")  # fmt: skip
+async def compare(request: Request, job_id: JobId, record_id: RecordId, who: Caller,
+                  reference: Annotated[UploadFile, File(description="reference PDB or mmCIF (optionally .gz)")],
+                  chains: Annotated[str, Form(max_length=200, description="reference chains, e.g. A or A,B")] = "",
+                  ) -> dict:  # fmt: skip
+    ctx = context(request)
+    job = await run_in_threadpool(ctx.store.job, who.user, job_id)
+    require_done(job)
+    data = await reference.read()
+    folder = results.result_dir(ctx.config, job.id)
+    return await run_in_threadpool(results.compare_with_reference, folder, record_id, data,
+                                   reference.filename or "reference", chains)  # fmt: skip
+
+
+SEQUENCE_BODY = {"requestBody": {"required": True, "description": "the sequence (one letter per residue; ':' between chains)",
+                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}  # fmt: skip
+
+
+@router.post("/foldSequence/v1/pdb/", tags=["ESM Atlas compatible"], response_class=PlainTextResponse,
+             summary="Fold one sequence (request body), answer its PDB (ESM Atlas API)", openapi_extra=SEQUENCE_BODY,
+             responses={200: {"content": {"text/plain": {}}}, 202: {"description": "still folding; poll links.self"}})  # fmt: skip
+async def fold_sequence(request: Request, who: Caller,
+                        num_recycles: Annotated[int | None, Query(ge=0)] = None) -> Response:  # fmt: skip
+    ctx = context(request)
+    submission = parse_sequence(await request.body(), ctx.config.limits, num_recycles=num_recycles)
+    job = await run_in_threadpool(queue_job, ctx, who, submission)
+    deadline = time.monotonic() + ctx.config.atlas_wait_s
+    while job.state in ("queued", "running") and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        job = await run_in_threadpool(ctx.store.job, who.user, job.id)
+    record_id = submission.records[0].id
+    if job.state == "done":
+        folder = results.result_dir(ctx.config, job.id)
+        path = await run_in_threadpool(results.record_file, folder, record_id, "pdb")
+        return PlainTextResponse(path.read_text(encoding="utf-8"))
+    if job.state in ("queued", "running"):
+        links = {**job_links(job.id), "pdb": f"/api/v1/jobs/{job.id}/records/{record_id}/pdb"}
+        return JSONResponse({**job.public(), "links": links}, status_code=202, headers={"Location": links["self"]})
+    detail = f"job {job.id} {job.state}" + (f": {job.reason}" if job.reason else "")
+    return JSONResponse({"detail": detail, "job": job.public()}, status_code=422 if job.state == "failed" else 409)

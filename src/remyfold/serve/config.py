@@ -1,0 +1,86 @@
+"""Typed settings of the folding server: :class:`ServeConfig` and its :class:`Limits`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DATABASE_NAME = "remyfold-serve.sqlite"
+#: Default engine loader: ``module:function(config, device) -> folder`` (see :mod:`remyfold.serve.worker`).
+DEFAULT_LOADER = "remyfold.serve.worker:load_folder"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request / user may ask for. Breaking one answers a 4xx JSON error.
+
+    Attributes:
+        max_request_bytes: largest request body (413 beyond).
+        max_residues: residues per record, all chains together (422 beyond).
+        max_records: records per job (422 beyond).
+        max_queued_jobs: jobs a user may have queued or running at once (429 beyond).
+        max_recycles: largest ``num_recycles`` a job may ask for (422 beyond).
+    """
+
+    max_request_bytes: int = 2 * 1024 * 1024
+    max_residues: int = 2048
+    max_records: int = 100
+    max_queued_jobs: int = 20
+    max_recycles: int = 24
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"limit {name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Settings of one server.
+
+    Attributes:
+        data_dir: folder holding the SQLite job store and every job's files.
+        weights: what ``--weights`` names (a folder or a hub id); loaded once by each worker.
+        devices: one worker process per device (``cpu``, ``cuda:0``, ...).
+        host, port: where uvicorn listens (loopback by default; put TLS in front, see README).
+        secure_cookies: mark the session cookie ``Secure`` (only sent over HTTPS). Turn off only
+            for plain-http testing on localhost.
+        atlas_wait_s: how long ``POST /foldSequence/v1/pdb/`` waits for its job before 202.
+        session_hours: lifetime of a browser session.
+        max_tokens_per_batch: the folding token budget (as ``predict --max-tokens-per-batch``).
+        precision, chunk_size: as for ``predict``.
+        loader: ``module:function`` building the engine in a worker (tests plug a fake engine in).
+        poll_s: how often an idle worker looks for a job.
+    """
+
+    data_dir: Path
+    weights: str = "facebook/esmfold_v1"
+    devices: tuple[str, ...] = ("auto",)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    secure_cookies: bool = True
+    atlas_wait_s: float = 60.0
+    session_hours: float = 12.0
+    max_tokens_per_batch: int = 1024
+    precision: str = "fp32"
+    chunk_size: int | None = None
+    loader: str = DEFAULT_LOADER
+    poll_s: float = 0.2
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if not self.devices:
+            raise ValueError("at least one device is needed")
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file of the job store."""
+        return self.data_dir / DATABASE_NAME
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Folder of the per-job folders (``jobs/<job id>/``)."""
+        return self.data_dir / "jobs"
