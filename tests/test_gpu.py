@@ -102,12 +102,18 @@ def test_cuequivariance_layers_match_plain(cuequivariance, kind, dtype):
     seq_mask[1, 60:] = False
     mask = seq_mask[:, :, None] & seq_mask[:, None, :]
     valid = mask[..., None].expand_as(z)
-    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
-        plain = layer(z, mask)
-        layer.kernel = cuequivariance
-        fused = layer(z, mask)
-    limit = 1e-3 if dtype == torch.float32 else 2e-2
-    assert _relative_error(fused.float()[valid], plain.float()[valid]) < limit
+    low = dtype == torch.bfloat16
+    with torch.no_grad():
+        exact = layer(z, mask)  # plain layers in fp32: the yardstick
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=low):
+            plain = layer(z, mask)
+            layer.kernel = cuequivariance
+            fused = layer(z, mask)
+    plain_error = _relative_error(plain.float()[valid], exact[valid])
+    fused_error = _relative_error(fused.float()[valid], exact[valid])
+    # fp32: the same function to rounding (TF32x3 inside the fused update); bf16: no worse than
+    # our own bf16 path (twice its error, at least 1e-2 allowed).
+    assert fused_error < (max(1e-2, 2 * plain_error) if low else 1e-3)
 
 
 def test_cuequivariance_folder_matches_cpu(tiny_weights_dir, cpu_plain, cuequivariance):

@@ -66,10 +66,10 @@ def test_rehearsal_runs_every_item(rehearsal):
 def test_readme_table_only_from_cuda_results(rehearsal, tmp_path):
     report, out = rehearsal
     readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\n{readme_table.START}\nold\n{readme_table.END}\n\ntail\n")
+    readme.write_text(f"# x\n\n{readme_table.START}\nPLACEHOLDER\n{readme_table.END}\n\ntail\n")
     # A CPU rehearsal is not GPU figures: exit 2, README untouched.
     assert readme_table.main([str(out / "rehearsal-tiny.json"), "--readme", str(readme)]) == 2
-    assert "old" in readme.read_text()
+    assert "PLACEHOLDER" in readme.read_text()
     # The generator itself, on the rehearsal's measured rows relabelled as a CUDA run (test only).
     relabelled = tmp_path / "cuda.json"
     relabelled.write_text(json.dumps(report | {"device": "cuda"}))
@@ -77,7 +77,7 @@ def test_readme_table_only_from_cuda_results(rehearsal, tmp_path):
     text = readme.read_text()
     ref = next(r for r in report["results"] if r["impl"] == "reference" and r["length"] == 20)
     assert f"| 20 | {ref['seconds']:.2f} s / – GiB |" in text and "| 24 (chunked) | – |" in text
-    assert text.endswith("\n\ntail\n") and "old" not in text
+    assert text.endswith("\n\ntail\n") and "PLACEHOLDER" not in text
     assert readme_table.main([str(relabelled), "--readme", str(readme), "--check"]) == 0
     verdict = precision_rule.rule_for([relabelled])
     assert verdict["cuda"] and verdict["choice"] in ("fp32", "bf16") and any("bf16" in r for r in verdict["reasons"])
