@@ -34,13 +34,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import Bench, Case, drift_row, parse_args  # noqa: E402
 from components import component_seconds  # noqa: E402
-from flops import floor_seconds, prediction_flops  # noqa: E402
+from flops import prediction_flops  # noqa: E402
 from h100_env import probe  # noqa: E402
-from measure import ROOT, release, synchronize  # noqa: E402
+from measure import GIB, ROOT, release, synchronize, tf32  # noqa: E402
 from models import random_sequence  # noqa: E402
 from throughput import reference_rate, throughput_records  # noqa: E402
 
@@ -68,7 +70,7 @@ class Plan:
 
 
 PLANS = {
-    "full": Plan("full", "cuda", (384, 1024), (2048, 4096), 64, 200, (50, 400), 16, 24, 4, 430.0, 150.0,
+    "full": Plan("full", "cuda", (384, 1024), (2048, 4096), 64, 200, (50, 400), 16, 24, 4, 420.0, 150.0,
                  {"gpu_tests": 40, "main": 60, "long": 40, "throughput": 30, "drift": 20, "components": 15,
                   "kernels": 20}),
     # The same steps at toy sizes (1 recycle) so that CI can rehearse the whole command quickly.
@@ -179,8 +181,6 @@ class H100Run(Bench):
         self.report["throughput"] = result
         self.save()
         model = self.reference_on_device()
-        from measure import tf32
-
         with tf32(self.report["reference_setup"]["tf32"]):
             result["reference"] = reference_rate(
                 lambda seq: self.reference_call(model, seq), records, a.throughput_ref_sample, a.seed,
@@ -202,6 +202,8 @@ class H100Run(Bench):
         batches = plan_batches([len(seq) for _, seq in records], self.args.max_tokens_per_batch)
         folder.fold_batch([records[i] for i in batches[-1]], num_recycles=0)  # warm-up on the longest batch
         release(self.device)
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
         predictions, seconds, slowest = {}, 0.0, 0.0
         for batch in batches:
             if predictions and self.left() < 2 * slowest:
@@ -213,7 +215,8 @@ class H100Run(Bench):
             elapsed = time.perf_counter() - start
             seconds, slowest = seconds + elapsed, max(slowest, elapsed)
             predictions.update((p.id, p) for p in preds)
-        result = {"precision": folder.precision, "batches": len(batches), "status": "ok", "peak_gib": None,
+        peak = torch.cuda.max_memory_allocated(self.device) / GIB if self.device.type == "cuda" else None
+        result = {"precision": folder.precision, "batches": len(batches), "status": "ok", "peak_gib": peak,
                   "folded": len(predictions), "partial": len(predictions) < len(records), "seconds": seconds,
                   "sequences_per_second": len(predictions) / seconds if seconds else None}  # fmt: skip
         return result, predictions
@@ -341,12 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     if not items or set(items) - set(ITEMS):
         p.error(f"--items {args.items!r}: choose from {', '.join(ITEMS)}")
     plan = PLANS["tiny" if args.tiny else "full"]
-    if plan.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            print("h100: error: no CUDA device here; run with --tiny for the CPU rehearsal", file=sys.stderr)
-            return 2
+    if plan.device == "cuda" and not torch.cuda.is_available():
+        print("h100: error: no CUDA device here; run with --tiny for the CPU rehearsal", file=sys.stderr)
+        return 2
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = "rehearsal-tiny" if args.tiny else "h100"
     H100Run(plan, items, args.out_dir, stem, args.budget or plan.budget).run_all()

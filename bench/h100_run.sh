@@ -9,20 +9,22 @@
 # 3. runs bench/h100.py: every item in priority order inside the budget, rewriting
 #    DIR/h100.json and DIR/h100.md after every measurement (--tiny: DIR/rehearsal-tiny.*).
 # DIR defaults to $OUT (the device machine's folder that comes back), else bench/results.
-# A hard stop at budget + 45 s keeps the command inside its slot even if one measurement hangs.
+# A hard stop at budget + 30 s keeps the command inside its slot even if one measurement hangs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 args=("$@")
-budget=430
+budget=""
+default_budget=420 # the plans' budgets in bench/h100.py: full 420 s, tiny 900 s
 out_dir="${OUT:-bench/results}"
 for ((i = 0; i < ${#args[@]}; i++)); do
     case "${args[i]}" in
-        --tiny) budget=900 ;;
-        --budget) budget="${args[i + 1]:-430}" ;;
+        --tiny) default_budget=900 ;;
+        --budget) budget="${args[i + 1]:-}" ;;
         --out-dir) out_dir="${args[i + 1]:-$out_dir}" ;;
     esac
 done
+budget="${budget:-$default_budget}"
 [[ " ${args[*]} " == *" --out-dir "* ]] || args+=(--out-dir "$out_dir")
 
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -42,7 +44,7 @@ if [[ -f .cueq/site.tar.xz ]]; then
 fi
 
 echo "== run (budget ${budget} s)"
-timeout --signal=TERM --kill-after=10 "$((${budget%.*} + 45))" "$PY" bench/h100.py "${args[@]}"
+timeout --signal=TERM --kill-after=10 "$((${budget%.*} + 30))" "$PY" bench/h100.py "${args[@]}"
 status=$?
 if ((status == 124 || status == 137)); then
     echo "h100_run: stopped at the hard limit; the JSON holds every measurement finished before it" >&2
