@@ -7,7 +7,7 @@
 # then name `.cueq` in the device run's `carry`. The wheels are for that machine's Python 3.12 and
 # CUDA 13 PyTorch (2.11+cu130, see /work/.library/device/KINDS.md); for CUDA 12 set CUDA=cu12.
 # They are unpacked (a wheel is a zip) and recompressed with xz so that they fit the 64 MiB
-# that may travel with a call. Nothing here is committed (.cueq is git-ignored via .git/info/exclude).
+# that may travel with a call. Nothing here is committed (.cueq/ is in .gitignore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION="${CUEQ_VERSION:-0.13.0}"
@@ -15,9 +15,6 @@ CUDA="${CUDA:-cu13}"
 PY="${PYTHON:-python3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-exclude="$(git rev-parse --git-path info/exclude)"
-mkdir -p "$(dirname "$exclude")"
-grep -qx '/.cueq/' "$exclude" 2>/dev/null || echo '/.cueq/' >> "$exclude"
 "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d "$work/wheels" \

@@ -3,9 +3,9 @@
 #
 #   bench/h100_run.sh [--tiny] [--items LIST] [--budget SECONDS] [--out-dir DIR]
 #
-# 1. checks what this machine's Python has (bench/h100_env.py; exits 2 if torch/transformers… miss);
-# 2. unpacks the carried cuEquivariance packages (.cueq/site.tar.xz, made by bench/h100_prepare.sh)
+# 1. unpacks the carried cuEquivariance packages (.cueq/site.tar.xz, made by bench/h100_prepare.sh)
 #    when present — nothing is downloaded;
+# 2. checks what this machine's Python has (bench/h100_env.py; exits 2 if torch/transformers… miss);
 # 3. runs bench/h100.py: every item in priority order inside the budget, rewriting
 #    DIR/h100.json and DIR/h100.md after every measurement (--tiny: DIR/rehearsal-tiny.*).
 # DIR defaults to $OUT (the device machine's folder that comes back), else bench/results.
@@ -29,9 +29,6 @@ budget="${budget:-$default_budget}"
 
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
-echo "== environment"
-"$PY" bench/h100_env.py || exit 2
-
 if [[ -f .cueq/site.tar.xz ]]; then
     site="${TMPDIR:-/tmp}/remyfold-cueq-site"
     echo "== unpacking carried cuEquivariance packages into $site"
@@ -42,6 +39,9 @@ if [[ -f .cueq/site.tar.xz ]]; then
         echo "h100_run: warning: could not unpack .cueq/site.tar.xz; the kernels item will say not installed" >&2
     fi
 fi
+
+echo "== environment"
+"$PY" bench/h100_env.py || exit 2
 
 echo "== run (budget ${budget} s)"
 timeout --signal=TERM --kill-after=10 "$((${budget%.*} + 30))" "$PY" bench/h100.py "${args[@]}"
