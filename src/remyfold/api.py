@@ -25,8 +25,11 @@ import numpy as np
 import torch
 
 from remyfold.errors import InputError
+from remyfold.model.config import ConfigError
 from remyfold.model.heads import pae_bin_centers, predicted_tm_score
+from remyfold.model.kernels import KernelOptions, apply_kernels
 from remyfold.model.residue_constants import RESTYPES
+from remyfold.precision import default_precision
 from remyfold.prediction import CHAIN_IDS, Chain, Prediction
 
 # fp32: the reference's arithmetic. bf16: language model weights in bfloat16 and the trunk under
@@ -122,7 +125,9 @@ class Folder:
     """
 
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
-                 model_name: str = "", weights_revision: str = ""):  # fmt: skip
+                 model_name: str = "", weights_revision: str = "", kernels: KernelOptions | None = None):  # fmt: skip
+        if precision == "auto":
+            precision = default_precision(device)
         if precision not in PRECISIONS:
             raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
         if chunk_size is not None and chunk_size <= 0:
@@ -130,6 +135,10 @@ class Folder:
         if precision == "bf16":
             model.esm.to(torch.bfloat16)
         self.model = model.to(device).eval()
+        try:
+            self.kernels = apply_kernels(self.model, kernels or KernelOptions(), device)
+        except ConfigError as err:
+            raise InputError(str(err)) from None
         self.device, self.precision, self.chunk_size = device, precision, chunk_size
         self.model_name, self.weights_revision = model_name, weights_revision
 
@@ -140,19 +149,22 @@ class Folder:
         return self.model.config.trunk.max_recycles - 1
 
     @classmethod
-    def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "fp32",
-                        chunk_size: int | None = None, attention: str = "auto") -> "Folder":  # fmt: skip
+    def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "auto",
+                        chunk_size: int | None = None, attention: str = "auto",
+                        kernels: KernelOptions | None = None) -> "Folder":  # fmt: skip
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
 
         ``attention="auto"`` uses PyTorch's SDPA kernels (fused on CUDA; about 2× faster
         than the plain path on the CPU too); ``"plain"`` is the reference implementation.
-        Both compute the same function (see the equivalence tests).
+        Both compute the same function (see the equivalence tests). ``precision="auto"`` is
+        :func:`remyfold.precision.default_precision` for the device (fp32 until H100 drift is
+        measured). ``kernels`` picks optional fused kernels (:mod:`remyfold.model.kernels`).
         """
         from remyfold.loading import load_model
         from remyfold.weights import ResolvedWeights, resolve_weights
 
-        if precision not in PRECISIONS:
-            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+        if precision not in (*PRECISIONS, "auto"):
+            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)} or auto")
         if attention not in ATTENTION_CHOICES:
             raise InputError(f"attention {attention!r} is not available; choose one of {', '.join(ATTENTION_CHOICES)}")
         dev = resolve_device(device)
@@ -160,7 +172,7 @@ class Folder:
         if attention == "auto":
             attention = DEFAULT_ATTENTION
         model = load_model(Path(resolved.directory), attention=attention)
-        return cls(model, device=dev, precision=precision, chunk_size=chunk_size,
+        return cls(model, device=dev, precision=precision, chunk_size=chunk_size, kernels=kernels,
                    model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
 
     def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,

@@ -8,7 +8,8 @@ projection of the pair itself (the "third edge" of each triangle)::
 
 The ending-node variant runs the same on the transposed pair representation.
 Rows are independent, so ``chunk_size`` processes a block of rows at a time
-(:func:`remyfold.model.primitives.chunked`).
+(:func:`remyfold.model.primitives.chunked`). An optional fused kernel (``kernel``,
+see :mod:`remyfold.model.kernels`) may replace :meth:`TriangleAttention.forward_plain`.
 """
 
 from __future__ import annotations
@@ -38,16 +39,23 @@ class GatedAttention(nn.Module):
         self.linear_o = nn.Linear(c_hidden * num_heads, c_in)
         self.attention = select_attention(attention)
 
-    def forward(self, x: torch.Tensor, mask_bias: torch.Tensor, pair_bias: torch.Tensor) -> torch.Tensor:
-        """x ``[*, Q, C_in]``; biases broadcast to ``[*, H, Q, K]``; returns ``[*, Q, C_in]``."""
+    def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x ``[*, Q, C_in]`` → unscaled q, k, v ``[*, H, Q, C]``."""
         # [*, Q, H*C] -> [*, H, Q, C]
         heads = lambda t: t.view(*t.shape[:-1], self.num_heads, self.c_hidden).transpose(-2, -3)  # noqa: E731
-        q = heads(self.linear_q(x)) / math.sqrt(self.c_hidden)
-        k, v = heads(self.linear_k(x)), heads(self.linear_v(x))
-        o = self.attention(q, k, v, (mask_bias, pair_bias))
+        return heads(self.linear_q(x)), heads(self.linear_k(x)), heads(self.linear_v(x))
+
+    def output(self, x: torch.Tensor, o: torch.Tensor) -> torch.Tensor:
+        """Gate and project the attended values ``o`` ``[*, H, Q, C]`` back to ``[*, Q, C_in]``."""
         # [*, H, Q, C] -> [*, Q, H*C]
         o = o.transpose(-2, -3).reshape(*x.shape[:-1], -1)
         return self.linear_o(o * torch.sigmoid(self.linear_g(x)))
+
+    def forward(self, x: torch.Tensor, mask_bias: torch.Tensor, pair_bias: torch.Tensor) -> torch.Tensor:
+        """x ``[*, Q, C_in]``; biases broadcast to ``[*, H, Q, K]``; returns ``[*, Q, C_in]``."""
+        q, k, v = self.project(x)
+        o = self.attention(q / math.sqrt(self.c_hidden), k, v, (mask_bias, pair_bias))
+        return self.output(x, o)
 
 
 class TriangleAttention(nn.Module):
@@ -60,9 +68,16 @@ class TriangleAttention(nn.Module):
         self.layer_norm = nn.LayerNorm(c_z)
         self.linear = nn.Linear(c_z, num_heads, bias=False)
         self.mha = GatedAttention(c_z, c_hidden, num_heads, attention)
+        self.kernel = None  # optional fused replacement of forward_plain (remyfold.model.kernels)
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
         """z ``[B, N_res, N_res, C_z]``, mask ``[B, N_res, N_res]``; returns the update, same shape as z."""
+        if self.kernel is not None:
+            return self.kernel.triangle_attention(self, z, mask, chunk_size)
+        return self.forward_plain(z, mask, chunk_size)
+
+    def forward_plain(self, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """The PyTorch implementation of :meth:`forward` (the reference every kernel is tested against)."""
         if not self.starting:
             z, mask = z.transpose(-2, -3), mask.transpose(-1, -2)
         z = self.layer_norm(z)

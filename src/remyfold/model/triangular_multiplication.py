@@ -10,6 +10,8 @@ and ``kj``::
 
 The contraction over ``k`` is a batched matrix product per channel; with a
 ``chunk_size`` it is done a block of output rows at a time to bound memory.
+An optional fused kernel (``kernel``, see :mod:`remyfold.model.kernels`) may
+replace :meth:`TriangleMultiplicativeUpdate.forward_plain`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class TriangleMultiplicativeUpdate(nn.Module):
         self.linear_b_g = nn.Linear(c_z, c_z)
         self.linear_g = nn.Linear(c_z, c_z)
         self.linear_z = nn.Linear(c_z, c_z)
+        self.kernel = None  # optional fused replacement of forward_plain (remyfold.model.kernels)
 
     def _projections(self, z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gated, masked projections ``a``, ``b`` as ``[*, C_z, N_res, N_res]`` ready to multiply."""
@@ -48,6 +51,12 @@ class TriangleMultiplicativeUpdate(nn.Module):
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
         """Args: z ``[*, N_res, N_res, C_z]``, mask ``[*, N_res, N_res]``; returns the update, same shape as z."""
+        if self.kernel is not None:
+            return self.kernel.triangle_multiplication(self, z, mask, chunk_size)
+        return self.forward_plain(z, mask, chunk_size)
+
+    def forward_plain(self, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """The PyTorch implementation of :meth:`forward` (the reference every kernel is tested against)."""
         z = self.layer_norm_in(z)
         a, b = self._projections(z, mask.unsqueeze(-1).to(z.dtype))
         # [*, C_z, N_res, N_res], a block of rows i at a time; then channels last.
