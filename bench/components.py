@@ -68,3 +68,29 @@ def component_seconds(folder, record: tuple[str, str], recycles: int) -> dict:
         "structure_module_per_pass": sm / max(len(per["structure_module"]), 1),
         "other": total - lm - trunk - sm,
     }
+
+
+def top_kernels(folder, record: tuple[str, str], count: int = 15) -> list[dict]:
+    """The ``count`` device kernels (CPU ops on a CPU) taking the most self time in one 0-recycle fold.
+
+    One ``torch.profiler`` trace of ``fold_batch`` (one trunk pass): each row is a kernel name, its
+    calls, its self time in ms and its share of the traced kernels' total — where a pass's time goes.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    device = folder.device
+    on_cuda = device.type == "cuda"
+    folder.fold_batch([record], num_recycles=0)  # warm-up outside the trace
+    release(device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
+    with profile(activities=activities) as trace:
+        folder.fold_batch([record], num_recycles=0)
+        synchronize(device)
+    rows = []
+    for event in trace.key_averages():
+        self_us = event.self_device_time_total if on_cuda else event.self_cpu_time_total
+        if self_us > 0 and (not on_cuda or event.device_type.name == "CUDA"):
+            rows.append({"name": event.key[:120], "calls": event.count, "self_ms": self_us / 1000})
+    total = sum(row["self_ms"] for row in rows) or 1.0
+    rows.sort(key=lambda row: row["self_ms"], reverse=True)
+    return [row | {"share": row["self_ms"] / total} for row in rows[:count]]

@@ -31,7 +31,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -39,7 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import Bench, Case, drift_row, parse_args  # noqa: E402
-from components import component_seconds  # noqa: E402
+from components import component_seconds, top_kernels  # noqa: E402
 from flops import prediction_flops  # noqa: E402
 from h100_env import probe  # noqa: E402
 from measure import GIB, ROOT, release, synchronize, tf32  # noqa: E402
@@ -245,7 +245,9 @@ class H100Run(Bench):
             if not self.budget.allows(f"remyfold:{precision}", flops["total"], 1.3):
                 self.report["components"].append({"precision": precision, "length": length, "status": "skipped: deadline"})
                 continue
-            row = component_seconds(self.folder(precision, None), record, self.args.recycles)
+            folder = self.folder(precision, None)
+            row = component_seconds(folder, record, self.args.recycles)
+            row["top_kernels"] = top_kernels(folder, record)
             row |= {"precision": precision, "length": length, "recycles": self.args.recycles, "status": "ok",
                     "floor": {"lm": flops["lm"] / rate, "trunk_per_pass": flops["trunk_per_recycle"] / rate,
                               "structure_module_per_pass": flops["structure_module_per_recycle"] / rate}}  # fmt: skip
@@ -339,16 +341,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--items", default=",".join(ITEMS), help=f"comma-separated subset of {', '.join(ITEMS)}")
     p.add_argument("--budget", type=float, help="seconds for all items (default: the plan's)")
     p.add_argument("--out-dir", type=Path, required=True, help="where h100.json/.md (tiny: rehearsal-tiny.*) go")
+    p.add_argument("--lengths", help="comma-separated main lengths instead of the plan's (e.g. a second call: 384)")
+    p.add_argument("--stem", help="name of the JSON/markdown files (default: h100, tiny: rehearsal-tiny)")
     args = p.parse_args(argv)
     items = tuple(i.strip() for i in args.items.split(",") if i.strip())
     if not items or set(items) - set(ITEMS):
         p.error(f"--items {args.items!r}: choose from {', '.join(ITEMS)}")
     plan = PLANS["tiny" if args.tiny else "full"]
+    if args.lengths:
+        plan = replace(plan, main=tuple(int(n) for n in args.lengths.split(",")))
     if plan.device == "cuda" and not torch.cuda.is_available():
         print("h100: error: no CUDA device here; run with --tiny for the CPU rehearsal", file=sys.stderr)
         return 2
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = "rehearsal-tiny" if args.tiny else "h100"
+    stem = args.stem or ("rehearsal-tiny" if args.tiny else "h100")
     H100Run(plan, items, args.out_dir, stem, args.budget or plan.budget).run_all()
     return 0
 

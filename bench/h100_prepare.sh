@@ -19,7 +19,8 @@ trap 'rm -rf "$work"' EXIT
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d "$work/wheels" \
     "cuequivariance==$VERSION" "cuequivariance-torch==$VERSION" \
-    "cuequivariance-ops-$CUDA==$VERSION" "cuequivariance-ops-torch-$CUDA==$VERSION"
+    "cuequivariance-ops-$CUDA==$VERSION" "cuequivariance-ops-torch-$CUDA==$VERSION" \
+    platformdirs  # required by cuequivariance-ops and absent from the device image
 mkdir -p "$work/site" .cueq
 for wheel in "$work"/wheels/*.whl; do
     "$PY" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$wheel" "$work/site"
