@@ -25,7 +25,7 @@ import numpy as np
 
 from remyfold.io.structure_reader import ChainRecord, read_chains
 from remyfold.metrics.alignment import ChainAlignment, align_chains, pair_chains
-from remyfold.metrics.lddt import lddt, resolve_symmetric_atoms
+from remyfold.metrics.lddt import lddt, neighbour_pairs, resolve_symmetric_atoms
 from remyfold.metrics.tmscore import tm_score_search
 
 #: The keys of one comparison object (``remyfold compare --json``), in output order.
@@ -114,14 +114,16 @@ def compare_chains(
     layout = build_correspondence(alignments)
     length = len(layout.reference_ca)
     tm = tm_score_search(layout.model_ca[layout.aligned], layout.reference_ca[layout.aligned], length)
+    pairs = neighbour_pairs(layout.reference_atoms, layout.atom_residue)
     model_atoms = resolve_symmetric_atoms(
         layout.reference_atoms,
         layout.model_atoms,
         layout.atom_residue,
         layout.atom_names,
         layout.residue_names,
+        pairs=pairs,
     )
-    all_atom = lddt(layout.reference_atoms, model_atoms, layout.atom_residue, length)
+    all_atom = lddt(layout.reference_atoms, model_atoms, layout.atom_residue, length, pairs=pairs)
     ca_only = lddt(layout.reference_ca, layout.model_ca, np.arange(length), length)
     aligned = sum(a.aligned for a in alignments)
     return {
@@ -141,6 +143,7 @@ def compare_chains(
                 "model": a.model.chain_id,
                 "reference": a.reference.chain_id,
                 "aligned_residues": a.aligned,
+                "pairing": a.method,
             }
             for a in alignments
         ],
