@@ -11,6 +11,7 @@ import argparse
 import json
 
 from remyfold.errors import InputError
+from remyfold.io.structure_files import SUPPORTED
 
 HELP = "Score predicted (or any) structures against a reference: TM-score, GDT, RMSD, lDDT."
 
@@ -33,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "files",
         nargs="+",
-        metavar="FILE",
-        help="one or more model structures, then the reference; the LAST file is the reference "
-        "(PDB or mmCIF, optionally .gz)",
+        metavar="MODEL [MODEL ...] REFERENCE",
+        help="one or more model structures, then the reference structure (the LAST file); "
+        f"{SUPPORTED}",
     )
     parser.add_argument(
         "--json",
@@ -107,7 +108,10 @@ def format_table(results: list[dict]) -> str:
     chains = ",".join(pair["reference"] or "-" for pair in first["chain_pairs"])
     header = f"Reference: {first['reference']} (chains {chains}; {first['reference_length']} residues)"
     titles = ["Model"] + [title for title, _, _ in COLUMNS]
-    rows = [[_model_label(result)] + [fmt.format(result[key]) for _, key, fmt in COLUMNS] for result in ordered]
+    rows = [
+        [_model_label(result)] + ["–" if result[key] is None else fmt.format(result[key]) for _, key, fmt in COLUMNS]
+        for result in ordered
+    ]
     widths = [max(len(row[i]) for row in [titles] + rows) for i in range(len(titles))]
 
     def line(cells: list[str]) -> str:

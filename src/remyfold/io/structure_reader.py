@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -151,10 +152,11 @@ def _read_structure(path: Path):
     return structure
 
 
-def _is_hydrogen(atom) -> bool:
-    """Whether a protein atom is H/D, by element or, where the element column is
-    missing (MD files), by name: no protein heavy-atom name starts with H or D."""
-    return atom.is_hydrogen() or atom.name.lstrip("0123456789")[:1] in ("H", "D")
+@lru_cache(maxsize=None)
+def _hydrogen_name(name: str) -> bool:
+    """Whether an atom name is a hydrogen's, for MD files without an element column: no protein
+    heavy-atom name starts with H or D (after digits, as in 1HB)."""
+    return name.lstrip("0123456789")[:1] in ("H", "D")
 
 
 def _chain_records(sequences: dict[str, str], chain) -> list[ChainRecord]:
@@ -196,10 +198,13 @@ def _residue_atoms(residue) -> list[tuple[str, object]]:
     """``(name, atom)`` of a residue's heavy atoms, with modified residues in their parent's names."""
     atoms, seen = [], set()
     for atom in residue:
-        # The first conformer of an atom with alternative locations.
-        if atom.name not in seen and not _is_hydrogen(atom):
-            atoms.append((atom.name, atom))
-        seen.add(atom.name)
+        name = atom.name
+        # The first conformer of an atom with alternative locations; no hydrogens.
+        if name in seen:
+            continue
+        seen.add(name)
+        if not (_hydrogen_name(name) or atom.is_hydrogen()):
+            atoms.append((name, atom))
     parent = parent_name(residue.name)
     if parent is None or parent == residue.name or residue.name in FORCE_FIELD_NAMES:
         return atoms
@@ -221,7 +226,8 @@ def _chain_record(sequences: dict[str, str], name: str, residues: list) -> Chain
         for atom_name, atom in atoms:
             atom_names.append(atom_name)
             atom_residue.append(len(names))
-            positions.append(atom.pos.tolist())
+            position = atom.pos
+            positions.extend((position.x, position.y, position.z))
             b_factors.append(atom.b_iso)
         names.append(residue.name)
         numbers.append(residue.seqid.num)

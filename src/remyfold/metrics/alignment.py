@@ -6,7 +6,8 @@ paired by the first of these that applies (:func:`align_chains`):
 1. **numbering**: both chains number the same sequence the same way — residue
    numbers (with insertion codes) unique in each chain, shared by at least half
    of the shorter chain, and the residues sharing a number identical in at least
-   :data:`NUMBERING_IDENTITY` of the cases. Residues pair by number, as the
+   :data:`NUMBERING_IDENTITY` of the cases (unknown residues not counted).
+   Residues pair by number, as the
    ``TMscore`` program pairs them; residues missing from either copy are simply
    unpaired, whatever their sequence context.
 2. **full sequence**: both chains carry the same full (SEQRES / entity) sequence
@@ -19,7 +20,7 @@ paired by the first of these that applies (:func:`align_chains`):
    onto the wrong neighbours; terminal gaps are free too (tags, truncations).
 
 A pair of chains "does not align" when fewer than :data:`MIN_ALIGNED` residues
-pair up, or the identity of the paired residues (counting only pairs where both
+pair up (all of them, for a chain shorter than that), or the identity of the paired residues (counting only pairs where both
 residues are known, i.e. not ``X``/UNK) is below :data:`MIN_IDENTITY`: then the
 chains are not the same protein and scores would be meaningless. Chains of
 unknown residues (UNK) pair like any other chain.
@@ -86,7 +87,9 @@ def align_chains(model: ChainRecord, reference: ChainRecord) -> ChainAlignment:
     result = ChainAlignment(model, reference, model_residues, reference_residues, int(same.sum()), method)
     known = (model_letters != b"X") & (reference_letters != b"X")
     identity = float(same[known].mean()) if known.sum() >= MIN_ALIGNED else 1.0
-    if result.aligned < MIN_ALIGNED or identity < MIN_IDENTITY:
+    # Chains shorter than MIN_ALIGNED (a one-residue peptide, a capped residue) need all of theirs.
+    needed = max(1, min(MIN_ALIGNED, model.length, reference.length))
+    if result.aligned < needed or identity < MIN_IDENTITY:
         raise InputError(
             f"model chain {_name(model)} and reference chain {_name(reference)} do not align "
             f"({result.aligned} aligned residues, {identity:.0%} identical); they must be the same protein: "
@@ -113,7 +116,11 @@ def _consistent(model: ChainRecord, reference: ChainRecord, pairs) -> bool:
         return False
     model_letters = np.frombuffer(model.sequence.encode(), dtype="S1")[pairs[0]]
     reference_letters = np.frombuffer(reference.sequence.encode(), dtype="S1")[pairs[1]]
-    return float(np.mean(model_letters == reference_letters)) >= NUMBERING_IDENTITY
+    # Unknown residues (X) neither confirm nor contradict the numbering.
+    known = (model_letters != b"X") & (reference_letters != b"X")
+    if known.sum() < MIN_ALIGNED:
+        return True
+    return float(np.mean(model_letters[known] == reference_letters[known])) >= NUMBERING_IDENTITY
 
 
 def _pair_by_numbering(model: ChainRecord, reference: ChainRecord):

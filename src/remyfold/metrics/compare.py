@@ -25,8 +25,12 @@ import numpy as np
 
 from remyfold.io.structure_reader import ChainRecord, read_chains
 from remyfold.metrics.alignment import ChainAlignment, align_chains, pair_chains
-from remyfold.metrics.lddt import lddt, neighbour_pairs, resolve_symmetric_atoms
+from remyfold.metrics.lddt import lddt, pair_blocks, resolve_symmetric_atoms
 from remyfold.metrics.tmscore import tm_score_search
+
+#: Reference atoms up to which the lDDT atom pairs are listed once (about 16 bytes a pair, ~300 pairs
+#: an atom: ~250 MB at this size) rather than searched twice.
+LISTED_ATOMS = 50_000
 
 #: The keys of one comparison object (``remyfold compare --json``), in output order.
 RESULT_KEYS = (
@@ -86,8 +90,8 @@ def compare_structures(
 
     Returns:
         A dict with the keys of :data:`RESULT_KEYS` (scores as fractions 0–1,
-        RMSD in Å, per-residue lDDT as a list over the reference residues with
-        ``None`` where undefined) plus ``model_index``, ``reference_length``,
+        RMSD in Å, lDDT ``None`` when no atom pair is in range, per-residue
+        lDDT as a list over the reference residues with ``None`` where undefined) plus ``model_index``, ``reference_length``,
         ``d0``, ``chain_pairs``, ``reference_residues`` (labels matching the
         per-residue lists) and ``per_residue_lddt_ca``.
 
@@ -114,16 +118,19 @@ def compare_chains(
     layout = build_correspondence(alignments)
     length = len(layout.reference_ca)
     tm = tm_score_search(layout.model_ca[layout.aligned], layout.reference_ca[layout.aligned], length)
-    pairs = neighbour_pairs(layout.reference_atoms, layout.atom_residue)
+    # The reference's atom pairs in range serve both passes; kept in memory up to LISTED_ATOMS atoms.
+    blocks = None
+    if len(layout.reference_atoms) <= LISTED_ATOMS:
+        blocks = list(pair_blocks(layout.reference_atoms, layout.atom_residue))
     model_atoms = resolve_symmetric_atoms(
         layout.reference_atoms,
         layout.model_atoms,
         layout.atom_residue,
         layout.atom_names,
         layout.residue_names,
-        pairs=pairs,
+        blocks=blocks,
     )
-    all_atom = lddt(layout.reference_atoms, model_atoms, layout.atom_residue, length, pairs=pairs)
+    all_atom = lddt(layout.reference_atoms, model_atoms, layout.atom_residue, length, blocks=blocks)
     ca_only = lddt(layout.reference_ca, layout.model_ca, np.arange(length), length)
     aligned = sum(a.aligned for a in alignments)
     return {
@@ -131,8 +138,8 @@ def compare_chains(
         "gdt_ts": tm.gdt_ts,
         "gdt_ha": tm.gdt_ha,
         "rmsd": tm.rmsd,
-        "lddt": all_atom.score,
-        "lddt_ca": ca_only.score,
+        "lddt": _json_value(all_atom.score),
+        "lddt_ca": _json_value(ca_only.score),
         "aligned_residues": aligned,
         "sequence_identity": sum(a.identical for a in alignments) / aligned,
         "per_residue_lddt": _json_list(all_atom.per_residue),
@@ -199,6 +206,11 @@ def _matching_atoms(model: ChainRecord, reference: ChainRecord, partner: np.ndar
         if model_residue >= 0 and name in by_residue[model_residue]:
             result[atom] = model.atom_positions[by_residue[model_residue][name]]
     return result
+
+
+def _json_value(value: float) -> float | None:
+    """A score for JSON: ``None`` where it is undefined (``NaN``: no atom pair in range)."""
+    return None if math.isnan(value) else value
 
 
 def _json_list(values: np.ndarray) -> list[float | None]:

@@ -18,10 +18,11 @@ take the model naming, as is or swapped, that scores better
 (:func:`resolve_symmetric_atoms`), as OpenStructure's lDDT does; each residue
 decides against the rest of the model as given.
 
-Pairs in range are found once by a cell list (:func:`neighbour_pairs`: atoms
-binned into cubes of the inclusion radius, each cube measured against itself
-and its 13 forward neighbours), so the cost grows with the number of pairs in
-range, not with the square of the atom count.
+Pairs in range are found by a cell list (:func:`pair_blocks`: atoms binned
+into cubes of the inclusion radius, each cube measured against itself and its
+13 forward neighbours) and scored block by block, so time grows with the number
+of pairs in range, not with the square of the atom count, and memory stays
+bounded.
 """
 
 from __future__ import annotations
@@ -61,40 +62,52 @@ class LDDTResult:
 
 @dataclass(frozen=True)
 class Pairs:
-    """Reference atom pairs ``(first[P], second[P])`` in different residues closer than the radius,
-    each pair once, with their reference distances ``distance[P]``."""
+    """A block of reference atom pairs ``(first[P], second[P])`` in different residues closer than
+    the radius, with their reference distances ``distance[P]``; over all blocks each pair comes once."""
 
     first: np.ndarray
     second: np.ndarray
     distance: np.ndarray
 
 
-def neighbour_pairs(reference_xyz: np.ndarray, atom_residue: np.ndarray, radius: float = INCLUSION_RADIUS) -> Pairs:
-    """Atom pairs of different residues closer than ``radius`` in ``reference_xyz [M, 3]`` (cell list)."""
+def pair_blocks(reference_xyz: np.ndarray, atom_residue: np.ndarray, radius: float = INCLUSION_RADIUS):
+    """Yield :class:`Pairs` blocks covering every atom pair of different residues closer than ``radius``.
+
+    Cell list: atoms are binned into cubes of side ``radius``; each occupied cube is
+    measured against itself (each pair once) and its 13 forward neighbours. One block per cube,
+    so memory stays bounded by the densest cube's neighbourhood.
+    """
     reference_xyz = np.asarray(reference_xyz, dtype=np.float64)
-    cells = np.floor((reference_xyz - reference_xyz.min(axis=0, initial=0.0)) / radius).astype(np.int64)
+    atom_residue = np.asarray(atom_residue)
+    if len(reference_xyz) == 0:
+        return
+    cells = np.floor((reference_xyz - reference_xyz.min(axis=0)) / radius).astype(np.int64)
     order = np.lexsort(cells.T[::-1])  # atoms sorted by cell (x, then y, then z)
     keys, starts = np.unique(cells[order], axis=0, return_index=True)
     ends = np.append(starts[1:], len(order))
     lookup = {tuple(key): k for k, key in enumerate(keys.tolist())}
-    first, second = [], []
+    squared_norm = np.sum(reference_xyz**2, axis=1)
     for k, key in enumerate(keys.tolist()):
         own = order[starts[k] : ends[k]]
-        others = [order[starts[j] : ends[j]] for j in _forward_cells(key, lookup)]
-        candidates = np.concatenate([own, *others])
-        # [own, candidates] squared distances; within the own cell keep each pair once (column > row).
-        delta = reference_xyz[own][:, None, :] - reference_xyz[candidates][None, :, :]
-        close = np.einsum("ijk,ijk->ij", delta, delta) < radius * radius
-        close[:, : len(own)] &= np.triu(np.ones((len(own), len(own)), dtype=bool), k=1)
+        candidates = np.concatenate([own] + [order[starts[j] : ends[j]] for j in _forward_cells(key, lookup)])
+        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b for [own, candidates], with a margin for rounding;
+        # the kept pairs' distances are then computed exactly.
+        squared = squared_norm[own, None] + squared_norm[None, candidates] - 2.0 * reference_xyz[own] @ reference_xyz[candidates].T
+        close = squared < (radius + 1e-3) ** 2
+        close[:, : len(own)] &= np.triu(np.ones((len(own), len(own)), dtype=bool), k=1)  # own cell: each pair once
         row, column = np.nonzero(close)
-        first.append(own[row])
-        second.append(candidates[column])
-    first = np.concatenate(first) if first else np.zeros(0, dtype=np.int64)
-    second = np.concatenate(second) if second else np.zeros(0, dtype=np.int64)
-    keep = atom_residue[first] != atom_residue[second]
-    first, second = first[keep], second[keep]
-    distance = np.linalg.norm(reference_xyz[first] - reference_xyz[second], axis=1)
-    return Pairs(first, second, distance)
+        first, second = own[row], candidates[column]
+        other_residue = atom_residue[first] != atom_residue[second]
+        first, second = first[other_residue], second[other_residue]
+        distance = _distances(reference_xyz, first, second)
+        keep = distance < radius
+        yield Pairs(first[keep].astype(np.int32), second[keep].astype(np.int32), distance[keep])
+
+
+def _distances(xyz: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``[P]`` distances between atoms ``first`` and ``second`` (``NaN`` where a position is ``NaN``)."""
+    delta = xyz[first] - xyz[second]
+    return np.sqrt(np.einsum("pk,pk->p", delta, delta))
 
 
 def _forward_cells(key: list[int], lookup: dict) -> list[int]:
@@ -110,7 +123,7 @@ def lddt(
     n_residues: int,
     radius: float = INCLUSION_RADIUS,
     thresholds: tuple[float, ...] = LDDT_THRESHOLDS,
-    pairs: Pairs | None = None,
+    blocks: list[Pairs] | None = None,
 ) -> LDDTResult:
     """lDDT of a model against a reference, atom by atom.
 
@@ -121,29 +134,33 @@ def lddt(
         n_residues: number of reference residues ``N_res``.
         radius: inclusion radius (Å) in the reference.
         thresholds: distance-difference thresholds (Å).
-        pairs: the :func:`neighbour_pairs` of the reference, if already computed (same ``radius``).
+        blocks: the reference's :func:`pair_blocks` (same ``radius``) when already listed.
     """
     atom_residue = np.asarray(atom_residue)
-    if pairs is None:
-        pairs = neighbour_pairs(reference_xyz, atom_residue, radius)
-    met = _met(pairs, model_xyz, pairs.first, pairs.second, thresholds)
     m = len(reference_xyz)
-    # Every pair counts for both of its atoms.
-    preserved = np.bincount(pairs.first, weights=met, minlength=m) + np.bincount(pairs.second, weights=met, minlength=m)
-    counted = np.bincount(pairs.first, minlength=m) + np.bincount(pairs.second, minlength=m)
+    preserved, counted = np.zeros(m), np.zeros(m)
+    total_met, total_pairs = 0.0, 0
+    for block in blocks if blocks is not None else pair_blocks(reference_xyz, atom_residue, radius):
+        met = _met(block, model_xyz, block.first, block.second, thresholds)
+        # Every pair counts for both of its atoms.
+        for atoms in (block.first, block.second):
+            preserved += np.bincount(atoms, weights=met, minlength=m)
+            counted += np.bincount(atoms, minlength=m)
+        total_met, total_pairs = total_met + float(met.sum()), total_pairs + len(met)
     residue_preserved = np.bincount(atom_residue, weights=preserved, minlength=n_residues)
     residue_pairs = np.bincount(atom_residue, weights=counted, minlength=n_residues)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_residue = residue_preserved / residue_pairs
-    score = float(met.sum() / len(met)) if len(met) else float("nan")
+    score = total_met / total_pairs if total_pairs else float("nan")
     return LDDTResult(score=score, per_residue=per_residue)
 
 
 def _met(pairs: Pairs, model_xyz, first, second, thresholds) -> np.ndarray:
     """``[P]`` fraction of ``thresholds`` met by each pair, model atoms ``first``/``second`` (0 where missing)."""
-    model_distance = np.linalg.norm(model_xyz[first] - model_xyz[second], axis=1)  # NaN where missing
-    error = np.abs(model_distance - pairs.distance)
-    return sum((error < threshold).astype(np.float64) for threshold in thresholds) / len(thresholds)
+    error = np.abs(_distances(model_xyz, first, second) - pairs.distance)  # NaN where a model atom is missing
+    # Thresholds met = thresholds strictly above the error (NaN sorts last: none met).
+    met = len(thresholds) - np.searchsorted(np.asarray(thresholds), error, side="right")
+    return met / len(thresholds)
 
 
 def resolve_symmetric_atoms(
@@ -152,34 +169,37 @@ def resolve_symmetric_atoms(
     atom_residue: np.ndarray,
     atom_names: list[str] | tuple[str, ...],
     residue_names: list[str] | tuple[str, ...],
-    pairs: Pairs | None = None,
+    blocks: list[Pairs] | None = None,
 ) -> np.ndarray:
     """Return ``model_xyz [M, 3]`` with equivalent side-chain atoms swapped where that raises lDDT.
 
     For each residue with :data:`SYMMETRIC_ATOMS` (all of them present in the
-    model), the lDDT of its atoms' pairs with the as-given model decides.
+    model), the lDDT of its atoms' pairs with the as-given model decides; only
+    pairs with a swappable atom can differ, so only those are scored. ``blocks``:
+    the reference's :func:`pair_blocks` when already listed.
     """
     model_xyz = np.array(model_xyz, dtype=np.float64, copy=True)
     atom_residue = np.asarray(atom_residue)
     swap = _swap_partners(atom_residue, atom_names, residue_names, model_xyz)
-    if not np.any(swap != np.arange(len(swap))):
+    swappable = swap != np.arange(len(swap))
+    if not swappable.any():
         return model_xyz
-    if pairs is None:
-        pairs = neighbour_pairs(reference_xyz, atom_residue)
     n_residues = len(residue_names)
-    as_is = _met(pairs, model_xyz, pairs.first, pairs.second, LDDT_THRESHOLDS)
-    # Swapping the first atom's residue, or the second's: [P] each.
-    first_swapped = _met(pairs, model_xyz, swap[pairs.first], pairs.second, LDDT_THRESHOLDS)
-    second_swapped = _met(pairs, model_xyz, pairs.first, swap[pairs.second], LDDT_THRESHOLDS)
-    first_residue, second_residue = atom_residue[pairs.first], atom_residue[pairs.second]
-    current = np.bincount(first_residue, weights=as_is, minlength=n_residues) + np.bincount(
-        second_residue, weights=as_is, minlength=n_residues
-    )
-    alternative = np.bincount(first_residue, weights=first_swapped, minlength=n_residues) + np.bincount(
-        second_residue, weights=second_swapped, minlength=n_residues
-    )
+    current, alternative = np.zeros(n_residues), np.zeros(n_residues)
+    for block in blocks if blocks is not None else pair_blocks(reference_xyz, atom_residue):
+        mask = swappable[block.first] | swappable[block.second]
+        block = Pairs(block.first[mask], block.second[mask], block.distance[mask])
+        as_is = _met(block, model_xyz, block.first, block.second, LDDT_THRESHOLDS)
+        # Swapping the first atom's residue, or the second's: [P] each.
+        first_swapped = _met(block, model_xyz, swap[block.first], block.second, LDDT_THRESHOLDS)
+        second_swapped = _met(block, model_xyz, block.first, swap[block.second], LDDT_THRESHOLDS)
+        first_residue, second_residue = atom_residue[block.first], atom_residue[block.second]
+        current += np.bincount(first_residue, weights=as_is, minlength=n_residues)
+        current += np.bincount(second_residue, weights=as_is, minlength=n_residues)
+        alternative += np.bincount(first_residue, weights=first_swapped, minlength=n_residues)
+        alternative += np.bincount(second_residue, weights=second_swapped, minlength=n_residues)
     better = alternative > current + 1e-9
-    moved = better[atom_residue] & (swap != np.arange(len(swap)))
+    moved = better[atom_residue] & swappable
     model_xyz[moved] = model_xyz[swap[moved]].copy()
     return model_xyz
 

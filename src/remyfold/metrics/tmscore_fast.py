@@ -10,10 +10,10 @@ holds them together); three things make it fast:
 2. **Distances by one matrix product.** For a batch of transforms
    ``(R_b, t_b)`` the squared distances are
    ``|R x + t - y|² = |x|² + |y|² + |t|² + 2 (Rᵀt)·x - 2 t·y - 2 R:(y xᵀ)``,
-   i.e. per-pair features ``[x, y, vec(y xᵀ)]`` (``[n, 15]``) times per-transform
-   coefficients (``[15, B]``): one BLAS product instead of ``[B, n, 3]`` temporaries.
-   Kabsch sums of arbitrary selections are the same features summed by a
-   ``[B, n] @ [n, 15]`` product.
+   i.e. per-pair features ``[x, y, vec(y xᵀ), |x|² + |y|², 1]`` (``[n, 17]``) times
+   per-transform coefficients (``[17, B]``): one BLAS product instead of
+   ``[B, n, 3]`` temporaries. Kabsch sums of arbitrary selections are the first
+   15 features summed by a ``[B, n] @ [n, 15]`` product.
 3. **No trajectory twice.** The refinement from a selection is deterministic, so
    a row that reaches a selection already reached with at least as many
    iterations left would only revisit scored superpositions; it is dropped.
@@ -43,9 +43,17 @@ class _Search:
         self.x = model_ca - centre  # [n, 3] mobile
         self.y = reference_ca - centre  # [n, 3] target
         n = len(self.x)
-        # Per-pair features [x, y, vec(y x^T)]: [n, 15]; (y x^T)_ij = y_i x_j, flattened row-major.
-        self.features = np.concatenate([self.x, self.y, (self.y[:, :, None] * self.x[:, None, :]).reshape(n, 9)], axis=1)
-        self.norms = np.sum(self.x**2, axis=1) + np.sum(self.y**2, axis=1)  # [n]
+        # Per-pair features [x, y, vec(y x^T), |x|^2 + |y|^2, 1]: [n, 17]; (y x^T)_ij = y_i x_j, row-major.
+        self.features = np.concatenate(
+            [
+                self.x,
+                self.y,
+                (self.y[:, :, None] * self.x[:, None, :]).reshape(n, 9),
+                (np.sum(self.x**2, axis=1) + np.sum(self.y**2, axis=1))[:, None],
+                np.ones((n, 1)),
+            ],
+            axis=1,
+        )
         self.centre = centre
         self.d0 = tm_d0(reference_length)
         self.reference_length = reference_length
@@ -73,38 +81,53 @@ class _Search:
         return rotation, translation
 
     def squared_distances(self, rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
-        """``[B, n]`` squared distances ``|R_b x_i + t_b - y_i|²`` by one matrix product."""
-        # Coefficients [B, 15] matching the features [x, y, vec(y x^T)].
+        """``[B, n]`` squared distances ``|R_b x_i + t_b - y_i|²`` by one matrix product.
+
+        May be slightly negative (rounding) where a distance is ~0; every use tolerates that.
+        """
+        # Coefficients [B, 17] matching the features [x, y, vec(y x^T), |x|^2 + |y|^2, 1].
         coefficients = np.concatenate(
             [
                 2.0 * np.einsum("bji,bj->bi", rotation, translation),  # 2 R^T t, dotted with x
                 -2.0 * translation,  # dotted with y
                 -2.0 * rotation.reshape(-1, 9),  # -2 R : (y x^T)
+                np.ones((len(rotation), 1)),  # times |x|^2 + |y|^2
+                np.sum(translation**2, axis=1)[:, None],  # |t|^2
             ],
             axis=1,
         )
-        squared = coefficients @ self.features.T  # [B, n]
-        squared += self.norms[None, :]
-        squared += np.sum(translation**2, axis=1)[:, None]
-        np.maximum(squared, 0.0, out=squared)
-        return squared
+        return coefficients @ self.features.T  # [B, n]
 
     # --- scoring ---------------------------------------------------------------------------------
 
     def score(self, squared: np.ndarray, rotation: np.ndarray, translation: np.ndarray) -> None:
         """Fold a batch of superpositions (``squared [B, n]``) into the running TM-score and GDT maxima."""
-        terms = squared / (self.d0 * self.d0)
+        terms = squared * (1.0 / (self.d0 * self.d0))
         terms += 1.0
         np.reciprocal(terms, out=terms)
-        scores = terms.sum(axis=1) / self.reference_length
+        # Each term is at most 1; rounding of ~0 squared distances must not lift a sum above n.
+        scores = np.minimum(terms.sum(axis=1), squared.shape[1]) / self.reference_length
         row = int(np.argmax(scores))
         if scores[row] > self.tm_score:
             self.tm_score = float(scores[row])
             self.rotation = rotation[row]
             # The transform acts on centred coordinates: x - c -> R (x - c) + t + c.
             self.translation = translation[row] + self.centre - rotation[row] @ self.centre
-        for k, cutoff in enumerate(_SQUARED_GDT):
-            self.counts[k] = max(self.counts[k], int(np.count_nonzero(squared <= cutoff, axis=1).max()))
+        self._count_gdt(squared)
+
+    def _count_gdt(self, squared: np.ndarray) -> None:
+        """Raise the best GDT counts with a batch ``[B, n]``, largest cutoff first.
+
+        A row's count at any cutoff is at most its count at the largest (8 Å), so at
+        each smaller cutoff only rows whose 8 Å count beats that cutoff's best are counted.
+        """
+        widest = np.count_nonzero(squared <= _SQUARED_GDT[-1], axis=1)
+        self.counts[-1] = max(self.counts[-1], int(widest.max()))
+        for k in range(len(_SQUARED_GDT) - 2, -1, -1):
+            rows = np.flatnonzero(widest > self.counts[k])
+            if len(rows):
+                counts = np.count_nonzero(squared[rows] <= _SQUARED_GDT[k], axis=1)
+                self.counts[k] = max(self.counts[k], int(counts.max()))
 
     def close_pairs(self, squared: np.ndarray, cutoff: float) -> np.ndarray:
         """:func:`remyfold.metrics.tmscore._close_pairs` on squared distances: ``[B, n]`` bool."""
@@ -112,9 +135,9 @@ class _Search:
         n = squared.shape[1]
         few = selection.sum(axis=1) < 3
         if n > 3 and few.any():
-            third = np.sqrt(np.partition(squared[few], 2, axis=1)[:, 2])
+            third = np.sqrt(np.maximum(np.partition(squared[few], 2, axis=1)[:, 2], 0.0))
             raised = cutoff + 0.5 * (np.floor((third - cutoff) / 0.5) + 1.0)
-            selection[few] = np.sqrt(squared[few]) < raised[:, None]
+            selection[few] = squared[few] < (raised * raised)[:, None]
         empty = ~selection.any(axis=1)
         selection[empty] = True
         return selection
@@ -146,7 +169,7 @@ def tm_score_search_fast(model_ca: np.ndarray, reference_ca: np.ndarray, referen
     search = _Search(model_ca, reference_ca, reference_length)
     d0_search = min(max(search.d0, 4.5), 8.0)
     # Prefix sums of the features: the sums over window [s, s + length) are cumulative[s + length] - cumulative[s].
-    cumulative = np.concatenate([np.zeros((1, 15)), np.cumsum(search.features, axis=0)])
+    cumulative = np.concatenate([np.zeros((1, 15)), np.cumsum(search.features[:, :15], axis=0)])
     batch = max(1, BLOCK_ELEMENTS // n)
     for length in seed_lengths(n):
         starts = np.arange(n - length + 1)
@@ -176,7 +199,7 @@ def _iterate(search: _Search, selection: np.ndarray, d0_search: float) -> None:
         if len(selection) == 0:
             return
         weights = selection.astype(np.float64)
-        rotation, translation = search.kabsch_from_sums(weights @ search.features, weights.sum(axis=1))
+        rotation, translation = search.kabsch_from_sums(weights @ search.features[:, :15], weights.sum(axis=1))
         squared = search.squared_distances(rotation, translation)
         search.score(squared, rotation, translation)
         reselected = search.close_pairs(squared, d0_search + 1.0)
