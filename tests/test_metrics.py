@@ -20,7 +20,7 @@ import pytest
 from remyfold.metrics import compare_structures
 from remyfold.metrics.gdt import gdt_scores
 from remyfold.io.structure_reader import read_chains
-from remyfold.metrics.lddt import SYMMETRIC_ATOMS, lddt, resolve_symmetric_atoms
+from remyfold.metrics.lddt import SYMMETRIC_ATOMS, lddt, resolve_symmetric_atoms, symmetric_lddt
 from remyfold.metrics.superpose import kabsch, superposed_rmsd, transform
 from remyfold.metrics.tmscore import seed_lengths, tm_d0, tm_score_search, tm_score_search_plain
 from structure_data import package_dir
@@ -344,3 +344,15 @@ def test_symmetric_resolution_equals_brute_force(data):
         np.testing.assert_array_equal(fixed[atoms], expected[atoms])
         swapped_any |= expected is swapped
     assert swapped_any  # the noise makes some residues prefer the other naming
+
+
+def test_one_pass_symmetric_lddt_equals_two_passes(data):
+    (reference,) = read_chains(data / "adk_closed.pdb")
+    (model,) = read_chains(data / "adk_open.pdb")
+    model_xyz = model.atom_positions + np.random.default_rng(4).normal(size=model.atom_positions.shape) * 0.6
+    args = (reference.atom_positions, model_xyz, reference.atom_residue, reference.atom_names, reference.residue_names)
+    resolved, one_pass = symmetric_lddt(*args)
+    np.testing.assert_array_equal(resolved, resolve_symmetric_atoms(*args))
+    two_pass = lddt(reference.atom_positions, resolved, reference.atom_residue, reference.length)
+    assert one_pass.score == pytest.approx(two_pass.score, abs=1e-12)
+    np.testing.assert_allclose(one_pass.per_residue, two_pass.per_residue, atol=1e-12)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from remyfold.errors import InputError
 from remyfold.io.structure_files import SUPPORTED
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 HELP = "Score predicted (or any) structures against a reference: TM-score, GDT, RMSD, lDDT."
 
 # (column title, result key, format) of the table.
@@ -66,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare every model with the reference and print the scores."""
+    # The superposition search multiplies many small matrices, where one BLAS thread is fastest and
+    # more only spin; read when numpy loads (below), so set first. A user's own setting wins.
+    for variable in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(variable, "1")
     from remyfold.metrics import RESULT_KEYS, compare_structures
 
     if len(args.files) < 2:

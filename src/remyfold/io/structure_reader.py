@@ -144,7 +144,10 @@ def _read_structure(path: Path):
     structure = open_structure(path)
     if len(structure) == 0 or structure[0].count_atom_sites() == 0:
         raise InputError(f"{path} is not a structure file: no atoms found in it; supported: {SUPPORTED}")
-    structure.setup_entities()
+    if len(structure.entities):
+        # Entities (SEQRES / entity_poly) give the full sequences and label_seq ids. Without any
+        # (MD frames) gemmi would make one per water subchain, slowly, for nothing.
+        structure.setup_entities()
     structure.merge_chain_parts()
     # Alternative locations are resolved per atom (_residue_atoms), not with gemmi's
     # remove_alternative_conformations(), which takes a second segment's residue 1 for an

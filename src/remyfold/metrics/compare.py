@@ -25,12 +25,8 @@ import numpy as np
 
 from remyfold.io.structure_reader import ChainRecord, read_chains
 from remyfold.metrics.alignment import ChainAlignment, align_chains, pair_chains
-from remyfold.metrics.lddt import lddt, pair_blocks, resolve_symmetric_atoms
+from remyfold.metrics.lddt import lddt, symmetric_lddt
 from remyfold.metrics.tmscore import tm_score_search
-
-#: Reference atoms up to which the lDDT atom pairs are listed once (about 16 bytes a pair, ~300 pairs
-#: an atom: ~250 MB at this size) rather than searched twice.
-LISTED_ATOMS = 50_000
 
 #: The keys of one comparison object (``remyfold compare --json``), in output order.
 RESULT_KEYS = (
@@ -118,19 +114,13 @@ def compare_chains(
     layout = build_correspondence(alignments)
     length = len(layout.reference_ca)
     tm = tm_score_search(layout.model_ca[layout.aligned], layout.reference_ca[layout.aligned], length)
-    # The reference's atom pairs in range serve both passes; kept in memory up to LISTED_ATOMS atoms.
-    blocks = None
-    if len(layout.reference_atoms) <= LISTED_ATOMS:
-        blocks = list(pair_blocks(layout.reference_atoms, layout.atom_residue))
-    model_atoms = resolve_symmetric_atoms(
+    _, all_atom = symmetric_lddt(
         layout.reference_atoms,
         layout.model_atoms,
         layout.atom_residue,
         layout.atom_names,
         layout.residue_names,
-        blocks=blocks,
     )
-    all_atom = lddt(layout.reference_atoms, model_atoms, layout.atom_residue, length, blocks=blocks)
     ca_only = lddt(layout.reference_ca, layout.model_ca, np.arange(length), length)
     aligned = sum(a.aligned for a in alignments)
     return {

@@ -22,7 +22,8 @@ Pairs in range are found by a cell list (:func:`pair_blocks`: atoms binned
 into cubes of the inclusion radius, each cube measured against itself and its
 13 forward neighbours) and scored block by block, so time grows with the number
 of pairs in range, not with the square of the atom count, and memory stays
-bounded.
+bounded. :func:`symmetric_lddt` resolves the symmetric names and scores the
+result in one such search.
 """
 
 from __future__ import annotations
@@ -116,6 +117,57 @@ def _forward_cells(key: list[int], lookup: dict) -> list[int]:
     return [lookup[cell] for cell in ((x + dx, y + dy, z + dz) for dx, dy, dz in _FORWARD) if cell in lookup]
 
 
+class _Bincount:
+    """``np.bincount`` summed over many small blocks, buffered so that each flush costs one
+    pass over the ``length`` bins (not one per block)."""
+
+    FLUSH = 4_000_000
+
+    def __init__(self, length: int):
+        self.length = length
+        self.total = np.zeros(length)
+        self._indices: list[np.ndarray] = []
+        self._weights: list[np.ndarray] = []
+        self._size = 0
+
+    def add(self, indices: np.ndarray, weights: np.ndarray) -> None:
+        self._indices.append(indices)
+        self._weights.append(np.broadcast_to(weights, indices.shape))
+        self._size += len(indices)
+        if self._size >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> np.ndarray:
+        if self._indices:
+            indices, weights = np.concatenate(self._indices), np.concatenate(self._weights)
+            self.total += np.bincount(indices, weights=weights, minlength=self.length)
+            self._indices, self._weights, self._size = [], [], 0
+        return self.total
+
+
+class _Tally:
+    """lDDT sums over pair blocks: per-atom preserved fractions and pair counts, and the totals."""
+
+    def __init__(self, n_atoms: int):
+        self.preserved, self.counted = _Bincount(n_atoms), _Bincount(n_atoms)
+        self.met, self.pairs = 0.0, 0
+
+    def add(self, first: np.ndarray, second: np.ndarray, met: np.ndarray) -> None:
+        # Every pair counts for both of its atoms.
+        for atoms in (first, second):
+            self.preserved.add(atoms, met)
+            self.counted.add(atoms, np.ones(1))
+        self.met, self.pairs = self.met + float(met.sum()), self.pairs + len(met)
+
+    def result(self, atom_residue: np.ndarray, n_residues: int) -> LDDTResult:
+        residue_preserved = np.bincount(atom_residue, weights=self.preserved.flush(), minlength=n_residues)
+        residue_pairs = np.bincount(atom_residue, weights=self.counted.flush(), minlength=n_residues)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_residue = residue_preserved / residue_pairs
+        score = self.met / self.pairs if self.pairs else float("nan")
+        return LDDTResult(score=score, per_residue=per_residue)
+
+
 def lddt(
     reference_xyz: np.ndarray,
     model_xyz: np.ndarray,
@@ -123,7 +175,6 @@ def lddt(
     n_residues: int,
     radius: float = INCLUSION_RADIUS,
     thresholds: tuple[float, ...] = LDDT_THRESHOLDS,
-    blocks: list[Pairs] | None = None,
 ) -> LDDTResult:
     """lDDT of a model against a reference, atom by atom.
 
@@ -134,25 +185,12 @@ def lddt(
         n_residues: number of reference residues ``N_res``.
         radius: inclusion radius (Å) in the reference.
         thresholds: distance-difference thresholds (Å).
-        blocks: the reference's :func:`pair_blocks` (same ``radius``) when already listed.
     """
     atom_residue = np.asarray(atom_residue)
-    m = len(reference_xyz)
-    preserved, counted = np.zeros(m), np.zeros(m)
-    total_met, total_pairs = 0.0, 0
-    for block in blocks if blocks is not None else pair_blocks(reference_xyz, atom_residue, radius):
-        met = _met(block, model_xyz, block.first, block.second, thresholds)
-        # Every pair counts for both of its atoms.
-        for atoms in (block.first, block.second):
-            preserved += np.bincount(atoms, weights=met, minlength=m)
-            counted += np.bincount(atoms, minlength=m)
-        total_met, total_pairs = total_met + float(met.sum()), total_pairs + len(met)
-    residue_preserved = np.bincount(atom_residue, weights=preserved, minlength=n_residues)
-    residue_pairs = np.bincount(atom_residue, weights=counted, minlength=n_residues)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_residue = residue_preserved / residue_pairs
-    score = total_met / total_pairs if total_pairs else float("nan")
-    return LDDTResult(score=score, per_residue=per_residue)
+    tally = _Tally(len(reference_xyz))
+    for block in pair_blocks(reference_xyz, atom_residue, radius):
+        tally.add(block.first, block.second, _met(block, model_xyz, block.first, block.second, thresholds))
+    return tally.result(atom_residue, n_residues)
 
 
 def _met(pairs: Pairs, model_xyz, first, second, thresholds) -> np.ndarray:
@@ -169,39 +207,55 @@ def resolve_symmetric_atoms(
     atom_residue: np.ndarray,
     atom_names: list[str] | tuple[str, ...],
     residue_names: list[str] | tuple[str, ...],
-    blocks: list[Pairs] | None = None,
 ) -> np.ndarray:
     """Return ``model_xyz [M, 3]`` with equivalent side-chain atoms swapped where that raises lDDT.
 
     For each residue with :data:`SYMMETRIC_ATOMS` (all of them present in the
     model), the lDDT of its atoms' pairs with the as-given model decides; only
-    pairs with a swappable atom can differ, so only those are scored. ``blocks``:
-    the reference's :func:`pair_blocks` when already listed.
+    pairs with a swappable atom can differ, so only those are scored.
     """
+    return symmetric_lddt(reference_xyz, model_xyz, atom_residue, atom_names, residue_names)[0]
+
+
+def symmetric_lddt(
+    reference_xyz: np.ndarray,
+    model_xyz: np.ndarray,
+    atom_residue: np.ndarray,
+    atom_names: list[str] | tuple[str, ...],
+    residue_names: list[str] | tuple[str, ...],
+) -> tuple[np.ndarray, LDDTResult]:
+    """:func:`resolve_symmetric_atoms` and the all-atom :func:`lddt` of the resolved model, in one
+    search of the reference's pairs: pairs without a swappable atom are scored at once (no decision
+    moves them); pairs with one are kept, decide the swaps, and are scored after them."""
     model_xyz = np.array(model_xyz, dtype=np.float64, copy=True)
     atom_residue = np.asarray(atom_residue)
     swap = _swap_partners(atom_residue, atom_names, residue_names, model_xyz)
     swappable = swap != np.arange(len(swap))
-    if not swappable.any():
-        return model_xyz
     n_residues = len(residue_names)
-    current, alternative = np.zeros(n_residues), np.zeros(n_residues)
-    for block in blocks if blocks is not None else pair_blocks(reference_xyz, atom_residue):
+    tally = _Tally(len(reference_xyz))
+    current, alternative = _Bincount(n_residues), _Bincount(n_residues)
+    kept = []
+    for block in pair_blocks(reference_xyz, atom_residue):
         mask = swappable[block.first] | swappable[block.second]
+        fixed = Pairs(block.first[~mask], block.second[~mask], block.distance[~mask])
+        tally.add(fixed.first, fixed.second, _met(fixed, model_xyz, fixed.first, fixed.second, LDDT_THRESHOLDS))
         block = Pairs(block.first[mask], block.second[mask], block.distance[mask])
+        kept.append(block)
         as_is = _met(block, model_xyz, block.first, block.second, LDDT_THRESHOLDS)
         # Swapping the first atom's residue, or the second's: [P] each.
         first_swapped = _met(block, model_xyz, swap[block.first], block.second, LDDT_THRESHOLDS)
         second_swapped = _met(block, model_xyz, block.first, swap[block.second], LDDT_THRESHOLDS)
         first_residue, second_residue = atom_residue[block.first], atom_residue[block.second]
-        current += np.bincount(first_residue, weights=as_is, minlength=n_residues)
-        current += np.bincount(second_residue, weights=as_is, minlength=n_residues)
-        alternative += np.bincount(first_residue, weights=first_swapped, minlength=n_residues)
-        alternative += np.bincount(second_residue, weights=second_swapped, minlength=n_residues)
-    better = alternative > current + 1e-9
+        current.add(first_residue, as_is)
+        current.add(second_residue, as_is)
+        alternative.add(first_residue, first_swapped)
+        alternative.add(second_residue, second_swapped)
+    better = alternative.flush() > current.flush() + 1e-9
     moved = better[atom_residue] & swappable
     model_xyz[moved] = model_xyz[swap[moved]].copy()
-    return model_xyz
+    for block in kept:
+        tally.add(block.first, block.second, _met(block, model_xyz, block.first, block.second, LDDT_THRESHOLDS))
+    return model_xyz, tally.result(atom_residue, n_residues)
 
 
 def _swap_partners(atom_residue, atom_names, residue_names, model_xyz) -> np.ndarray:
