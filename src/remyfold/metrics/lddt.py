@@ -34,6 +34,8 @@ import numpy as np
 
 LDDT_THRESHOLDS = (0.5, 1.0, 2.0, 4.0)
 INCLUSION_RADIUS = 15.0
+# Candidate pairs gathered (from several cells) into one block before scoring: ~10 MB of arrays.
+BLOCK_PAIRS = 262_144
 SYMMETRIC_ATOMS = {
     "ARG": (("NH1", "NH2"),),
     "ASP": (("OD1", "OD2"),),
@@ -75,8 +77,8 @@ def pair_blocks(reference_xyz: np.ndarray, atom_residue: np.ndarray, radius: flo
     """Yield :class:`Pairs` blocks covering every atom pair of different residues closer than ``radius``.
 
     Cell list: atoms are binned into cubes of side ``radius``; each occupied cube is
-    measured against itself (each pair once) and its 13 forward neighbours. One block per cube,
-    so memory stays bounded by the densest cube's neighbourhood.
+    measured against itself (each pair once) and its 13 forward neighbours. Consecutive cubes'
+    pairs are gathered into blocks of about :data:`BLOCK_PAIRS`, so memory stays bounded.
     """
     reference_xyz = np.asarray(reference_xyz, dtype=np.float64)
     atom_residue = np.asarray(atom_residue)
@@ -88,6 +90,8 @@ def pair_blocks(reference_xyz: np.ndarray, atom_residue: np.ndarray, radius: flo
     ends = np.append(starts[1:], len(order))
     lookup = {tuple(key): k for k, key in enumerate(keys.tolist())}
     squared_norm = np.sum(reference_xyz**2, axis=1)
+    pending: list[tuple[np.ndarray, np.ndarray]] = []  # cells' candidate pairs, merged into blocks
+    size = 0
     for k, key in enumerate(keys.tolist()):
         own = order[starts[k] : ends[k]]
         candidates = np.concatenate([own] + [order[starts[j] : ends[j]] for j in _forward_cells(key, lookup)])
@@ -97,12 +101,22 @@ def pair_blocks(reference_xyz: np.ndarray, atom_residue: np.ndarray, radius: flo
         close = squared < (radius + 1e-3) ** 2
         close[:, : len(own)] &= np.triu(np.ones((len(own), len(own)), dtype=bool), k=1)  # own cell: each pair once
         row, column = np.nonzero(close)
-        first, second = own[row], candidates[column]
-        other_residue = atom_residue[first] != atom_residue[second]
-        first, second = first[other_residue], second[other_residue]
-        distance = _distances(reference_xyz, first, second)
-        keep = distance < radius
-        yield Pairs(first[keep].astype(np.int32), second[keep].astype(np.int32), distance[keep])
+        pending.append((own[row], candidates[column]))
+        size += len(row)
+        if size >= BLOCK_PAIRS or k == len(keys) - 1:
+            yield _block(reference_xyz, atom_residue, radius, pending)
+            pending, size = [], 0
+
+
+def _block(reference_xyz, atom_residue, radius, pending) -> Pairs:
+    """One :class:`Pairs` block of the candidate pairs of several cells: other residue, in range."""
+    first = np.concatenate([pair[0] for pair in pending])
+    second = np.concatenate([pair[1] for pair in pending])
+    other_residue = atom_residue[first] != atom_residue[second]
+    first, second = first[other_residue], second[other_residue]
+    distance = _distances(reference_xyz, first, second)
+    keep = distance < radius
+    return Pairs(first[keep].astype(np.int32), second[keep].astype(np.int32), distance[keep])
 
 
 def _distances(xyz: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
