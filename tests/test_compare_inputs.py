@@ -5,6 +5,7 @@ and a start-up that never imports torch."""
 from __future__ import annotations
 
 import bz2
+import gzip
 import dataclasses
 import itertools
 import json
@@ -230,3 +231,16 @@ def test_cli_json_reports_pairing(data, capsys):
     assert main(["compare", str(data / "4E43.pdb"), str(data / "1hvr.pdb"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [pair["pairing"] for pair in result["chain_pairs"]] == ["numbering", "numbering"]
+
+
+def test_format_of_an_unknown_name_is_read_from_the_content(data, tmp_path):
+    pdb = tmp_path / "model.txt"
+    pdb.write_bytes((data / "1hvr.pdb").read_bytes())
+    cif = tmp_path / "reference.dat"
+    cif.write_bytes(gzip.decompress((data / "mmcif" / "3PWP.cif.gz").read_bytes()))
+    assert_perfect(compare_structures(pdb, data / "1hvr.pdb"), 198)
+    assert [c.chain_id for c in read_chains(cif)] == list("ABCDE")
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(b"\x00\x01" * 100)
+    with pytest.raises(InputError, match="binary file"):
+        read_chains(binary)
