@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     # more only spin; read when numpy loads (below), so set first. A user's own setting wins.
     for variable in BLAS_THREAD_VARIABLES:
         os.environ.setdefault(variable, "1")
+    _keep_freed_memory()
     from remyfold.metrics import RESULT_KEYS, compare_structures
 
     if len(args.files) < 2:
@@ -97,6 +98,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(results))
     return 0
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc reuse freed blocks instead of unmapping them (this process only).
+
+    The metrics allocate and free many temporaries of a few MB; by default glibc gives each back to
+    the system and the next one is faulted in page by page again (a third of the run time in system
+    time at 1,000 residues). Raising the mmap and trim thresholds keeps them in the heap. Elsewhere
+    than glibc this does nothing.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 64 << 20)
+    mallopt(m_trim_threshold, 256 << 20)
 
 
 def _json_object(result: dict, keys: tuple[str, ...]) -> dict:

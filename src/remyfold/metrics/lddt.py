@@ -144,16 +144,19 @@ class _Bincount:
         self._weights: list[np.ndarray] = []
         self._size = 0
 
-    def add(self, indices: np.ndarray, weights: np.ndarray) -> None:
+    def add(self, indices: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add ``weights`` (or 1 each, when ``None``; then every ``add`` must omit them) at ``indices``."""
         self._indices.append(indices)
-        self._weights.append(np.broadcast_to(weights, indices.shape))
+        if weights is not None:
+            self._weights.append(weights)
         self._size += len(indices)
         if self._size >= self.FLUSH:
             self.flush()
 
     def flush(self) -> np.ndarray:
         if self._indices:
-            indices, weights = np.concatenate(self._indices), np.concatenate(self._weights)
+            indices = np.concatenate(self._indices)
+            weights = np.concatenate(self._weights) if self._weights else None
             self.total += np.bincount(indices, weights=weights, minlength=self.length)
             self._indices, self._weights, self._size = [], [], 0
         return self.total
@@ -170,7 +173,7 @@ class _Tally:
         # Every pair counts for both of its atoms.
         for atoms in (first, second):
             self.preserved.add(atoms, met)
-            self.counted.add(atoms, np.ones(1))
+            self.counted.add(atoms)
         self.met, self.pairs = self.met + float(met.sum()), self.pairs + len(met)
 
     def result(self, atom_residue: np.ndarray, n_residues: int) -> LDDTResult:
@@ -254,8 +257,8 @@ def symmetric_lddt(
         fixed = Pairs(block.first[~mask], block.second[~mask], block.distance[~mask])
         tally.add(fixed.first, fixed.second, _met(fixed, model_xyz, fixed.first, fixed.second, LDDT_THRESHOLDS))
         block = Pairs(block.first[mask], block.second[mask], block.distance[mask])
-        kept.append(block)
         as_is = _met(block, model_xyz, block.first, block.second, LDDT_THRESHOLDS)
+        kept.append((block, as_is))
         # Swapping the first atom's residue, or the second's: [P] each.
         first_swapped = _met(block, model_xyz, swap[block.first], block.second, LDDT_THRESHOLDS)
         second_swapped = _met(block, model_xyz, block.first, swap[block.second], LDDT_THRESHOLDS)
@@ -267,8 +270,14 @@ def symmetric_lddt(
     better = alternative.flush() > current.flush() + 1e-9
     moved = better[atom_residue] & swappable
     model_xyz[moved] = model_xyz[swap[moved]].copy()
-    for block in kept:
-        tally.add(block.first, block.second, _met(block, model_xyz, block.first, block.second, LDDT_THRESHOLDS))
+    for block, met in kept:
+        # Only pairs with a moved atom score differently now.
+        changed = moved[block.first] | moved[block.second]
+        if changed.any():
+            met = met.copy()
+            rescored = Pairs(block.first[changed], block.second[changed], block.distance[changed])
+            met[changed] = _met(rescored, model_xyz, rescored.first, rescored.second, LDDT_THRESHOLDS)
+        tally.add(block.first, block.second, met)
     return model_xyz, tally.result(atom_residue, n_residues)
 
 
