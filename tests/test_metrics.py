@@ -19,9 +19,11 @@ import pytest
 
 from remyfold.metrics import compare_structures
 from remyfold.metrics.gdt import gdt_scores
-from remyfold.metrics.lddt import lddt, resolve_symmetric_atoms
+from remyfold.io.structure_reader import read_chains
+from remyfold.metrics.lddt import SYMMETRIC_ATOMS, lddt, resolve_symmetric_atoms, symmetric_lddt
 from remyfold.metrics.superpose import kabsch, superposed_rmsd, transform
-from remyfold.metrics.tmscore import seed_lengths, tm_d0, tm_score_search
+from remyfold.metrics.tmscore import seed_lengths, tm_d0, tm_score_search, tm_score_search_plain
+from structure_data import package_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = json.loads((ROOT / "tests" / "data" / "tm" / "tmscore_reference.json").read_text())
@@ -123,7 +125,8 @@ def test_gdt_scores_average_the_right_cutoffs():
 
 
 @pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda case: case["name"])
-def test_scores_match_tmscore_reference(data, case):
+def test_scores_match_tmscore_reference(case):
+    data = package_dir(case.get("package", "mdanalysistests"))
     ours = compare_structures(
         data / case["model"],
         data / case["reference"],
@@ -139,6 +142,10 @@ def test_scores_match_tmscore_reference(data, case):
     assert ours["rmsd"] == pytest.approx(expected["rmsd"], abs=RMSD_TOLERANCE)
     assert ours["gdt_ts"] == pytest.approx(expected["gdt_ts"], abs=GDT_TOLERANCE)
     assert ours["gdt_ha"] == pytest.approx(expected["gdt_ha"], abs=GDT_TOLERANCE)
+    if case.get("pairing") == "numbering":
+        # Copies of one protein missing different residues: paired exactly by number, as TMscore pairs them.
+        assert [pair["pairing"] for pair in ours["chain_pairs"]] == ["numbering"]
+        assert ours["sequence_identity"] == 1.0
 
 
 def test_live_tmscore_agrees(data):
@@ -212,7 +219,6 @@ def test_symmetric_side_chain_names_are_resolved():
 
 def test_lddt_matches_biotite(data):
     structure = pytest.importorskip("biotite.structure")
-    from remyfold.io.structure_reader import read_chains
 
     (reference,) = read_chains(data / "adk_closed.pdb")
     (model,) = read_chains(data / "adk_open.pdb")
@@ -239,3 +245,114 @@ def test_lddt_matches_biotite(data):
     )
     theirs_ca = structure.lddt(atoms[reference.ca_atom], model.ca_positions.astype(np.float32))
     assert ours_ca.score == pytest.approx(theirs_ca, abs=1e-6)
+
+
+# --- fast paths against the plain ones -----------------------------------------------------------
+
+
+def real_ca_pairs(data):
+    """Aligned Cα pairs ``(model [n, 3], reference [n, 3], L)`` of a few real comparisons."""
+    from remyfold.metrics.alignment import align_chains
+    from remyfold.metrics.compare import build_correspondence
+
+    pairs = []
+    for model, reference, options in (
+        ("adk_open.pdb", "adk_closed.pdb", {}),
+        ("nmr_neopetrosiamide.pdb", "nmr_neopetrosiamide.pdb", {"model_index": 7}),
+        ("4E43.pdb", "1hvr.pdb", {}),
+    ):
+        (m, *_), (r, *_) = read_chains(data / model, **options), read_chains(data / reference)
+        layout = build_correspondence([align_chains(m, r)])
+        pairs.append((layout.model_ca[layout.aligned], layout.reference_ca[layout.aligned], len(layout.reference_ca)))
+    return pairs
+
+
+def test_fast_tm_search_equals_plain(data):
+    rng = np.random.default_rng(7)
+    cases = real_ca_pairs(data)
+    # From 4 pairs on, every superposition uses >= 3 pairs (with 3 or fewer, a 1- or 2-point
+    # superposition has no unique rotation, in TMscore either).
+    for n in (4, 9, 60, 150):
+        reference = chain_trace(n, rng)
+        model = reference @ random_rotation(rng).T + rng.normal(size=(n, 3)) * 2.5
+        model[n // 2 :] += 6.0  # a displaced part so that the search iterates
+        cases.append((model, reference, n + 5))
+    for model, reference, length in cases:
+        plain = tm_score_search_plain(model, reference, length)
+        fast = tm_score_search(model, reference, length)
+        assert fast.tm_score == pytest.approx(plain.tm_score, abs=1e-10)
+        assert (fast.gdt_ts, fast.gdt_ha) == (plain.gdt_ts, plain.gdt_ha)
+        assert fast.rmsd == pytest.approx(plain.rmsd, abs=1e-10)
+        np.testing.assert_allclose(
+            model @ fast.rotation.T + fast.translation, model @ plain.rotation.T + plain.translation, atol=1e-6
+        )
+
+
+def dense_lddt(reference, model, residue, n_residues):
+    """lDDT by the full distance matrix (the textbook definition), per atom pair both ways."""
+    ref_d = np.linalg.norm(reference[:, None] - reference[None], axis=2)
+    model_d = np.linalg.norm(model[:, None] - model[None], axis=2)
+    pairs = (ref_d < 15.0) & (residue[:, None] != residue[None])
+    error = np.abs(model_d - ref_d)
+    met = sum((error < t).astype(float) for t in (0.5, 1.0, 2.0, 4.0)) / 4 * pairs
+    per_atom, count = met.sum(axis=1), pairs.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        per_residue = np.bincount(residue, per_atom, n_residues) / np.bincount(residue, count, n_residues)
+    return met.sum() / pairs.sum(), per_residue
+
+
+def test_cell_list_lddt_equals_dense(data):
+    (reference,) = read_chains(data / "adk_closed.pdb")
+    (model,) = read_chains(data / "adk_open.pdb")
+    model_xyz = model.atom_positions.copy()
+    model_xyz[::17] = np.nan  # missing atoms
+    fast = lddt(reference.atom_positions, model_xyz, reference.atom_residue, reference.length)
+    score, per_residue = dense_lddt(reference.atom_positions, model_xyz, reference.atom_residue, reference.length)
+    assert fast.score == pytest.approx(score, abs=1e-12)
+    np.testing.assert_allclose(fast.per_residue, per_residue, atol=1e-12)
+
+
+def test_symmetric_resolution_equals_brute_force(data):
+    # Every residue decides against the model as given: check each decision with the dense lDDT.
+    (reference,) = read_chains(data / "adk_closed.pdb")
+    (model,) = read_chains(data / "adk_open.pdb")
+    rng = np.random.default_rng(3)
+    model_xyz = model.atom_positions + rng.normal(size=model.atom_positions.shape) * 0.6
+    fixed = resolve_symmetric_atoms(
+        reference.atom_positions, model_xyz, reference.atom_residue, reference.atom_names, reference.residue_names
+    )
+    ref_d = np.linalg.norm(reference.atom_positions[:, None] - reference.atom_positions[None], axis=2)
+    residue = reference.atom_residue
+    in_range = (ref_d < 15.0) & (residue[:, None] != residue[None])
+    swapped_any = False
+    for index, name in enumerate(reference.residue_names):
+        atoms = np.flatnonzero(residue == index)
+        names = [reference.atom_names[a] for a in atoms]
+        pairs = [(atoms[names.index(a)], atoms[names.index(b)]) for a, b in SYMMETRIC_ATOMS.get(name, ()) if a in names]
+        if not pairs:
+            continue
+        swapped = model_xyz.copy()
+        for a, b in pairs:
+            swapped[[a, b]] = model_xyz[[b, a]]
+
+        def score(xyz):
+            d = np.linalg.norm(xyz[atoms][:, None] - xyz[None], axis=2)
+            error = np.abs(d - ref_d[atoms])
+            return (sum((error < t).astype(float) for t in (0.5, 1.0, 2.0, 4.0)) * in_range[atoms]).sum()
+
+        expected = swapped if score(swapped) > score(model_xyz) + 1e-9 else model_xyz
+        np.testing.assert_array_equal(fixed[atoms], expected[atoms])
+        swapped_any |= expected is swapped
+    assert swapped_any  # the noise makes some residues prefer the other naming
+
+
+def test_one_pass_symmetric_lddt_equals_two_passes(data):
+    (reference,) = read_chains(data / "adk_closed.pdb")
+    (model,) = read_chains(data / "adk_open.pdb")
+    model_xyz = model.atom_positions + np.random.default_rng(4).normal(size=model.atom_positions.shape) * 0.6
+    args = (reference.atom_positions, model_xyz, reference.atom_residue, reference.atom_names, reference.residue_names)
+    resolved, one_pass = symmetric_lddt(*args)
+    np.testing.assert_array_equal(resolved, resolve_symmetric_atoms(*args))
+    two_pass = lddt(reference.atom_positions, resolved, reference.atom_residue, reference.length)
+    assert one_pass.score == pytest.approx(two_pass.score, abs=1e-12)
+    np.testing.assert_allclose(one_pass.per_residue, two_pass.per_residue, atol=1e-12)

@@ -126,11 +126,13 @@ def test_missing_file_raises_input_error(tmp_path):
 
 
 def test_one_letter_codes():
-    assert [one_letter(n) for n in ("ALA", "MSE", "HSE", "SEP", "UNK", "XYZ")] == [
+    # Parents for modified residues, force-field names, X for unknown amino acids, None for non-amino acids.
+    assert [one_letter(n) for n in ("ALA", "MSE", "HSE", "SEP", "UNK", "HOH", "XYZ")] == [
         "A",
         "M",
         "H",
         "S",
         "X",
-        "X",
+        None,
+        None,
     ]

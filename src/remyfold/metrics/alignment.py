@@ -1,14 +1,29 @@
-"""Residue correspondence between a model and a reference, by chain pairing and sequence alignment.
+"""Residue correspondence between a model and a reference: chain pairing, then residue pairing.
 
-Chains are paired (see :func:`pair_chains`), then the two sequences of each pair
-are aligned with biotite's optimal (Needleman–Wunsch/Gotoh) alignment: BLOSUM62,
-affine gaps (open -10, extend -1), and free terminal gaps, so that different
-residue numbering, missing loops and extra tags at either end do not matter.
-Aligned positions whose two residues both exist make the residue pairs.
+Chains are paired (see :func:`pair_chains`); the residues of each chain pair are
+paired by the first of these that applies (:func:`align_chains`):
+
+1. **numbering**: both chains number the same sequence the same way — residue
+   numbers (with insertion codes) unique in each chain, shared by at least half
+   of the shorter chain, and the residues sharing a number identical in at least
+   :data:`NUMBERING_IDENTITY` of the cases (unknown residues not counted).
+   Residues pair by number, as the
+   ``TMscore`` program pairs them; residues missing from either copy are simply
+   unpaired, whatever their sequence context.
+2. **full sequence**: both chains carry the same full (SEQRES / entity) sequence
+   and every residue its position in it (``label_seq_id``): residues pair by position.
+3. **alignment** of the observed sequences that respects chain breaks
+   (:mod:`remyfold.metrics.sequence_alignment`: Gotoh with BLOSUM62, gap open -10,
+   extend -1): where one chain has a break (a jump in residue numbering or a
+   Cα–Cα distance above :data:`BREAK_DISTANCE`), opening a gap costs nothing, so
+   residues that the other chain has there are left unpaired rather than shifted
+   onto the wrong neighbours; terminal gaps are free too (tags, truncations).
 
 A pair of chains "does not align" when fewer than :data:`MIN_ALIGNED` residues
-pair up or the identity of the aligned residues is below :data:`MIN_IDENTITY`:
-then the chains are not the same protein and scores would be meaningless.
+pair up (all of them, for a chain shorter than that), or the identity of the paired residues (counting only pairs where both
+residues are known, i.e. not ``X``/UNK) is below :data:`MIN_IDENTITY`: then the
+chains are not the same protein and scores would be meaningless. Chains of
+unknown residues (UNK) pair like any other chain.
 """
 
 from __future__ import annotations
@@ -23,9 +38,8 @@ from remyfold.io.structure_reader import ChainRecord
 
 MIN_ALIGNED = 3
 MIN_IDENTITY = 0.3
-GAP_PENALTY = (-10, -1)
-# Letters of biotite's BLOSUM62 alphabet; anything else is aligned as X.
-ALIGNABLE = frozenset("ACDEFGHIKLMNPQRSTVWYBZX")
+NUMBERING_IDENTITY = 0.9
+BREAK_DISTANCE = 4.2
 
 
 @dataclass(frozen=True)
@@ -35,9 +49,10 @@ class ChainAlignment:
     Attributes:
         model: the model chain.
         reference: the reference chain.
-        model_residues: ``[K]`` int, residue indices into ``model`` of the aligned pairs.
+        model_residues: ``[K]`` int, residue indices into ``model`` of the pairs.
         reference_residues: ``[K]`` int, the matching residue indices into ``reference`` (increasing).
         identical: number of pairs with the same one-letter code.
+        method: how residues were paired: ``"numbering"``, ``"full sequence"`` or ``"alignment"``.
     """
 
     model: ChainRecord
@@ -45,6 +60,7 @@ class ChainAlignment:
     model_residues: np.ndarray
     reference_residues: np.ndarray
     identical: int
+    method: str = "alignment"
 
     @property
     def aligned(self) -> int:
@@ -53,40 +69,93 @@ class ChainAlignment:
 
 
 def align_chains(model: ChainRecord, reference: ChainRecord) -> ChainAlignment:
-    """Align two chains' sequences (BLOSUM62, affine gaps, free end gaps) into residue pairs.
+    """Pair the residues of two chains (numbering, full sequence, or alignment; see the module docstring).
 
     Raises:
         InputError: the chains do not align (see the module docstring).
     """
-    from biotite.sequence import ProteinSequence
-    from biotite.sequence.align import SubstitutionMatrix, align_optimal
-
-    def as_sequence(chain: ChainRecord) -> ProteinSequence:
-        return ProteinSequence("".join(c if c in ALIGNABLE else "X" for c in chain.sequence))
-
-    alignment = align_optimal(
-        as_sequence(model),
-        as_sequence(reference),
-        SubstitutionMatrix.std_protein_matrix(),
-        gap_penalty=GAP_PENALTY,
-        terminal_penalty=False,
-        max_number=1,
-    )[0]
-    trace = alignment.trace  # [columns, 2]: residue index in each sequence, -1 for a gap
-    both = np.all(trace >= 0, axis=1)
-    model_residues, reference_residues = trace[both, 0], trace[both, 1]
-    model_letters = np.array(list(model.sequence))[model_residues]
-    reference_letters = np.array(list(reference.sequence))[reference_residues]
-    identical = int(np.sum(model_letters == reference_letters))
-    result = ChainAlignment(model, reference, model_residues, reference_residues, identical)
-    identity = identical / result.aligned if result.aligned else 0.0
-    if result.aligned < MIN_ALIGNED or identity < MIN_IDENTITY:
+    pairs = _pair_by_numbering(model, reference)
+    method = "numbering"
+    if pairs is None:
+        pairs, method = _pair_by_full_sequence(model, reference), "full sequence"
+    if pairs is None:
+        pairs, method = _pair_by_alignment(model, reference), "alignment"
+    model_residues, reference_residues = pairs
+    model_letters = np.frombuffer(model.sequence.encode(), dtype="S1")[model_residues]
+    reference_letters = np.frombuffer(reference.sequence.encode(), dtype="S1")[reference_residues]
+    same = model_letters == reference_letters
+    result = ChainAlignment(model, reference, model_residues, reference_residues, int(same.sum()), method)
+    known = (model_letters != b"X") & (reference_letters != b"X")
+    identity = float(same[known].mean()) if known.sum() >= MIN_ALIGNED else 1.0
+    # Chains shorter than MIN_ALIGNED (a one-residue peptide, a capped residue) need all of theirs.
+    needed = max(1, min(MIN_ALIGNED, model.length, reference.length))
+    if result.aligned < needed or identity < MIN_IDENTITY:
         raise InputError(
             f"model chain {_name(model)} and reference chain {_name(reference)} do not align "
             f"({result.aligned} aligned residues, {identity:.0%} identical); they must be the same protein: "
             "pick the matching chains with --chain or --chain-map"
         )
     return result
+
+
+def _pair_by_keys(model_keys: list, reference_keys: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """Indices of residues sharing a key, in reference order; ``None`` if a key repeats in a chain."""
+    model_index = {key: i for i, key in enumerate(model_keys)}
+    if len(model_index) != len(model_keys) or len(set(reference_keys)) != len(reference_keys):
+        return None
+    pairs = [(model_index[key], j) for j, key in enumerate(reference_keys) if key in model_index]
+    if not pairs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    model_residues, reference_residues = (np.asarray(side, dtype=np.int64) for side in zip(*pairs))
+    return model_residues, reference_residues
+
+
+def _consistent(model: ChainRecord, reference: ChainRecord, pairs) -> bool:
+    """Whether key-paired residues cover half the shorter chain with the same residues."""
+    if pairs is None or len(pairs[0]) < max(MIN_ALIGNED, 0.5 * min(model.length, reference.length)):
+        return False
+    model_letters = np.frombuffer(model.sequence.encode(), dtype="S1")[pairs[0]]
+    reference_letters = np.frombuffer(reference.sequence.encode(), dtype="S1")[pairs[1]]
+    # Unknown residues (X) neither confirm nor contradict the numbering.
+    known = (model_letters != b"X") & (reference_letters != b"X")
+    if known.sum() < MIN_ALIGNED:
+        return True
+    return float(np.mean(model_letters[known] == reference_letters[known])) >= NUMBERING_IDENTITY
+
+
+def _pair_by_numbering(model: ChainRecord, reference: ChainRecord):
+    """Pairs by residue number and insertion code, when both chains number alike; else ``None``."""
+
+    def keys(chain: ChainRecord) -> list:
+        return list(zip(chain.residue_numbers.tolist(), chain.insertion_codes))
+
+    pairs = _pair_by_keys(keys(model), keys(reference))
+    return pairs if _consistent(model, reference, pairs) else None
+
+
+def _pair_by_full_sequence(model: ChainRecord, reference: ChainRecord):
+    """Pairs by position in the full sequence, when both carry the same one; else ``None``."""
+    if not model.full_sequence or model.full_sequence != reference.full_sequence:
+        return None
+    if (model.label_seq < 1).any() or (reference.label_seq < 1).any():
+        return None
+    pairs = _pair_by_keys(model.label_seq.tolist(), reference.label_seq.tolist())
+    return pairs if _consistent(model, reference, pairs) else None
+
+
+def chain_breaks(chain: ChainRecord) -> np.ndarray:
+    """``[N]`` bool: residue ``i`` follows a break (numbering jump or long Cα–Cα gap); residue 0 is not."""
+    ca = chain.ca_positions
+    jump = np.diff(chain.residue_numbers) > 1
+    far = np.linalg.norm(np.diff(ca, axis=0), axis=1) > BREAK_DISTANCE
+    return np.concatenate([[False], jump | far])
+
+
+def _pair_by_alignment(model: ChainRecord, reference: ChainRecord) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs from a global alignment whose gaps open freely at either chain's breaks and ends."""
+    from remyfold.metrics.sequence_alignment import align_with_breaks
+
+    return align_with_breaks(model.sequence, reference.sequence, chain_breaks(model), chain_breaks(reference))
 
 
 def parse_chain_list(chains: str | Sequence[str] | None) -> list[str] | None:

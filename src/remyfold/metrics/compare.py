@@ -25,7 +25,7 @@ import numpy as np
 
 from remyfold.io.structure_reader import ChainRecord, read_chains
 from remyfold.metrics.alignment import ChainAlignment, align_chains, pair_chains
-from remyfold.metrics.lddt import lddt, resolve_symmetric_atoms
+from remyfold.metrics.lddt import lddt, symmetric_lddt
 from remyfold.metrics.tmscore import tm_score_search
 
 #: The keys of one comparison object (``remyfold compare --json``), in output order.
@@ -86,8 +86,8 @@ def compare_structures(
 
     Returns:
         A dict with the keys of :data:`RESULT_KEYS` (scores as fractions 0–1,
-        RMSD in Å, per-residue lDDT as a list over the reference residues with
-        ``None`` where undefined) plus ``model_index``, ``reference_length``,
+        RMSD in Å, lDDT ``None`` when no atom pair is in range, per-residue
+        lDDT as a list over the reference residues with ``None`` where undefined) plus ``model_index``, ``reference_length``,
         ``d0``, ``chain_pairs``, ``reference_residues`` (labels matching the
         per-residue lists) and ``per_residue_lddt_ca``.
 
@@ -114,14 +114,13 @@ def compare_chains(
     layout = build_correspondence(alignments)
     length = len(layout.reference_ca)
     tm = tm_score_search(layout.model_ca[layout.aligned], layout.reference_ca[layout.aligned], length)
-    model_atoms = resolve_symmetric_atoms(
+    _, all_atom = symmetric_lddt(
         layout.reference_atoms,
         layout.model_atoms,
         layout.atom_residue,
         layout.atom_names,
         layout.residue_names,
     )
-    all_atom = lddt(layout.reference_atoms, model_atoms, layout.atom_residue, length)
     ca_only = lddt(layout.reference_ca, layout.model_ca, np.arange(length), length)
     aligned = sum(a.aligned for a in alignments)
     return {
@@ -129,8 +128,8 @@ def compare_chains(
         "gdt_ts": tm.gdt_ts,
         "gdt_ha": tm.gdt_ha,
         "rmsd": tm.rmsd,
-        "lddt": all_atom.score,
-        "lddt_ca": ca_only.score,
+        "lddt": _json_value(all_atom.score),
+        "lddt_ca": _json_value(ca_only.score),
         "aligned_residues": aligned,
         "sequence_identity": sum(a.identical for a in alignments) / aligned,
         "per_residue_lddt": _json_list(all_atom.per_residue),
@@ -141,6 +140,7 @@ def compare_chains(
                 "model": a.model.chain_id,
                 "reference": a.reference.chain_id,
                 "aligned_residues": a.aligned,
+                "pairing": a.method,
             }
             for a in alignments
         ],
@@ -196,6 +196,11 @@ def _matching_atoms(model: ChainRecord, reference: ChainRecord, partner: np.ndar
         if model_residue >= 0 and name in by_residue[model_residue]:
             result[atom] = model.atom_positions[by_residue[model_residue][name]]
     return result
+
+
+def _json_value(value: float) -> float | None:
+    """A score for JSON: ``None`` where it is undefined (``NaN``: no atom pair in range)."""
+    return None if math.isnan(value) else value
 
 
 def _json_list(values: np.ndarray) -> list[float | None]:

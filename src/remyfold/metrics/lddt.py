@@ -15,7 +15,15 @@ All-atom lDDT uses every reference heavy atom; Cα lDDT uses only Cα atoms.
 Before scoring, side chains with two equivalent atom names (Arg NH1/NH2, Asp
 OD1/OD2, Glu OE1/OE2, Leu CD1/CD2, Phe and Tyr CD1/CD2 + CE1/CE2, Val CG1/CG2)
 take the model naming, as is or swapped, that scores better
-(:func:`resolve_symmetric_atoms`), as OpenStructure's lDDT does.
+(:func:`resolve_symmetric_atoms`), as OpenStructure's lDDT does; each residue
+decides against the rest of the model as given.
+
+Pairs in range are found by a cell list (:func:`pair_blocks`: atoms binned
+into cubes of the inclusion radius, each cube measured against itself and its
+13 forward neighbours) and scored block by block, so time grows with the number
+of pairs in range, not with the square of the atom count, and memory stays
+bounded. :func:`symmetric_lddt` resolves the symmetric names and scores the
+result in one such search.
 """
 
 from __future__ import annotations
@@ -26,8 +34,8 @@ import numpy as np
 
 LDDT_THRESHOLDS = (0.5, 1.0, 2.0, 4.0)
 INCLUSION_RADIUS = 15.0
-# Elements of the row-block x M squared-distance matrix computed at once (bounds memory).
-CHUNK_ELEMENTS = 4_000_000
+# Candidate pairs gathered (from several cells) into one block before scoring: ~10 MB of arrays.
+BLOCK_PAIRS = 262_144
 SYMMETRIC_ATOMS = {
     "ARG": (("NH1", "NH2"),),
     "ASP": (("OD1", "OD2"),),
@@ -37,6 +45,14 @@ SYMMETRIC_ATOMS = {
     "TYR": (("CD1", "CD2"), ("CE1", "CE2")),
     "VAL": (("CG1", "CG2"),),
 }
+# The 13 forward neighbour cells of a cell (half of the 26, so each cell pair is measured once).
+_FORWARD = [
+    (dx, dy, dz)
+    for dx in (-1, 0, 1)
+    for dy in (-1, 0, 1)
+    for dz in (-1, 0, 1)
+    if (dx, dy, dz) > (0, 0, 0)
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,128 @@ class LDDTResult:
 
     score: float
     per_residue: np.ndarray
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """A block of reference atom pairs ``(first[P], second[P])`` in different residues closer than
+    the radius, with their reference distances ``distance[P]``; over all blocks each pair comes once."""
+
+    first: np.ndarray
+    second: np.ndarray
+    distance: np.ndarray
+
+
+def pair_blocks(reference_xyz: np.ndarray, atom_residue: np.ndarray, radius: float = INCLUSION_RADIUS):
+    """Yield :class:`Pairs` blocks covering every atom pair of different residues closer than ``radius``.
+
+    Cell list: atoms are binned into cubes of side ``radius``; each occupied cube is
+    measured against itself (each pair once) and its 13 forward neighbours. Consecutive cubes'
+    pairs are gathered into blocks of about :data:`BLOCK_PAIRS`, so memory stays bounded.
+    """
+    reference_xyz = np.asarray(reference_xyz, dtype=np.float64)
+    atom_residue = np.asarray(atom_residue)
+    if len(reference_xyz) == 0:
+        return
+    cells = np.floor((reference_xyz - reference_xyz.min(axis=0)) / radius).astype(np.int64)
+    order = np.lexsort(cells.T[::-1])  # atoms sorted by cell (x, then y, then z)
+    keys, starts = np.unique(cells[order], axis=0, return_index=True)
+    ends = np.append(starts[1:], len(order))
+    lookup = {tuple(key): k for k, key in enumerate(keys.tolist())}
+    squared_norm = np.sum(reference_xyz**2, axis=1)
+    pending: list[tuple[np.ndarray, np.ndarray]] = []  # cells' candidate pairs, merged into blocks
+    size = 0
+    for k, key in enumerate(keys.tolist()):
+        own = order[starts[k] : ends[k]]
+        candidates = np.concatenate([own] + [order[starts[j] : ends[j]] for j in _forward_cells(key, lookup)])
+        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b for [own, candidates], with a margin for rounding;
+        # the kept pairs' distances are then computed exactly.
+        squared = squared_norm[own, None] + squared_norm[None, candidates] - 2.0 * reference_xyz[own] @ reference_xyz[candidates].T
+        close = squared < (radius + 1e-3) ** 2
+        close[:, : len(own)] &= np.triu(np.ones((len(own), len(own)), dtype=bool), k=1)  # own cell: each pair once
+        row, column = np.nonzero(close)
+        pending.append((own[row], candidates[column]))
+        size += len(row)
+        if size >= BLOCK_PAIRS or k == len(keys) - 1:
+            yield _block(reference_xyz, atom_residue, radius, pending)
+            pending, size = [], 0
+
+
+def _block(reference_xyz, atom_residue, radius, pending) -> Pairs:
+    """One :class:`Pairs` block of the candidate pairs of several cells: other residue, in range."""
+    first = np.concatenate([pair[0] for pair in pending])
+    second = np.concatenate([pair[1] for pair in pending])
+    other_residue = atom_residue[first] != atom_residue[second]
+    first, second = first[other_residue], second[other_residue]
+    distance = _distances(reference_xyz, first, second)
+    keep = distance < radius
+    return Pairs(first[keep].astype(np.int32), second[keep].astype(np.int32), distance[keep])
+
+
+def _distances(xyz: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``[P]`` distances between atoms ``first`` and ``second`` (``NaN`` where a position is ``NaN``)."""
+    delta = xyz[first] - xyz[second]
+    return np.sqrt(np.einsum("pk,pk->p", delta, delta))
+
+
+def _forward_cells(key: list[int], lookup: dict) -> list[int]:
+    """Indices of the occupied forward neighbours of cell ``key``."""
+    x, y, z = key
+    return [lookup[cell] for cell in ((x + dx, y + dy, z + dz) for dx, dy, dz in _FORWARD) if cell in lookup]
+
+
+class _Bincount:
+    """``np.bincount`` summed over many small blocks, buffered so that each flush costs one
+    pass over the ``length`` bins (not one per block)."""
+
+    FLUSH = 4_000_000
+
+    def __init__(self, length: int):
+        self.length = length
+        self.total = np.zeros(length)
+        self._indices: list[np.ndarray] = []
+        self._weights: list[np.ndarray] = []
+        self._size = 0
+
+    def add(self, indices: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add ``weights`` (or 1 each, when ``None``; then every ``add`` must omit them) at ``indices``."""
+        self._indices.append(indices)
+        if weights is not None:
+            self._weights.append(weights)
+        self._size += len(indices)
+        if self._size >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> np.ndarray:
+        if self._indices:
+            indices = np.concatenate(self._indices)
+            weights = np.concatenate(self._weights) if self._weights else None
+            self.total += np.bincount(indices, weights=weights, minlength=self.length)
+            self._indices, self._weights, self._size = [], [], 0
+        return self.total
+
+
+class _Tally:
+    """lDDT sums over pair blocks: per-atom preserved fractions and pair counts, and the totals."""
+
+    def __init__(self, n_atoms: int):
+        self.preserved, self.counted = _Bincount(n_atoms), _Bincount(n_atoms)
+        self.met, self.pairs = 0.0, 0
+
+    def add(self, first: np.ndarray, second: np.ndarray, met: np.ndarray) -> None:
+        # Every pair counts for both of its atoms.
+        for atoms in (first, second):
+            self.preserved.add(atoms, met)
+            self.counted.add(atoms)
+        self.met, self.pairs = self.met + float(met.sum()), self.pairs + len(met)
+
+    def result(self, atom_residue: np.ndarray, n_residues: int) -> LDDTResult:
+        residue_preserved = np.bincount(atom_residue, weights=self.preserved.flush(), minlength=n_residues)
+        residue_pairs = np.bincount(atom_residue, weights=self.counted.flush(), minlength=n_residues)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_residue = residue_preserved / residue_pairs
+        score = self.met / self.pairs if self.pairs else float("nan")
+        return LDDTResult(score=score, per_residue=per_residue)
 
 
 def lddt(
@@ -65,49 +203,19 @@ def lddt(
         radius: inclusion radius (Å) in the reference.
         thresholds: distance-difference thresholds (Å).
     """
-    preserved, pairs = _atom_scores(
-        reference_xyz,
-        model_xyz,
-        atom_residue,
-        np.arange(len(reference_xyz)),
-        radius,
-        thresholds,
-    )
-    residue_preserved = np.bincount(atom_residue, weights=preserved, minlength=n_residues)
-    residue_pairs = np.bincount(atom_residue, weights=pairs, minlength=n_residues)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_residue = residue_preserved / residue_pairs
-    score = float(preserved.sum() / pairs.sum()) if pairs.sum() > 0 else float("nan")
-    return LDDTResult(score=score, per_residue=per_residue)
+    atom_residue = np.asarray(atom_residue)
+    tally = _Tally(len(reference_xyz))
+    for block in pair_blocks(reference_xyz, atom_residue, radius):
+        tally.add(block.first, block.second, _met(block, model_xyz, block.first, block.second, thresholds))
+    return tally.result(atom_residue, n_residues)
 
 
-def _atom_scores(reference_xyz, model_xyz, atom_residue, rows, radius, thresholds) -> tuple[np.ndarray, np.ndarray]:
-    """For the atoms ``rows``: ``(preserved [R], pairs [R])``.
-
-    ``pairs`` counts partners in range in another residue; ``preserved`` sums, over
-    those partners, the fraction of thresholds met (so it is at most ``pairs``).
-    Candidates in range come from squared distances by one matrix product per
-    block of rows; the kept pairs' distances are then computed exactly.
-    """
-    chunk = max(1, CHUNK_ELEMENTS // max(1, len(reference_xyz)))
-    squared_norm = np.sum(reference_xyz**2, axis=1)
-    preserved = np.zeros(len(rows))
-    pairs = np.zeros(len(rows))
-    for start in range(0, len(rows), chunk):
-        block = rows[start : start + chunk]
-        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b for every (row, atom): [R, M], with a margin for rounding.
-        squared = squared_norm[block, None] + squared_norm[None, :] - 2.0 * reference_xyz[block] @ reference_xyz.T
-        candidate = (squared < (radius + 1e-3) ** 2) & (atom_residue[block, None] != atom_residue[None, :])
-        row, other = np.nonzero(candidate)
-        atom = block[row]
-        reference_d = np.linalg.norm(reference_xyz[atom] - reference_xyz[other], axis=1)
-        model_d = np.linalg.norm(model_xyz[atom] - model_xyz[other], axis=1)  # NaN where an atom is missing
-        keep = reference_d < radius
-        error = np.abs(model_d - reference_d)[keep]
-        met = sum((error < threshold).astype(np.float64) for threshold in thresholds) / len(thresholds)
-        preserved[start : start + chunk] = np.bincount(row[keep], weights=met, minlength=len(block))
-        pairs[start : start + chunk] = np.bincount(row[keep], minlength=len(block))
-    return preserved, pairs
+def _met(pairs: Pairs, model_xyz, first, second, thresholds) -> np.ndarray:
+    """``[P]`` fraction of ``thresholds`` met by each pair, model atoms ``first``/``second`` (0 where missing)."""
+    error = np.abs(_distances(model_xyz, first, second) - pairs.distance)  # NaN where a model atom is missing
+    # Thresholds met = thresholds strictly above the error (NaN sorts last: none met).
+    met = len(thresholds) - np.searchsorted(np.asarray(thresholds), error, side="right")
+    return met / len(thresholds)
 
 
 def resolve_symmetric_atoms(
@@ -119,37 +227,72 @@ def resolve_symmetric_atoms(
 ) -> np.ndarray:
     """Return ``model_xyz [M, 3]`` with equivalent side-chain atoms swapped where that raises lDDT.
 
-    Residues are visited in order; for each one with :data:`SYMMETRIC_ATOMS`
-    (all of them present in the model) the lDDT of its own atoms' pairs decides.
+    For each residue with :data:`SYMMETRIC_ATOMS` (all of them present in the
+    model), the lDDT of its atoms' pairs with the as-given model decides; only
+    pairs with a swappable atom can differ, so only those are scored.
     """
+    return symmetric_lddt(reference_xyz, model_xyz, atom_residue, atom_names, residue_names)[0]
+
+
+def symmetric_lddt(
+    reference_xyz: np.ndarray,
+    model_xyz: np.ndarray,
+    atom_residue: np.ndarray,
+    atom_names: list[str] | tuple[str, ...],
+    residue_names: list[str] | tuple[str, ...],
+) -> tuple[np.ndarray, LDDTResult]:
+    """:func:`resolve_symmetric_atoms` and the all-atom :func:`lddt` of the resolved model, in one
+    search of the reference's pairs: pairs without a swappable atom are scored at once (no decision
+    moves them); pairs with one are kept, decide the swaps, and are scored after them."""
     model_xyz = np.array(model_xyz, dtype=np.float64, copy=True)
+    atom_residue = np.asarray(atom_residue)
+    swap = _swap_partners(atom_residue, atom_names, residue_names, model_xyz)
+    swappable = swap != np.arange(len(swap))
+    n_residues = len(residue_names)
+    tally = _Tally(len(reference_xyz))
+    current, alternative = _Bincount(n_residues), _Bincount(n_residues)
+    kept = []
+    for block in pair_blocks(reference_xyz, atom_residue):
+        mask = swappable[block.first] | swappable[block.second]
+        fixed = Pairs(block.first[~mask], block.second[~mask], block.distance[~mask])
+        tally.add(fixed.first, fixed.second, _met(fixed, model_xyz, fixed.first, fixed.second, LDDT_THRESHOLDS))
+        block = Pairs(block.first[mask], block.second[mask], block.distance[mask])
+        as_is = _met(block, model_xyz, block.first, block.second, LDDT_THRESHOLDS)
+        kept.append((block, as_is))
+        # Swapping the first atom's residue, or the second's: [P] each.
+        first_swapped = _met(block, model_xyz, swap[block.first], block.second, LDDT_THRESHOLDS)
+        second_swapped = _met(block, model_xyz, block.first, swap[block.second], LDDT_THRESHOLDS)
+        first_residue, second_residue = atom_residue[block.first], atom_residue[block.second]
+        current.add(first_residue, as_is)
+        current.add(second_residue, as_is)
+        alternative.add(first_residue, first_swapped)
+        alternative.add(second_residue, second_swapped)
+    better = alternative.flush() > current.flush() + 1e-9
+    moved = better[atom_residue] & swappable
+    model_xyz[moved] = model_xyz[swap[moved]].copy()
+    for block, met in kept:
+        # Only pairs with a moved atom score differently now.
+        changed = moved[block.first] | moved[block.second]
+        if changed.any():
+            met = met.copy()
+            rescored = Pairs(block.first[changed], block.second[changed], block.distance[changed])
+            met[changed] = _met(rescored, model_xyz, rescored.first, rescored.second, LDDT_THRESHOLDS)
+        tally.add(block.first, block.second, met)
+    return model_xyz, tally.result(atom_residue, n_residues)
+
+
+def _swap_partners(atom_residue, atom_names, residue_names, model_xyz) -> np.ndarray:
+    """``[M]`` int: each atom's symmetric partner in its residue (itself where none or incomplete)."""
+    swap = np.arange(len(atom_names))
+    bounds = np.searchsorted(atom_residue, np.arange(len(residue_names) + 1))
     for residue, name in enumerate(residue_names):
         if name not in SYMMETRIC_ATOMS:
             continue
-        atoms = np.flatnonzero(atom_residue == residue)
+        atoms = range(bounds[residue], bounds[residue + 1])
         index = {atom_names[atom]: atom for atom in atoms}
-        swaps = [(index[a], index[b]) for a, b in SYMMETRIC_ATOMS[name] if a in index and b in index]
-        if not swaps or np.isnan(model_xyz[[i for pair in swaps for i in pair]]).any():
+        found = [(index[a], index[b]) for a, b in SYMMETRIC_ATOMS[name] if a in index and b in index]
+        if not found or np.isnan(model_xyz[[i for pair in found for i in pair]]).any():
             continue
-        swapped = model_xyz.copy()
-        for a, b in swaps:
-            swapped[[a, b]] = model_xyz[[b, a]]
-        current = _atom_scores(
-            reference_xyz,
-            model_xyz,
-            atom_residue,
-            atoms,
-            INCLUSION_RADIUS,
-            LDDT_THRESHOLDS,
-        )[0]
-        alternative = _atom_scores(
-            reference_xyz,
-            swapped,
-            atom_residue,
-            atoms,
-            INCLUSION_RADIUS,
-            LDDT_THRESHOLDS,
-        )[0]
-        if alternative.sum() > current.sum():
-            model_xyz = swapped
-    return model_xyz
+        for a, b in found:
+            swap[a], swap[b] = b, a
+    return swap

@@ -22,8 +22,11 @@ GDT counts (:mod:`remyfold.metrics.gdt`) are the best per cutoff, as in
 ``TMscore``. The reported RMSD is that of the optimal superposition of all
 aligned pairs.
 
-All seeds of one length are refined together as a batch ``[B, n]`` of 0/1
-pair selections (see :func:`remyfold.metrics.superpose.kabsch`).
+:func:`tm_score_search_plain` is the plain reference: all seeds of one length
+are refined together as a batch ``[B, n]`` of 0/1 pair selections (see
+:func:`remyfold.metrics.superpose.kabsch`). :func:`tm_score_search` runs the
+same search with prefix sums, matrix-product distances and no repeated
+trajectory (:mod:`remyfold.metrics.tmscore_fast`), which is what ``compare`` uses.
 """
 
 from __future__ import annotations
@@ -107,7 +110,14 @@ class _Best:
 
 
 def tm_score_search(model_ca: np.ndarray, reference_ca: np.ndarray, reference_length: int) -> TMResult:
-    """TM-score, GDT-TS/HA and RMSD of aligned Cα pairs by the ``TMscore`` search.
+    """TM-score, GDT-TS/HA and RMSD of aligned Cα pairs: the fast engine of :func:`tm_score_search_plain`."""
+    from remyfold.metrics.tmscore_fast import tm_score_search_fast
+
+    return tm_score_search_fast(model_ca, reference_ca, reference_length)
+
+
+def tm_score_search_plain(model_ca: np.ndarray, reference_ca: np.ndarray, reference_length: int) -> TMResult:
+    """TM-score, GDT-TS/HA and RMSD of aligned Cα pairs by the ``TMscore`` search (plain reference).
 
     Args:
         model_ca: ``[n, 3]`` model Cα coordinates of the aligned pairs.
