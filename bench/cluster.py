@@ -113,15 +113,15 @@ def batch_timings(tasks: list[dict], started_at: float) -> dict:
 
 
 def render(report: dict) -> str:
-    env, rows = report["environment"], report["runs"]
+    env, rows, opts = report["environment"], report["runs"], report["options"]
+    recycles = "the model's default recycles" if opts["recycles"] is None else f"{opts['recycles']} recycles"
     lines = [
         f"# remyfold predict on a local Dask cluster — {env['device_name']}, {env['cpu_threads']} torch threads, "
         f"load average {report['load_average']}",
         "",
         f"commit {env['commit']}{' (dirty)' if env['dirty'] else ''}, {env['date']}, torch {env['torch']}; "
-        f"config `{report['options']['config']}`, {report['options']['records']} records of "
-        f"{report['options']['lengths'][0]}–{report['options']['lengths'][1]} residues, "
-        f"{report['options']['recycles']} recycles, --max-tokens-per-batch {report['options']['max_tokens']}.",
+        f"config `{opts['config']}`, {opts['records']} records of {opts['lengths'][0]}–{opts['lengths'][1]} "
+        f"residues, {recycles}, --max-tokens-per-batch {opts['max_tokens']}.",
         "",
         "| run | workers × threads | whole command s | records/s | first fold after s | folding phase s "
         "| batches | mean batch compute s | mean gap between batches s |",
@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--config", default="tiny", choices=["tiny", "small"])
     parser.add_argument("--records", type=int, default=48)
     parser.add_argument("--lengths", default="40,120", help="min,max residues")
-    parser.add_argument("--recycles", type=int, default=3)
+    parser.add_argument("--recycles", type=int, default=None, help="default: the model's own (config passes)")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--workers", default="1,2", help="cluster sizes to run")
     parser.add_argument("--seed", type=int, default=0)
