@@ -112,6 +112,35 @@ def batch_timings(tasks: list[dict], started_at: float) -> dict:
     }
 
 
+def io_costs(weights: Path, directory: Path, length: int, summary_rows: int) -> dict:
+    """Client and worker costs that do not shrink with more GPUs: the files of one record, ``summary.tsv``.
+
+    The files of a record depend on its length only (pLDDT per atom, PAE ``[N, N]``), not on the model's size.
+    """
+    from remyfold.api import Folder
+    from remyfold.io.atomic import write_text_atomic
+    from remyfold.io.structure_writer import to_mmcif_string, to_pdb_string
+    from remyfold.pipeline import RecordResult, prediction_json, write_summary
+
+    [pred] = Folder.from_pretrained(weights, device="cpu").fold([random_sequence(length, "io")], num_recycles=0)
+    texts = {}
+    start = time.perf_counter()
+    texts["pdb"], texts["cif"] = to_pdb_string(pred), to_mmcif_string(pred)
+    texts["json"] = prediction_json(pred, device="cpu")
+    format_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    for suffix, text in texts.items():
+        write_text_atomic(directory / f"io.{suffix}", text)
+    write_seconds = time.perf_counter() - start
+    rows = [RecordResult(f"r{i:05d}", 400, "A:400", "ok", 80.0, 0.8, 1.0) for i in range(summary_rows)]
+    start = time.perf_counter()
+    write_summary(directory, rows)
+    return {"record_length": length, "record_bytes": sum(len(t.encode()) for t in texts.values()),
+            "record_format_seconds": format_seconds, "record_write_seconds": write_seconds,
+            "summary_rows": summary_rows, "summary_bytes": (directory / "summary.tsv").stat().st_size,
+            "summary_write_seconds": time.perf_counter() - start}  # fmt: skip
+
+
 def render(report: dict) -> str:
     env, rows, opts = report["environment"], report["runs"], report["options"]
     recycles = "the model's default recycles" if opts["recycles"] is None else f"{opts['recycles']} recycles"
@@ -132,6 +161,13 @@ def render(report: dict) -> str:
         lines.append(f"| {r['mode']} | {r['workers']} × {r['threads_per_worker']} | {r['seconds']:.2f} "
                      f"| {r['records_per_second']:.2f} | {fmt('first_fold_after_seconds')} | {fmt('folding_phase_seconds')} "
                      f"| {r.get('batches', '—')} | {fmt('batch_compute_seconds_mean')} | {fmt('batch_gap_seconds_mean')} |")  # fmt: skip
+    io = report.get("io")
+    if io:
+        lines += ["", f"Output I/O (local disk): one {io['record_length']}-residue record's PDB + mmCIF + JSON are "
+                  f"{io['record_bytes'] / 1e6:.2f} MB, {io['record_format_seconds']:.3f} s to format and "
+                  f"{io['record_write_seconds']:.3f} s to write (fsync'd); summary.tsv of {io['summary_rows']} rows is "
+                  f"{io['summary_bytes'] / 1e6:.2f} MB, {io['summary_write_seconds']:.3f} s to rewrite "
+                  "(the client rewrites it after every batch)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -143,6 +179,8 @@ def main() -> None:
     parser.add_argument("--recycles", type=int, default=None, help="default: the model's own (config passes)")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--workers", default="1,2", help="cluster sizes to run")
+    parser.add_argument("--single-threads", default=f"1,{torch.get_num_threads()}",
+                        help="torch threads of the single-process runs (default: 1 and all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--markdown", type=Path)
@@ -151,15 +189,16 @@ def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory(prefix="remyfold-cluster-bench-") as tmp:
         weights, fasta = make_inputs(Path(tmp), args.config, args.records, lengths, args.seed)
-        for threads in sorted({1, torch.get_num_threads()}):
+        for threads in (int(x) for x in args.single_threads.split(",") if x):
             runs.append(run_single(fasta, weights, Path(tmp) / f"single-{threads}", threads, args))
             print(json.dumps(runs[-1]), file=sys.stderr)
-        for n in (int(x) for x in args.workers.split(",")):
+        for n in (int(x) for x in args.workers.split(",") if x):
             runs.append(run_cluster(fasta, weights, Path(tmp) / f"cluster-{n}", n, args))
             print(json.dumps(runs[-1]), file=sys.stderr)
+        io = io_costs(weights, Path(tmp), 400, 20_000)
     report = {"environment": environment(torch.device("cpu")), "load_average": [round(x, 1) for x in os.getloadavg()],
               "options": {**vars(args), "lengths": lengths, "out": str(args.out),
-                          "markdown": str(args.markdown) if args.markdown else None}, "runs": runs}  # fmt: skip
+                          "markdown": str(args.markdown) if args.markdown else None}, "runs": runs, "io": io}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     if args.markdown:

@@ -127,7 +127,7 @@ class BatchExecutor(Protocol):
 
     def fold(self, batches: list[list[FastaRecord]], weights: ResolvedWeights,
              options: PredictOptions) -> Iterator[list[RecordResult]]:  # fmt: skip
-        """Fold ``batches``; yield each batch's results once, as the batch finishes (any order)."""
+        """Fold ``batches``; yield lists of results as batches finish (any order, each record once)."""
 
 
 class LocalExecutor:

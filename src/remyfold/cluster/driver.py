@@ -12,7 +12,8 @@ Algorithm of :meth:`ClusterExecutor.fold`:
    one fold at a time per GPU). Only as many tasks as the cluster has fold slots (GPUs, or
    workers on the CPU) are in flight: the order is exact, and when a worker dies no innocent
    batch waiting in its queue is blamed for the death.
-3. Yield each batch's results as it finishes. A worker that dies mid-batch has its batch re-run
+3. Yield the results of the batches finished since the last look (all at once: one
+   ``summary.tsv`` rewrite for them). A worker that dies mid-batch has its batch re-run
    elsewhere by the scheduler (``distributed.scheduler.allowed-failures`` times); after that
    (``KilledWorker``) a batch of several records is split into one task per record, and a single
    record is reported ``failed`` with the reason. A task that raises a
@@ -84,7 +85,7 @@ class ClusterExecutor:
             self._say(f"Dask scheduler {self.address}" + (f", dashboard {link}" if link else ""))
 
     def fold(self, batches, weights, options: PredictOptions):
-        """Run ``batches`` on the cluster; yield each batch's results once, as it finishes."""
+        """Run ``batches`` on the cluster; yield the results of the batches finished since the last look."""
         self.check(options)
         options = dataclasses.replace(options, out_dir=options.out_dir.resolve())  # workers have other cwds
         weights = dataclasses.replace(weights, directory=Path(weights.directory).resolve())
@@ -118,10 +119,13 @@ class ClusterExecutor:
                 continue
             except (CancelledError, OSError):  # the client cancels every future when it loses the scheduler
                 raise self._lost(options) from None
-            for future in done:
-                yield from self._outcome(future, running.pop(future), queue, options)
+            # All batches finished since the last look, as one: the client rewrites summary.tsv once for them,
+            # so a client slower than the cluster falls behind by one rewrite at most, not by one per batch.
+            finished = [r for future in done for r in self._outcome(future, running.pop(future), queue, options)]
+            if finished:
+                yield finished
 
-    def _outcome(self, future, batch, queue: list, options: PredictOptions):
+    def _outcome(self, future, batch, queue: list, options: PredictOptions) -> list:
         """The results of a finished task; a lost scheduler, a ``RemyfoldError`` or a killed batch otherwise."""
         from distributed import CancelledError, KilledWorker
 
@@ -131,15 +135,15 @@ class ClusterExecutor:
         except (CancelledError, OSError):  # finished, but the scheduler went away before its results came back
             raise self._lost(options) from None
         if results is not None:
-            yield results
-        elif err is None:  # cancelled: the client lost the scheduler
+            return results
+        if err is None:  # cancelled: the client lost the scheduler
             raise self._lost(options)
-        elif isinstance(err, RemyfoldError):
+        if isinstance(err, RemyfoldError):
             raise err
-        elif isinstance(err, KilledWorker) and len(batch) > 1:  # one task per record: find the one that kills
+        if isinstance(err, KilledWorker) and len(batch) > 1:  # one task per record: find the one that kills
             queue.extend((f"{future.key}-{j}", [record]) for j, record in enumerate(batch))
-        else:
-            yield [failed_result(record, err) for record in batch]
+            return []
+        return [failed_result(record, err) for record in batch]
 
     def _slots(self, options: PredictOptions) -> int:
         """Folds the cluster can run at once: its GPUs (``GPU`` resources) for CUDA, else its workers; at least 1."""

@@ -34,8 +34,8 @@ except ImportError:  # pragma: no cover - remyfold.cluster checks the extra befo
 class FolderPlugin(WorkerPlugin):
     """Loads the folder once per worker (``setup``) and serialises folds on it (``lock``).
 
-    ``spread_gpus``: a local cluster with ``--device cuda`` puts worker ``k`` on GPU
-    ``k mod count`` (on a SLURM/Kubernetes cluster each worker already sees only its GPU).
+    ``spread_gpus``: a local cluster with ``--device cuda`` (or ``auto`` on a GPU machine) puts
+    worker ``k`` on GPU ``k mod count`` (on a SLURM/Kubernetes cluster each worker already sees only its GPU).
     A load error is kept and raised by every task, so the client reports it in one line.
     """
 
@@ -53,10 +53,11 @@ class FolderPlugin(WorkerPlugin):
 
     def _load(self, worker_name) -> None:
         options = self.options
-        if self.spread_gpus and options.device == "cuda" and isinstance(worker_name, int):
+        if self.spread_gpus and options.device in ("auto", "cuda") and isinstance(worker_name, int):
             import torch
 
-            options = dataclasses.replace(options, device=f"cuda:{worker_name % max(torch.cuda.device_count(), 1)}")
+            if torch.cuda.is_available():
+                options = dataclasses.replace(options, device=f"cuda:{worker_name % torch.cuda.device_count()}")
         try:
             self.folder = self.loader(self.weights, options)
         except Exception as err:  # noqa: BLE001 - raised again, with its one-line message, by each task
