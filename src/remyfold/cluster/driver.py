@@ -38,6 +38,13 @@ from remyfold.pipeline import EngineLoader, PredictOptions, failed_result, folde
 #: scheduler uses its own ``distributed.scheduler.allowed-failures`` setting, default 3).
 ALLOWED_FAILURES = 3
 MARKER_ROOT = ".remyfold-cluster"
+#: Dask settings of a ``--workers`` cluster. Dask's nanny starts workers with a fixed glibc trim threshold
+#: (``MALLOC_TRIM_THRESHOLD_=65536``), which makes torch on the CPU 2.4× slower (bench/results/cluster-cpu-tiny.md):
+#: it is left unset here; set it to null the same way for an external CPU cluster (README).
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
 #: Seconds between looks for newly joined workers while no batch finishes.
 POLL_SECONDS = 2.0
 
@@ -181,7 +188,7 @@ class ClusterExecutor:
         from distributed import Client, LocalCluster
 
         gpu = {"GPU": 1} if options.device.startswith("cuda") else None
-        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                         host="127.0.0.1", dashboard_address="127.0.0.1:0", resources=gpu,
                                         silence_logs=logging.CRITICAL)  # fmt: skip
