@@ -145,7 +145,7 @@ def render(report: dict) -> str:
     env, rows, opts = report["environment"], report["runs"], report["options"]
     recycles = "the model's default recycles" if opts["recycles"] is None else f"{opts['recycles']} recycles"
     lines = [
-        f"# remyfold predict on a local Dask cluster — {env['device_name']}, {env['cpu_threads']} torch threads, "
+        f"# remyfold predict on a local Dask cluster — {env['device_name']}, {env['cpu_threads']} cores, "
         f"load average {report['load_average']}",
         "",
         f"commit {env['commit']}{' (dirty)' if env['dirty'] else ''}, {env['date']}, torch {env['torch']}; "
@@ -167,7 +167,7 @@ def render(report: dict) -> str:
                   f"{io['record_bytes'] / 1e6:.2f} MB, {io['record_format_seconds']:.3f} s to format and "
                   f"{io['record_write_seconds']:.3f} s to write (fsync'd); summary.tsv of {io['summary_rows']} rows is "
                   f"{io['summary_bytes'] / 1e6:.2f} MB, {io['summary_write_seconds']:.3f} s to rewrite "
-                  "(the client rewrites it after every batch)."]  # fmt: skip
+                  "(the client rewrites it after each batch, on a cluster after each group of batches finished together)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

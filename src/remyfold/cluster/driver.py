@@ -39,7 +39,8 @@ from remyfold.pipeline import EngineLoader, PredictOptions, failed_result, folde
 ALLOWED_FAILURES = 3
 MARKER_ROOT = ".remyfold-cluster"
 #: Dask settings of a ``--workers`` cluster. Dask's nanny starts workers with a fixed glibc trim threshold
-#: (``MALLOC_TRIM_THRESHOLD_=65536``), which makes torch on the CPU 2.4× slower (bench/results/cluster-cpu-tiny.md):
+#: (``MALLOC_TRIM_THRESHOLD_=65536``), which makes torch on the CPU 2.4× slower
+#: (bench/results/cluster-cpu-tiny-dask-malloc-trim.md):
 #: it is left unset here; set it to null the same way for an external CPU cluster (README).
 LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
@@ -98,13 +99,22 @@ class ClusterExecutor:
         weights = dataclasses.replace(weights, directory=Path(weights.directory).resolve())
         marker_dir = _make_marker_dir(options.out_dir) if options.overwrite else None
         try:
-            self.client.register_plugin(FolderPlugin(self.loader, weights, options, spread_gpus=self.cluster is not None))
-            if not self.client.scheduler_info().get("workers"):
-                self._say("waiting for Dask workers to join the scheduler")
+            self._register(FolderPlugin(self.loader, weights, options, spread_gpus=self.cluster is not None), options)
             yield from self._run(batches, options, marker_dir)
         finally:
             if marker_dir is not None:
                 _remove_marker_dir(marker_dir)
+
+    def _register(self, plugin: FolderPlugin, options: PredictOptions) -> None:
+        """Send the plugin to the scheduler; the workers there load the model now, later ones when they join."""
+        from distributed import CancelledError
+
+        try:
+            self.client.register_plugin(plugin)
+            if not self.client.scheduler_info().get("workers"):
+                self._say("waiting for Dask workers to join the scheduler")
+        except (CancelledError, OSError):
+            raise self._lost(options) from None
 
     def _run(self, batches, options: PredictOptions, marker_dir: Path | None):
         """Keep one batch per fold slot in flight, larger batches first; yield results as batches finish."""
