@@ -19,3 +19,7 @@ class InputError(RemyfoldError):
 
 class WeightsError(RemyfoldError):
     """Model weights are missing, unreadable or do not match the model."""
+
+
+class ClusterError(RemyfoldError):
+    """The Dask cluster cannot be used: extra not installed, scheduler unreachable or lost."""

@@ -6,8 +6,10 @@ Steps of :func:`run_predict`:
    device, and resolve the weights — every user error surfaces before any folding. A run that
    fails before the model is loaded leaves no output folder that it created itself.
 2. Skip records already finished (see :func:`finished_result`) unless ``overwrite``.
-3. Batch the rest by a token budget (:func:`make_batches`), load the model once, fold each
-   batch in one padded forward pass. When a batch raises, its records are retried one by one,
+3. Batch the rest by a token budget (:func:`make_batches`) and hand the batches to an executor
+   (:class:`BatchExecutor`): :class:`LocalExecutor` loads the model once and folds them here;
+   :class:`remyfold.cluster.ClusterExecutor` on Dask workers. Either way :func:`fold_batch` folds
+   a batch in one padded forward pass. When a batch raises, its records are retried one by one,
    so one bad record (or an out-of-memory batch) does not sink the others; a record that
    still fails is reported ``failed`` with a one-line reason.
 4. For each record write ``<id>.pdb``, ``<id>.cif`` and, last, ``<id>.json`` — the JSON is
@@ -24,6 +26,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -110,32 +113,78 @@ class EngineLoader:
         )
 
 
-def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None = None) -> list[RecordResult]:
+class BatchExecutor(Protocol):
+    """Where planned batches are folded (the seam between planning and compute).
+
+    :class:`LocalExecutor` folds them in this process; :class:`remyfold.cluster.ClusterExecutor`
+    on the workers of a Dask cluster. Both fold and write each batch with :func:`fold_batch`;
+    planning, skipping, ``summary.tsv`` and exit codes stay in :func:`run_predict`.
+    """
+
+    loader: FolderLoader
+
+    def check(self, options: PredictOptions) -> None:
+        """Raise :class:`~remyfold.errors.RemyfoldError` if the batches cannot be folded (before any work)."""
+
+    def start(self, weights: ResolvedWeights, options: PredictOptions) -> None:
+        """Load what folding needs before the first batch (a failure here still counts as before folding)."""
+
+    def fold(self, batches: list[list[FastaRecord]], weights: ResolvedWeights,
+             options: PredictOptions) -> Iterator[list[RecordResult]]:  # fmt: skip
+        """Fold ``batches``; yield lists of results as batches finish (any order, each record once)."""
+
+
+class LocalExecutor:
+    """Folds the batches one after another in this process, with one model loaded by ``loader``."""
+
+    def __init__(self, loader: FolderLoader | None = None):
+        self.loader = loader if loader is not None else EngineLoader()
+        self.folder = None
+
+    def check(self, options: PredictOptions) -> None:
+        check_device(options.device)
+
+    def start(self, weights, options) -> None:
+        self.folder = self.loader(weights, options)
+
+    def fold(self, batches, weights, options):
+        if self.folder is None:
+            self.start(weights, options)
+        for batch in batches:
+            yield fold_batch(self.folder, batch, options)
+
+
+def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None = None,
+                executor: BatchExecutor | None = None) -> list[RecordResult]:  # fmt: skip
     """Fold every record of the FASTA files ``inputs`` into ``options.out_dir``.
 
+    ``executor`` folds the planned batches (default: :class:`LocalExecutor` with ``loader``).
     Returns one :class:`RecordResult` per record, in input order.
 
     Raises:
         InputError / WeightsError: bad input, options, output folder, device or weights
             (all checked before any folding).
     """
-    loader = loader if loader is not None else EngineLoader()
+    executor = executor if executor is not None else LocalExecutor(loader)
+    loader = executor.loader
     if options.precision not in loader.precisions:
         raise InputError(f"--precision {options.precision}: choose one of {', '.join(loader.precisions)}")
     records = read_fasta(inputs, max_length=options.max_length)
     created = prepare_out_dir(options.out_dir)
     try:  # until the model is loaded, a failure leaves no folder behind that this run created
-        check_device(options.device)
+        executor.check(options)
         weights = resolve_weights(options.weights)
         results = {record.id: _initial_result(record, options) for record in records}
         write_summary(options.out_dir, list(results.values()))
         todo = [record for record in records if results[record.id].status == "pending"]
-        folder = loader(weights, options) if todo else None
+        if todo:
+            executor.start(weights, options)
     except BaseException:
         remove_created_dirs(created, options.out_dir / SUMMARY_NAME)
         raise
     if todo:
-        _fold_all(todo, folder, options, results, show_progress=options.progress and len(records) > 1)
+        batches = executor.fold(make_batches(todo, options.max_tokens_per_batch), weights, options)
+        _fold_all(todo, batches, options, results, show_progress=options.progress and len(records) > 1)
     return list(results.values())
 
 
@@ -148,13 +197,14 @@ def _initial_result(record: FastaRecord, options: PredictOptions) -> RecordResul
     return RecordResult(record.id, record.length, chain_summary(record.chains), "pending")
 
 
-def _fold_all(todo: list[FastaRecord], folder, options: PredictOptions, results: dict, *, show_progress: bool) -> None:
-    """Fold ``todo`` batch by batch, updating ``results`` and ``summary.tsv`` after each batch."""
+def _fold_all(todo: list[FastaRecord], batches: Iterable[list[RecordResult]], options: PredictOptions,
+              results: dict, *, show_progress: bool) -> None:  # fmt: skip
+    """Record each finished batch's results (from an executor) in ``results`` and ``summary.tsv``."""
     from tqdm import tqdm
 
     with tqdm(total=len(todo), unit="seq", desc="folding", file=sys.stderr, disable=not show_progress) as bar:
-        for batch in make_batches(todo, options.max_tokens_per_batch):
-            for result in fold_batch(folder, batch, options):
+        for batch in batches:
+            for result in batch:
                 results[result.id] = result
             write_summary(options.out_dir, list(results.values()))
             bar.update(len(batch))
@@ -189,7 +239,7 @@ def fold_batch(folder, batch: list[FastaRecord], options: PredictOptions) -> lis
             raise RuntimeError(f"the engine returned {len(predictions)} predictions for {len(batch)} records")
     except Exception as err:  # noqa: BLE001 - any engine failure is reported per record
         if len(batch) == 1:
-            return [_failed(batch[0], err)]
+            return [failed_result(batch[0], err)]
         _release_memory(folder)
         return [result for record in batch for result in fold_batch(folder, [record], options)]
     return [_write_record(record, pred, folder, options.out_dir) for record, pred in zip(batch, predictions)]
@@ -204,7 +254,7 @@ def _release_memory(folder) -> None:
         torch.cuda.empty_cache()
 
 
-def _failed(record: FastaRecord, err: BaseException) -> RecordResult:
+def failed_result(record: FastaRecord, err: BaseException) -> RecordResult:
     """A ``failed`` row whose error is ``Type: first line of the message``."""
     lines = str(err).strip().splitlines()
     reason = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
@@ -220,7 +270,7 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
         write_text_atomic(out_dir / f"{record.id}.cif", to_mmcif_string(pred))
         write_text_atomic(out_dir / f"{record.id}.json", prediction_json(pred, device=str(folder.device)))
     except Exception as err:  # noqa: BLE001 - a record that cannot be written is failed, the others go on
-        return _failed(record, err)
+        return failed_result(record, err)
     return RecordResult(
         record.id, pred.length, chain_summary([c.sequence for c in pred.chains]), "ok",
         mean_plddt=pred.mean_plddt, ptm=float(pred.ptm), seconds=float(pred.seconds),

@@ -96,18 +96,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="refold records whose outputs already exist")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or final tally on stderr")
     parser.add_argument("--report", action="store_true", help="also write DIR/report.html (see `remyfold report`)")
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="fold on the workers of a running Dask cluster, e.g. tcp://HOST:8786 (needs remyfold[cluster]; "
+        "DIR must be a shared filesystem path)",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=_int_at_least(1),
+        metavar="N",
+        help="fold on a local Dask cluster of N worker processes (needs remyfold[cluster])",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the prediction job; print a tally (unless ``--quiet``) and return the exit code."""
-    from remyfold.pipeline import PredictOptions, run_predict
+    from remyfold.pipeline import PredictOptions
 
     options = PredictOptions(
         out_dir=args.out, weights=args.weights, device=args.device, precision=args.precision,
         num_recycles=args.num_recycles, chunk_size=args.chunk_size, max_length=args.max_length,
         max_tokens_per_batch=args.max_tokens_per_batch, overwrite=args.overwrite, progress=not args.quiet,
     )  # fmt: skip
-    results = run_predict(args.inputs, options)
+    results = _run_predict(args, options)
     counts = {status: sum(r.status == status for r in results) for status in ("ok", "skipped", "failed")}
     if not args.quiet:
         tally = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
@@ -122,3 +135,15 @@ def run(args: argparse.Namespace) -> int:
     elif args.report:
         print("remyfold predict: no report: no record finished", file=sys.stderr)
     return 1 if counts["failed"] else 0
+
+
+def _run_predict(args: argparse.Namespace, options):
+    """``run_predict`` in this process, or on a Dask cluster with ``--scheduler``/``--workers``."""
+    from remyfold.pipeline import run_predict
+
+    if args.scheduler is None and args.workers is None:
+        return run_predict(args.inputs, options)
+    from remyfold.cluster import ClusterExecutor
+
+    with ClusterExecutor(scheduler=args.scheduler, workers=args.workers, verbose=not args.quiet) as executor:
+        return run_predict(args.inputs, options, executor=executor)
