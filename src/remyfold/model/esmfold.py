@@ -87,12 +87,16 @@ class ESMFold(nn.Module):
         self.register_buffer("atom37_mask", torch.from_numpy(tables.atom37_mask), persistent=False)
 
     def init_constants(self) -> None:
-        """Refill the residue-geometry tables (non-persistent buffers), e.g. after ``to_empty``."""
+        """Refill the residue-geometry tables (non-persistent buffers) after ``to_empty``, or create them on meta."""
         tables = residue_tables()
         for module in self.modules():
-            for name, buffer in module.named_buffers(recurse=False):
+            for name, buffer in list(module.named_buffers(recurse=False)):
                 if hasattr(tables, name):
-                    buffer.copy_(torch.from_numpy(getattr(tables, name)))
+                    value = torch.from_numpy(getattr(tables, name))
+                    if buffer.is_meta:
+                        module._buffers[name] = value.to(buffer.dtype)
+                    else:
+                        buffer.copy_(value)
 
     def language_model_states(self, aatype: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Weighted sum of ESM-2 hidden states ``[B, L, D]`` for residues ``aatype`` ``[B, L]``."""
