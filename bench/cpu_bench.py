@@ -134,22 +134,21 @@ def add_floors(report: dict, config, rates: dict) -> None:
 
 
 def worker_specs(args, sequences: dict) -> list[dict]:
-    """The workers of the run, in order: reference, remyfold fp32, then the extra modes."""
+    """The workers of the run, in order: remyfold fp32, the reference (fp32 LM, then as it comes), extra modes."""
     base = {"weights": str(args.weights), "threads": args.threads, "sequences": sequences}
-    main = [[n, None] for n in args.lengths]
-    extra = [[n, None] for n in args.extra_lengths]
-    specs = []
-    if args.reference:
-        specs.append(base | {"label": "reference", "impl": "reference", "runs": main})
-    specs.append(base | {"label": "remyfold", "impl": "remyfold", "precision": "fp32", "attention": "auto", "runs": main})
+    runs = lambda lengths: [[n, None] for n in lengths]  # noqa: E731 - default recycling at each length
+    specs = [base | {"label": "remyfold", "impl": "remyfold", "precision": "fp32", "attention": "auto",
+                     "runs": runs(args.lengths)}]  # fmt: skip
+    if args.reference and args.reference_fp32_lengths:
+        specs.append(base | {"label": "reference-lm-fp32", "impl": "reference", "lm_fp32": True,
+                             "runs": runs(args.reference_fp32_lengths)})  # fmt: skip
+    if args.reference and args.reference_lengths:
+        specs.append(base | {"label": "reference", "impl": "reference", "runs": runs(args.reference_lengths)})
     for mode in args.extra_modes:
         precision, _, attention = mode.partition(":")
         label = f"remyfold-{precision}" + (f"-{attention}" if attention else "")
         specs.append(base | {"label": label, "impl": "remyfold", "precision": precision,
-                             "attention": attention or "auto", "runs": extra})  # fmt: skip
-    if args.reference and args.reference_fp32_lengths:
-        specs.append(base | {"label": "reference-lm-fp32", "impl": "reference", "lm_fp32": True,
-                             "runs": [[n, None] for n in args.reference_fp32_lengths]})  # fmt: skip
+                             "attention": attention or "auto", "runs": runs(args.extra_lengths)})  # fmt: skip
     for length in args.memory_lengths:
         specs.append(base | {"label": f"remyfold-{args.memory_precision}-L{length}", "impl": "remyfold",
                              "precision": args.memory_precision, "attention": "auto", "chunk": args.memory_chunk,
@@ -162,7 +161,8 @@ def run(args) -> dict:
     from remyfold.mapped import map_checkpoint
 
     config = read_config(args.weights)
-    lengths = sorted({16, *args.lengths, *args.extra_lengths, *args.memory_lengths})
+    lengths = sorted({16, *args.lengths, *args.reference_lengths, *args.reference_fp32_lengths,
+                      *args.extra_lengths, *args.memory_lengths})  # fmt: skip
     sequences = {str(n): random_sequence(n, f"{args.seed}-{n}") for n in lengths}
     state, _ = map_checkpoint(sorted(args.weights.glob("*.safetensors")))
     weights_gib = {"as_stored": sum(t.numel() * t.element_size() for t in state.values()) / GIB,
@@ -215,14 +215,16 @@ def int_list(text: str) -> list[int]:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", type=Path, required=True, help="checkpoint directory (bench/checkpoint.py)")
-    p.add_argument("--lengths", type=int_list, default=[64, 128, 256])
-    p.add_argument("--extra-modes", type=lambda t: [m for m in t.split(",") if m], default=["fp32-lm16", "fp32:plain"],
+    p.add_argument("--lengths", type=int_list, default=[64, 128, 256], help="remyfold fp32 (default mode)")
+    p.add_argument("--reference-lengths", type=int_list, default=[64, 128, 256],
+                   help="the reference as it comes (fp16 language model when the config says fp16_esm)")
+    p.add_argument("--extra-modes", type=lambda t: [m for m in t.split(",") if m], default=["fp32:plain"],
                    help="remyfold PRECISION[:ATTENTION] modes run at --extra-lengths (drift, attention choice)")
     p.add_argument("--extra-lengths", type=int_list, default=[64, 128])
     p.add_argument("--memory-lengths", type=int_list, default=[], help="one-pass folds for peak memory")
     p.add_argument("--memory-precision", default="fp32-lm16")
     p.add_argument("--memory-chunk", type=int, default=None)
-    p.add_argument("--reference-fp32-lengths", type=int_list, default=[],
+    p.add_argument("--reference-fp32-lengths", type=int_list, default=[64, 128, 256],
                    help="also run the reference with an fp32 language model (fp16_esm off) at these lengths")
     p.add_argument("--no-reference", dest="reference", action="store_false")
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))

@@ -87,15 +87,30 @@ class Remyfold:
         return pred.positions[:, 1], pred.residue_plddt
 
 
+def code_version() -> str:
+    """``git describe``-like commit of the code this worker runs (``-dirty`` with uncommitted changes)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=root, capture_output=True, text=True).stdout
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True).stdout  # fmt: skip
+    except OSError:
+        return "unknown"
+    return head.strip() + ("-dirty" if dirty.strip() else "")
+
+
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
+    version = code_version()
     import torch
 
     torch.set_num_threads(spec["threads"])
     impl = (Reference if spec["impl"] == "reference" else Remyfold)(spec["weights"], spec)
     report = {"label": spec["label"], "impl": spec["impl"], "threads": torch.get_num_threads(),
               "ready_seconds": time.time() - spec["spawned_at"], "load_peak_rss_gib": rss_gib(),
-              "lm_dtype": impl.lm_dtype, "results": []}  # fmt: skip
+              "lm_dtype": impl.lm_dtype, "code": version, "results": []}  # fmt: skip
     out = Path(spec["out"])
     out.write_text(json.dumps(report, indent=1))
     impl.fold(spec["sequences"][str(WARMUP_LENGTH)], 1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +31,11 @@ from remyfold.prediction import CHAIN_IDS, Chain, Prediction
 
 # fp32: the reference's arithmetic. bf16: language model weights in bfloat16 and the trunk under
 # bfloat16 autocast; structure module and heads stay fp32 (opt-in, see README for its drift).
-# fp32-lm16: fp32 arithmetic with the language model's weights held in float16 (remyfold.lm_storage):
-# 8.4 GB of weights instead of 14.1 GB for esmfold_v1, exact for its float16-stored language model.
+# fp32 holds the language model as the checkpoint stores it (float16 in esmfold_v1, read as fp32:
+# exact). fp32-lm16: fp32 arithmetic with the language model's weights always held in float16,
+# rounding a checkpoint's fp32 language model once at load (remyfold.lm_storage; drift in README).
 PRECISIONS = ("fp32", "bf16", "fp32-lm16")
-LM_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}
+LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}  # for loading.load_model
 ATTENTION_CHOICES = ("auto", "plain", "sdpa")
 DEFAULT_ATTENTION = "sdpa"  # what attention="auto" (and so remyfold predict) uses
 LINKER = "G" * 25
@@ -126,16 +127,19 @@ class Folder:
     """
 
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
-                 model_name: str = "", weights_revision: str = ""):  # fmt: skip
+                 model_name: str = "", weights_revision: str = "", threads: int | None = None):  # fmt: skip
         if precision not in PRECISIONS:
             raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
         if chunk_size is not None and chunk_size <= 0:
             raise InputError(f"chunk size must be a positive number of rows, got {chunk_size}")
-        if precision == "bf16":
-            model.esm.to(torch.bfloat16)
-        elif precision == "fp32-lm16":
-            from remyfold.lm_storage import hold_in_half
+        from remyfold.threads import use_threads
 
+        self.threads = use_threads(threads)  # torch's CPU threads: the cores available unless given
+        from remyfold.lm_storage import drop_upcast, hold_in_half
+
+        if precision == "bf16":
+            drop_upcast(model.esm).to(torch.bfloat16)
+        elif precision == "fp32-lm16":
             hold_in_half(model.esm)
         self.model = model.to(device).eval()
         self.device, self.precision, self.chunk_size = device, precision, chunk_size
@@ -144,7 +148,8 @@ class Folder:
 
     @classmethod
     def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "fp32",
-                        chunk_size: int | None = None, attention: str = "auto") -> "Folder":  # fmt: skip
+                        chunk_size: int | None = None, attention: str = "auto",
+                        threads: int | None = None) -> "Folder":  # fmt: skip
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
 
         ``attention="auto"`` uses PyTorch's SDPA kernels (fused on CUDA; about 2× faster
@@ -163,7 +168,7 @@ class Folder:
         if attention == "auto":
             attention = DEFAULT_ATTENTION
         model = load_model(Path(resolved.directory), attention=attention, lm_dtype=LM_DTYPES[precision])
-        return cls(model, device=dev, precision=precision, chunk_size=chunk_size,
+        return cls(model, device=dev, precision=precision, chunk_size=chunk_size, threads=threads,
                    model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
 
     def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,
@@ -178,8 +183,12 @@ class Folder:
                 results[i] = pred
         return results  # type: ignore[return-value]
 
-    def fold_batch(self, records: list[tuple[str, str]], *, num_recycles: int | None = None) -> list[Prediction]:
-        """Fold ``(id, sequence)`` records in one padded forward pass; Predictions in input order."""
+    def fold_batch(self, records: list[tuple[str, str]], *, num_recycles: int | None = None,
+                   progress: Callable[[str], None] | None = None) -> list[Prediction]:  # fmt: skip
+        """Fold ``(id, sequence)`` records in one padded forward pass; Predictions in input order.
+
+        ``progress`` is called with each stage's name as it starts (see :meth:`ESMFold.forward`).
+        """
         recycles = self.default_num_recycles if num_recycles is None else num_recycles
         if recycles < 0:
             raise InputError(f"number of recycles must be ≥ 0, got {recycles}")
@@ -187,7 +196,7 @@ class Folder:
         aatype, mask, residx = self._collate(encoded)
         start = time.perf_counter()
         with torch.inference_mode(), self._autocast():
-            out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=self.chunk_size)
+            out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=self.chunk_size, progress=progress)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elapsed = time.perf_counter() - start

@@ -142,18 +142,20 @@ def _few(names: list[str], n: int = 5) -> str:
     return ", ".join(names[:n]) + (f", … (+{len(names) - n})" if len(names) > n else "")
 
 
-def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dtype = torch.float32) -> ESMFold:
+def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dtype | None = None) -> ESMFold:
     """Build the network from ``directory/config.json`` and assign its weights strictly, without a second copy.
 
     The network is built on the meta device; the checkpoint is mapped (:mod:`remyfold.mapped`)
     and each tensor already in its in-memory dtype becomes the parameter itself
-    (``load_state_dict(assign=True)``). In-memory dtypes: float32 everywhere, except the
-    language model's parameters, held in ``lm_dtype`` (float32; float16 for ``fp32-lm16``,
-    see :mod:`remyfold.lm_storage`; bfloat16 for ``bf16``). A tensor stored in another dtype is
-    converted into a new buffer and its file pages released, so the peak resident memory of a
-    load is about the in-memory size of the weights.
+    (``load_state_dict(assign=True)``). In-memory dtypes (:func:`held_dtype`): float32 outside the
+    language model; the language model's parameters as stored (``lm_dtype=None``: a float16 or
+    bfloat16 tensor stays 16-bit and is read back as float32, which is exact — the published
+    esmfold_v1 stores its language model in float16), or all in ``lm_dtype`` (float32; float16 for
+    ``fp32-lm16``, read back as float32; bfloat16 for the ``bf16`` mode, computed in bfloat16).
+    A tensor that changes dtype is converted into a new buffer and its file pages released, so the
+    peak resident memory of a load is about the in-memory size of the weights.
     """
-    from remyfold.lm_storage import hold_in_half
+    from remyfold.lm_storage import compute_in_fp32
 
     config = read_config(directory)
     source, files = map_checkpoint(_weight_files(directory))
@@ -164,7 +166,7 @@ def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dty
     check_state(model, state)
     lm_params = {f"esm.{name}" for name, _ in model.esm.named_parameters()}
     for name, meta in model.state_dict().items():
-        want = lm_dtype if name in lm_params else meta.dtype
+        want = held_dtype(state[name].dtype, meta.dtype, lm_dtype if name in lm_params else meta.dtype)
         if state[name].dtype != want:
             state[name] = state[name].to(want)
             for key in origin[name]:
@@ -174,6 +176,15 @@ def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dty
     stray = [name for name, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if stray:
         raise WeightsError(f"internal error: {_few(stray)} not loaded from the checkpoint")
-    if lm_dtype == torch.float16:  # held in fp16, computed in fp32 (bfloat16 is the bf16 mode: computed in bf16)
-        hold_in_half(model.esm, lm_dtype)
+    if lm_dtype != torch.bfloat16:  # 16-bit language-model weights are read as float32 (bf16 mode: computed in bf16)
+        compute_in_fp32(model.esm)
     return model.eval()
+
+
+def held_dtype(stored: torch.dtype, model_dtype: torch.dtype, wanted: torch.dtype | None) -> torch.dtype:
+    """The in-memory dtype of a tensor: ``wanted``, or (``None``) as stored when that is a float dtype."""
+    if not model_dtype.is_floating_point:
+        return model_dtype
+    if wanted is None:
+        return stored if stored in (torch.float32, torch.float16, torch.bfloat16) else model_dtype
+    return wanted

@@ -50,6 +50,7 @@ class PredictOptions:
     precision: str = "fp32"
     num_recycles: int | None = None
     chunk_size: int | None = None
+    threads: int | None = None  # torch CPU threads; None: the cores available to the process
     max_length: int = DEFAULT_MAX_LENGTH
     max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH
     overwrite: bool = False
@@ -63,6 +64,7 @@ class PredictOptions:
             raise InputError(f"--num-recycles {self.num_recycles}: must be 0 or more")
         for flag, value in (
             ("--chunk-size", self.chunk_size),
+            ("--threads", self.threads),
             ("--max-length", self.max_length),
             ("--max-tokens-per-batch", self.max_tokens_per_batch),
         ):
@@ -104,9 +106,8 @@ class EngineLoader:
     def __call__(self, weights: ResolvedWeights, options: PredictOptions):
         from remyfold.api import Folder
 
-        return Folder.from_pretrained(
-            weights, device=options.device, precision=options.precision, chunk_size=options.chunk_size
-        )
+        return Folder.from_pretrained(weights, device=options.device, precision=options.precision,
+                                      chunk_size=options.chunk_size, threads=options.threads)  # fmt: skip
 
 
 def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None = None) -> list[RecordResult]:
@@ -129,7 +130,7 @@ def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None 
     write_summary(options.out_dir, list(results.values()))
     todo = [record for record in records if results[record.id].status == "pending"]
     if todo:
-        _fold_all(todo, loader(weights, options), options, results, show_progress=options.progress and len(records) > 1)
+        _fold_all(todo, loader(weights, options), options, results, show_progress=options.progress)
     return list(results.values())
 
 
@@ -143,12 +144,15 @@ def _initial_result(record: FastaRecord, options: PredictOptions) -> RecordResul
 
 
 def _fold_all(todo: list[FastaRecord], folder, options: PredictOptions, results: dict, *, show_progress: bool) -> None:
-    """Fold ``todo`` batch by batch, updating ``results`` and ``summary.tsv`` after each batch."""
+    """Fold ``todo`` batch by batch, updating ``results`` and ``summary.tsv`` after each batch.
+
+    The bar counts records; its postfix names the batch in flight and the engine's stage.
+    """
     from tqdm import tqdm
 
     with tqdm(total=len(todo), unit="seq", desc="folding", file=sys.stderr, disable=not show_progress) as bar:
         for batch in make_batches(todo, options.max_tokens_per_batch):
-            for result in fold_batch(folder, batch, options):
+            for result in fold_batch(folder, batch, options, progress=stage_reporter(bar, batch)):
                 results[result.id] = result
             write_summary(options.out_dir, list(results.values()))
             bar.update(len(batch))
@@ -175,17 +179,27 @@ def make_batches(records: list[FastaRecord], max_tokens: int) -> list[list[Fasta
     return [[records[i] for i in batch] for batch in plan_batches(lengths, max_tokens)]
 
 
-def fold_batch(folder, batch: list[FastaRecord], options: PredictOptions) -> list[RecordResult]:
-    """Fold ``batch`` in one forward pass and write its outputs; on failure retry record by record."""
+def stage_reporter(bar, batch: list[FastaRecord]):
+    """A ``progress`` callback showing ``<first id> [+N]: <stage>`` on the bar's postfix."""
+    label = batch[0].id + (f" +{len(batch) - 1}" if len(batch) > 1 else "")
+    return lambda stage: bar.set_postfix_str(f"{label}: {stage}")
+
+
+def fold_batch(folder, batch: list[FastaRecord], options: PredictOptions, progress=None) -> list[RecordResult]:
+    """Fold ``batch`` in one forward pass and write its outputs; on failure retry record by record.
+
+    ``progress`` (optional) is passed to the engine, which calls it with each stage's name.
+    """
     try:
-        predictions = folder.fold_batch([(r.id, r.sequence) for r in batch], num_recycles=options.num_recycles)
+        records = [(r.id, r.sequence) for r in batch]
+        predictions = folder.fold_batch(records, num_recycles=options.num_recycles, progress=progress)
         if len(predictions) != len(batch):
             raise RuntimeError(f"the engine returned {len(predictions)} predictions for {len(batch)} records")
     except Exception as err:  # noqa: BLE001 - any engine failure is reported per record
         if len(batch) == 1:
             return [_failed(batch[0], err)]
         _release_memory(folder)
-        return [result for record in batch for result in fold_batch(folder, [record], options)]
+        return [result for record in batch for result in fold_batch(folder, [record], options, progress)]
     return [_write_record(record, pred, folder, options.out_dir) for record, pred in zip(batch, predictions)]
 
 
@@ -212,7 +226,7 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
     try:
         write_text_atomic(out_dir / f"{record.id}.pdb", to_pdb_string(pred))
         write_text_atomic(out_dir / f"{record.id}.cif", to_mmcif_string(pred))
-        write_text_atomic(out_dir / f"{record.id}.json", prediction_json(pred, device=str(folder.device)))
+        write_text_atomic(out_dir / f"{record.id}.json", prediction_json(pred, device=str(folder.device), threads=getattr(folder, "threads", None)))
     except Exception as err:  # noqa: BLE001 - a record that cannot be written is failed, the others go on
         return _failed(record, err)
     return RecordResult(
@@ -221,7 +235,7 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
     )  # fmt: skip
 
 
-def prediction_json(pred, *, device: str) -> str:
+def prediction_json(pred, *, device: str, threads: int | None = None) -> str:
     """The ``<id>.json`` text: sequence, chains, scores, per-residue pLDDT ``[N]``, PAE ``[N, N]``, run metadata.
 
     One top-level key per line; arrays are written compactly, rounded to 2 decimals.
@@ -244,6 +258,7 @@ def prediction_json(pred, *, device: str) -> str:
         "weights_revision": pred.weights_revision,
         "precision": pred.precision,
         "device": device,
+        "threads": threads,
         "seconds": round(float(pred.seconds), 3),
         "remyfold_version": __version__,
     }

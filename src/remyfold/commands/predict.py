@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--precision",
         default="fp32",
         metavar="P",
-        help="numeric mode of the model (default fp32; an unknown one lists the choices)",
+        help="numeric mode of the model: fp32 (default), bf16 (faster, drifts), fp32-lm16 (fp32 arithmetic, "
+        "language model weights held in fp16: 8.4 instead of 14.1 GB for esmfold_v1)",
     )
     parser.add_argument(
         "--num-recycles",
@@ -72,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="run the pair-state operations N rows at a time: less memory, slower (default: all at once)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_int_at_least(1),
+        default=None,
+        metavar="N",
+        help="CPU threads for torch (default: the cores available to this process)",
     )
     parser.add_argument(
         "--max-length",
@@ -99,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = PredictOptions(
         out_dir=args.out, weights=args.weights, device=args.device, precision=args.precision,
-        num_recycles=args.num_recycles, chunk_size=args.chunk_size, max_length=args.max_length,
+        num_recycles=args.num_recycles, chunk_size=args.chunk_size, threads=args.threads, max_length=args.max_length,
         max_tokens_per_batch=args.max_tokens_per_batch, overwrite=args.overwrite, progress=not args.quiet,
     )  # fmt: skip
     results = run_predict(args.inputs, options)

@@ -9,6 +9,7 @@ starts at zero. Parameter names match ``transformers.EsmForProteinFolding``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -119,6 +120,7 @@ class ESMFold(nn.Module):
         residue_index: torch.Tensor,
         num_recycles: int = 4,
         chunk_size: int | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> FoldingOutput:
         """Fold a padded batch.
 
@@ -127,12 +129,16 @@ class ESMFold(nn.Module):
             residue_index: ``[B, L]`` int64 positions (chains offset, see :mod:`remyfold.api`).
             num_recycles: recycling iterations after the first pass (reference's ``num_recycles``).
             chunk_size: rows per chunk in the pair-state operations (None: no chunking).
+            progress: called with the name of each stage as it starts (``"language model"``,
+                ``"trunk pass k of n"``, ``"structure module k of n"``).
         """
+        if progress is not None:
+            progress("language model")
         s0 = self.esm_s_mlp(self.language_model_states(aatype, mask))
         if self.config.embed_aa:
             s0 = s0 + self.embedding(aatype)
         z0 = s0.new_zeros(*aatype.shape, aatype.shape[1], self.config.trunk.pairwise_state_dim)
-        _, z, structure = self.trunk(s0, z0, residue_index, mask, aatype, num_recycles, chunk_size)
+        _, z, structure = self.trunk(s0, z0, residue_index, mask, aatype, num_recycles, chunk_size, progress)
         atom14 = structure["positions"][-1].float()
         atom37_mask = self.atom37_mask[aatype] * mask.unsqueeze(-1)
         # Gather atom14 slots into atom37 order: [B, L, 37, 3]
