@@ -43,6 +43,7 @@ from models import random_sequence  # noqa: E402
 
 GIB = 1024**3
 WORKER = Path(__file__).resolve().parent / "cpu_worker.py"
+DEFAULT_SCHEDULE = "remyfold:64+128+256,reference-lm-fp32:64+128+256,reference:64+128+256,remyfold-sdpa:64+128"
 
 
 def available_gib() -> float:
@@ -82,10 +83,13 @@ def linear_rates(threads: int, dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16"
     return rates
 
 
-def run_worker(spec: dict, tmp: Path, min_available: float) -> dict:
-    """Run one worker under the memory watchdog; its report (plus ``status`` and sampled peak RSS)."""
-    spec = spec | {"out": str(tmp / f"{spec['label']}.json"), "arrays": str(tmp / f"{spec['label']}.npz")}
-    spec_path = tmp / f"{spec['label']}.spec.json"
+def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> dict:
+    """Run one worker under the memory and deadline watchdog; its report (plus ``status`` and sampled peak RSS).
+
+    A worker killed for memory or at the deadline keeps the lengths it finished.
+    """
+    spec = spec | {"out": str(tmp / f"{spec['file']}.json"), "arrays": str(tmp / f"{spec['file']}.npz")}
+    spec_path = tmp / f"{spec['file']}.spec.json"
     spec["spawned_at"] = time.time()
     spec_path.write_text(json.dumps(spec))
     proc = subprocess.Popen([sys.executable, str(WORKER), str(spec_path)])
@@ -95,6 +99,9 @@ def run_worker(spec: dict, tmp: Path, min_available: float) -> dict:
         if available_gib() < min_available:
             proc.kill()
             status = f"killed: out of memory (machine below {min_available} GiB available)"
+        elif time.time() > deadline:
+            proc.kill()
+            status = "killed: deadline (finished lengths kept)"
         time.sleep(0.2)
     if proc.returncode != 0 and status == "ok":
         status = f"error: exit {proc.returncode}"
@@ -133,27 +140,32 @@ def add_floors(report: dict, config, rates: dict) -> None:
             row["floor_multiple"] = row["seconds"] / row["floor_seconds"]
 
 
+KINDS = {  # worker kind → spec fields
+    "remyfold": {"impl": "remyfold", "precision": "fp32", "attention": "auto"},
+    "remyfold-plain": {"impl": "remyfold", "precision": "fp32", "attention": "plain"},
+    "remyfold-sdpa": {"impl": "remyfold", "precision": "fp32", "attention": "sdpa"},
+    "remyfold-fp32-lm16": {"impl": "remyfold", "precision": "fp32-lm16", "attention": "auto"},
+    "reference": {"impl": "reference"},
+    "reference-lm-fp32": {"impl": "reference", "lm_fp32": True},
+}
+
+
+def parse_schedule(text: str) -> list[tuple[str, list[int]]]:
+    """``"remyfold:64+128,reference:64"`` → ``[("remyfold", [64, 128]), ("reference", [64])]``."""
+    schedule = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        kind, _, lengths = item.partition(":")
+        if kind not in KINDS or not lengths:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected KIND:L1+L2 with KIND one of {', '.join(KINDS)}")
+        schedule.append((kind, [int(n) for n in lengths.split("+")]))
+    return schedule
+
+
 def worker_specs(args, sequences: dict) -> list[dict]:
-    """The workers of the run, in order: remyfold fp32, the reference (fp32 LM, then as it comes), extra modes."""
+    """One worker per schedule entry, in order; each folds its lengths with the default recycling."""
     base = {"weights": str(args.weights), "threads": args.threads, "sequences": sequences}
-    runs = lambda lengths: [[n, None] for n in lengths]  # noqa: E731 - default recycling at each length
-    specs = [base | {"label": "remyfold", "impl": "remyfold", "precision": "fp32", "attention": "auto",
-                     "runs": runs(args.lengths)}]  # fmt: skip
-    if args.reference and args.reference_fp32_lengths:
-        specs.append(base | {"label": "reference-lm-fp32", "impl": "reference", "lm_fp32": True,
-                             "runs": runs(args.reference_fp32_lengths)})  # fmt: skip
-    if args.reference and args.reference_lengths:
-        specs.append(base | {"label": "reference", "impl": "reference", "runs": runs(args.reference_lengths)})
-    for mode in args.extra_modes:
-        precision, _, attention = mode.partition(":")
-        label = f"remyfold-{precision}" + (f"-{attention}" if attention else "")
-        specs.append(base | {"label": label, "impl": "remyfold", "precision": precision,
-                             "attention": attention or "auto", "runs": runs(args.extra_lengths)})  # fmt: skip
-    for length in args.memory_lengths:
-        specs.append(base | {"label": f"remyfold-{args.memory_precision}-L{length}", "impl": "remyfold",
-                             "precision": args.memory_precision, "attention": "auto", "chunk": args.memory_chunk,
-                             "runs": [[length, 1]]})  # fmt: skip
-    return specs
+    return [base | KINDS[kind] | {"label": kind, "file": f"{i:02d}-{kind}", "runs": [[n, None] for n in lengths]}
+            for i, (kind, lengths) in enumerate(args.schedule)]  # fmt: skip
 
 
 def run(args) -> dict:
@@ -161,8 +173,7 @@ def run(args) -> dict:
     from remyfold.mapped import map_checkpoint
 
     config = read_config(args.weights)
-    lengths = sorted({16, *args.lengths, *args.reference_lengths, *args.reference_fp32_lengths,
-                      *args.extra_lengths, *args.memory_lengths})  # fmt: skip
+    lengths = sorted({16, *(n for _, ns in args.schedule for n in ns)})
     sequences = {str(n): random_sequence(n, f"{args.seed}-{n}") for n in lengths}
     state, _ = map_checkpoint(sorted(args.weights.glob("*.safetensors")))
     weights_gib = {"as_stored": sum(t.numel() * t.element_size() for t in state.values()) / GIB,
@@ -171,14 +182,18 @@ def run(args) -> dict:
     report = environment_report(args) | {"weights_gib": weights_gib, "workers": [], "agreement": [], "complete": False}
     report["matmul_tflops"] = {"start": linear_rates(args.threads)}
     with tempfile.TemporaryDirectory(prefix="cpu-bench-") as tmp:
-        workers = []
+        workers, arrays = [], {}
         for spec in worker_specs(args, sequences):
+            if time.time() >= args.deadline_epoch:
+                report["skipped"] = report.get("skipped", []) + [f"{spec['label']} {spec['runs']}: deadline"]
+                continue
             print(f"[{time.strftime('%H:%M:%S')}] {spec['label']} (available {available_gib():.1f} GiB)", file=sys.stderr)
-            workers.append(run_worker(spec, Path(tmp), args.min_available_gib))
-            report["workers"] = [{k: v for k, v in w.items() if k != "_arrays"} for w in workers]
+            workers.append(run_worker(spec, Path(tmp), args.min_available_gib, args.deadline_epoch))
+            arrays.setdefault(spec["label"], {}).update(workers[-1].pop("_arrays"))
+            report["workers"] = workers
+            by_kind = [{"label": kind, "_arrays": a} for kind, a in arrays.items()]
+            report["agreement"] = [row for w in by_kind[1:] for row in compare(by_kind[0], w)]
             save(args, report, config)
-        fp32 = next(w for w in workers if w["label"] == "remyfold")
-        report["agreement"] = [row for w in workers if w is not fp32 for row in compare(fp32, w)]
     report["matmul_tflops"]["end"] = linear_rates(args.threads)
     report["complete"] = True
     save(args, report, config)
@@ -215,24 +230,17 @@ def int_list(text: str) -> list[int]:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", type=Path, required=True, help="checkpoint directory (bench/checkpoint.py)")
-    p.add_argument("--lengths", type=int_list, default=[64, 128, 256], help="remyfold fp32 (default mode)")
-    p.add_argument("--reference-lengths", type=int_list, default=[64, 128, 256],
-                   help="the reference as it comes (fp16 language model when the config says fp16_esm)")
-    p.add_argument("--extra-modes", type=lambda t: [m for m in t.split(",") if m], default=["fp32:plain"],
-                   help="remyfold PRECISION[:ATTENTION] modes run at --extra-lengths (drift, attention choice)")
-    p.add_argument("--extra-lengths", type=int_list, default=[64, 128])
-    p.add_argument("--memory-lengths", type=int_list, default=[], help="one-pass folds for peak memory")
-    p.add_argument("--memory-precision", default="fp32-lm16")
-    p.add_argument("--memory-chunk", type=int, default=None)
-    p.add_argument("--reference-fp32-lengths", type=int_list, default=[64, 128, 256],
-                   help="also run the reference with an fp32 language model (fp16_esm off) at these lengths")
-    p.add_argument("--no-reference", dest="reference", action="store_false")
+    p.add_argument("--schedule", type=parse_schedule, default=parse_schedule(DEFAULT_SCHEDULE),
+                   help=f"workers in order, KIND:L1+L2,... (default {DEFAULT_SCHEDULE}); kinds: {', '.join(KINDS)}")
+    p.add_argument("--deadline", type=float, default=0, help="minutes from the start after which workers are stopped")
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--min-available-gib", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--markdown", type=Path)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.deadline_epoch = time.time() + args.deadline * 60 if args.deadline else float("inf")
+    return args
 
 
 def main(argv=None) -> int:

@@ -43,9 +43,20 @@ def _workers(report: dict) -> list[str]:
     return lines
 
 
+def _by_kind(report: dict) -> dict[str, dict]:
+    """Workers of the same kind merged: first ready time, all result rows."""
+    kinds: dict[str, dict] = {}
+    for w in report["workers"]:
+        kind = kinds.setdefault(w["label"], {"label": w["label"], "impl": w["impl"], "results": [],
+                                              "ready_seconds": w.get("ready_seconds")})  # fmt: skip
+        kind["results"] += w["results"]
+    return kinds
+
+
 def _speedups(report: dict) -> list[str]:
-    mine = next((w for w in report["workers"] if w["label"] == "remyfold"), None)
-    refs = [w for w in report["workers"] if w["impl"] == "reference"]
+    kinds = _by_kind(report)
+    mine = kinds.get("remyfold")
+    refs = [w for w in kinds.values() if w["impl"] == "reference"]
     if not mine or not refs:
         return []
     lines = ["", "| length | reference run | reference (s) | remyfold (s) | speed-up | "
@@ -71,4 +82,6 @@ def _agreement(report: dict) -> list[str]:
 
 
 def render_cpu_markdown(report: dict) -> str:
-    return "\n".join(_header(report) + _workers(report) + _speedups(report) + _agreement(report)) + "\n"
+    skipped = [f"* not run: {item}" for item in report.get("skipped", [])]
+    return "\n".join(_header(report) + _workers(report) + _speedups(report) + _agreement(report)
+                     + ([""] + skipped if skipped else [])) + "\n"  # fmt: skip

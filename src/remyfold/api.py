@@ -37,7 +37,10 @@ from remyfold.prediction import CHAIN_IDS, Chain, Prediction
 PRECISIONS = ("fp32", "bf16", "fp32-lm16")
 LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}  # for loading.load_model
 ATTENTION_CHOICES = ("auto", "plain", "sdpa")
-DEFAULT_ATTENTION = "sdpa"  # what attention="auto" (and so remyfold predict) uses
+# What attention="auto" (and so remyfold predict) runs on each device type: the implementation
+# measured faster there (CPU: bench/results/cpu-full.md; CUDA: fused SDPA kernels).
+AUTO_ATTENTION = {"cpu": "plain", "cuda": "sdpa"}
+DEFAULT_ATTENTION = AUTO_ATTENTION["cuda"]  # the GPU benchmark's default (bench/bench.py)
 LINKER = "G" * 25
 RESIDUE_INDEX_OFFSET = 512
 DEFAULT_NUM_RECYCLES = 4
@@ -104,6 +107,11 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
+def auto_attention(device: torch.device) -> str:
+    """The attention implementation ``attention="auto"`` picks on ``device`` (:data:`AUTO_ATTENTION`)."""
+    return AUTO_ATTENTION.get(device.type, "plain")
+
+
 def plan_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:
     """Group record indices so that ``batch size × longest length ≤ max_tokens``.
 
@@ -152,9 +160,10 @@ class Folder:
                         threads: int | None = None) -> "Folder":  # fmt: skip
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
 
-        ``attention="auto"`` uses PyTorch's SDPA kernels (fused on CUDA; about 2× faster
-        than the plain path on the CPU too); ``"plain"`` is the reference implementation.
-        Both compute the same function (see the equivalence tests).
+        ``attention="auto"`` picks per device what was measured faster there
+        (:data:`AUTO_ATTENTION`: PyTorch's fused SDPA kernels on CUDA, the plain path on the
+        CPU); ``"plain"`` is the reference implementation. Both compute the same function (see
+        the equivalence tests). ``threads``: torch's CPU threads (default: the cores available).
         """
         from remyfold.loading import load_model
         from remyfold.weights import ResolvedWeights, resolve_weights
@@ -166,7 +175,7 @@ class Folder:
         dev = resolve_device(device)
         resolved = weights if isinstance(weights, ResolvedWeights) else resolve_weights(weights)
         if attention == "auto":
-            attention = DEFAULT_ATTENTION
+            attention = auto_attention(dev)
         model = load_model(Path(resolved.directory), attention=attention, lm_dtype=LM_DTYPES[precision])
         return cls(model, device=dev, precision=precision, chunk_size=chunk_size, threads=threads,
                    model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
