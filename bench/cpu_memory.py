@@ -33,7 +33,7 @@ from models import model_config, random_sequence  # noqa: E402
 GIB = 1024**3
 
 
-def reduced_model(full: dict):
+def reduced_model(full: dict, attention: str):
     """Full dimensions, one trunk block and one language-model layer, random weights."""
     from remyfold.model import ESMFold, FoldingConfig
 
@@ -42,7 +42,7 @@ def reduced_model(full: dict):
     config["esmfold_config"]["trunk"]["num_blocks"] = 1
     folding = FoldingConfig.from_hf_dict(config)
     torch.manual_seed(0)
-    model = ESMFold(folding, attention="plain")
+    model = ESMFold(folding, attention=attention)
     with torch.no_grad():
         for p in model.parameters():
             p.normal_(0, 0.02)
@@ -54,13 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lengths", default="64,128,256,400")
     p.add_argument("--weights-gib", type=float, default=7.856, help="weights as held by remyfold (fp32 default)")
     p.add_argument("--chunk", type=int, default=None)
+    p.add_argument("--attention", default="plain", choices=["plain", "sdpa"])
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     from remyfold.api import Folder
 
     base = rss_gib("VmRSS")
     full = model_config("full", torch.device("cpu"))
-    model, folding = reduced_model(full)
+    model, folding = reduced_model(full, args.attention)
     folder = Folder(model, device=torch.device("cpu"), chunk_size=args.chunk)
     missing_states = (full["num_hidden_layers"] - 1) * folding.esm.hidden_size * 4  # bytes per residue
     rows = []
@@ -73,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"length": length, "activation_peak_gib": round(activations, 3),
                      "estimated_peak_rss_gib": round(estimate, 2)})  # fmt: skip
         print(rows[-1], file=sys.stderr, flush=True)
-        args.out.write_text(json.dumps({"process_base_gib": base, "weights_gib": args.weights_gib,
-                                        "chunk": args.chunk, "rows": rows}, indent=1) + "\n")  # fmt: skip
+        args.out.write_text(json.dumps({"process_base_gib": base, "weights_gib": args.weights_gib, "chunk": args.chunk,
+                                        "attention": args.attention, "rows": rows}, indent=1) + "\n")  # fmt: skip
     return 0
 
 

@@ -104,11 +104,16 @@ def test_truncated_file_is_a_clear_error(fp16_lm_dir, tmp_path):
 PEAK_SCRIPT = """
 import json, sys, torch
 from pathlib import Path
-from remyfold.loading import load_model
+from remyfold.loading import load_model, read_config
+from remyfold.model import ESMFold
 
 def rss(field):
     line = next(l for l in open('/proc/self/status') if l.startswith(field))
     return int(line.split()[1]) * 1024
+# Warm up what any first load and first op allocate (modules, residue tables, torch's thread pools).
+float(torch.arange(4096.).reshape(-1)[::512].float().sum())
+with torch.device('meta'):
+    ESMFold(read_config(Path(sys.argv[1])))
 before = rss('VmRSS')
 model = load_model(Path(sys.argv[1]), lm_dtype={'stored': None, 'fp32': torch.float32}[sys.argv[2]])
 with torch.no_grad():  # touch every page of every weight as held (as a fold does)
@@ -130,7 +135,7 @@ def test_peak_rss_of_a_load_is_about_the_weights_held(tmp_path_factory, policy):
                           capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
     rss = json.loads(done.stdout.strip().splitlines()[-1])
     growth = rss["peak"] - rss["before"]
-    # One copy of the weights as held (+10 %, + 24 MB of interpreter/allocator noise); a second
+    # One copy of the weights as held (+10 %, + 40 MB of interpreter/allocator noise); a second
     # copy would add at least the fp16 language model again (> 100 MB here).
-    assert growth <= 1.1 * held + 24e6, (growth / 1e6, held / 1e6)
+    assert growth <= 1.1 * held + 40e6, (growth / 1e6, held / 1e6)
     assert growth >= 0.8 * held  # the weights were really touched
