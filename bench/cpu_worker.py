@@ -77,7 +77,8 @@ class Remyfold:
         from remyfold.api import Folder
 
         self.folder = Folder.from_pretrained(weights, device="cpu", precision=spec["precision"],
-                                             attention=spec["attention"], chunk_size=spec.get("chunk"))  # fmt: skip
+                                             attention=spec["attention"], chunk_size=spec.get("chunk"),
+                                             threads=spec["threads"])  # fmt: skip
         self.max_recycles = self.folder.model.config.trunk.max_recycles
         self.lm_dtype = str(next(self.folder.model.esm.parameters()).dtype).removeprefix("torch.")
 
