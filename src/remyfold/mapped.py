@@ -83,7 +83,7 @@ class MappedFile:
         _, _, begin, end = self.entries[name]
         page = mmap.PAGESIZE
         first, last = -(-begin // page) * page, end // page * page
-        if last > first:
+        if last > first and hasattr(mmap, "MADV_DONTNEED"):  # not on Windows: the pages then stay until unmapped
             self._map.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
