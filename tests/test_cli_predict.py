@@ -41,7 +41,9 @@ class FakeEngineLoader:
 
     device = "cpu"
 
-    def fold_batch(self, records, *, num_recycles=None):
+    def fold_batch(self, records, *, num_recycles=None, progress=None):
+        if progress is not None:
+            progress("language model")
         if any(record_id.startswith("bad") for record_id, _ in records):
             raise ValueError("cannot fold this one")
         return [fake_prediction(record_id, sequence) for record_id, sequence in records]
@@ -94,7 +96,7 @@ def test_some_failed_exit_one(cli, tmp_path, capsys):
     assert statuses(tmp_path / "out") == {"a": "skipped", "bad1": "failed"}
 
 
-def test_progress_bar_only_for_several_records(cli, tmp_path, capsys):
+def test_progress_bar_updates_per_record(cli, tmp_path, capsys):
     single = write_fasta(tmp_path, ">a\nMKV\n", "one.fa")
     assert cli(single, "--out", tmp_path / "o1") == 0
     one = capsys.readouterr().err

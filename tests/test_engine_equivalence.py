@@ -129,10 +129,11 @@ def test_bf16_mode_stays_close_to_fp32(tiny_weights_dir):
     assert np.abs(exact.plddt - fast.plddt).max() < 1.0
 
 
-def test_default_folder_uses_sdpa_and_matches_reference(tiny_weights_dir, tiny_reference):
-    from remyfold.model.primitives import attention_sdpa
+def test_default_folder_uses_the_device_choice_and_matches_reference(tiny_weights_dir, tiny_reference):
+    from remyfold.api import AUTO_ATTENTION
+    from remyfold.model.primitives import select_attention
 
     folder = Folder.from_pretrained(str(tiny_weights_dir), device="cpu")
-    assert folder.model.trunk.blocks[0].tri_att_start.mha.attention is attention_sdpa
+    assert folder.model.trunk.blocks[0].tri_att_start.mha.attention is select_attention(AUTO_ATTENTION["cpu"])
     [pred] = folder.fold({"x": MONOMERS["mbp_frag"]}, num_recycles=1)
     assert_matches(pred, reference_run(tiny_reference, [MONOMERS["mbp_frag"]], recycles=1), 0)

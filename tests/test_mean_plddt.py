@@ -55,7 +55,7 @@ def test_prediction_means():
 class SplitFolder:
     device = "cpu"
 
-    def fold_batch(self, records, *, num_recycles=None):
+    def fold_batch(self, records, *, num_recycles=None, progress=None):
         return [split_prediction(rid, seq) for rid, seq in records]
 
 

@@ -52,10 +52,12 @@ class FakeFolder:
 
     def __init__(self, fail_ids=(), interrupt_after=None):
         self.batches: list[list[str]] = []
+        self.progress: list = []  # the progress callback passed with each batch
         self.fail_ids = set(fail_ids)
         self.interrupt_after = interrupt_after
 
-    def fold_batch(self, records, *, num_recycles=None):
+    def fold_batch(self, records, *, num_recycles=None, progress=None):
+        self.progress.append(progress)
         if self.interrupt_after is not None and len(self.batches) >= self.interrupt_after:
             raise KeyboardInterrupt
         self.batches.append([record_id for record_id, _ in records])
@@ -280,3 +282,11 @@ def test_failure_before_folding_keeps_an_existing_folder(tmp_path, fasta, weight
     with pytest.raises(WeightsError):
         run_predict([fasta], PredictOptions(out_dir=empty, weights=weights_dir, progress=False), loader=FailingLoader())
     assert empty.is_dir()  # it was there before: never removed
+
+
+def test_each_batch_gets_a_stage_callback(tmp_path, fasta, weights_dir):
+    folder = FakeFolder()
+    run_predict([fasta], options(tmp_path, weights_dir, max_tokens_per_batch=1), loader=FakeLoader(folder))
+    assert len(folder.progress) == len(folder.batches) > 1
+    assert all(callable(callback) for callback in folder.progress)
+    folder.progress[0]("trunk pass 1 of 4")  # a closed (disabled) bar accepts late stages

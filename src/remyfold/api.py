@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +34,16 @@ from remyfold.prediction import CHAIN_IDS, Chain, Prediction
 
 # fp32: the reference's arithmetic. bf16: language model weights in bfloat16 and the trunk under
 # bfloat16 autocast; structure module and heads stay fp32 (opt-in, see README for its drift).
-PRECISIONS = ("fp32", "bf16")
+# fp32 holds the language model as the checkpoint stores it (float16 in esmfold_v1, read as fp32:
+# exact). fp32-lm16: fp32 arithmetic with the language model's weights always held in float16,
+# rounding a checkpoint's fp32 language model once at load (remyfold.lm_storage; drift in README).
+PRECISIONS = ("fp32", "bf16", "fp32-lm16")
+LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}  # for loading.load_model
 ATTENTION_CHOICES = ("auto", "plain", "sdpa")
-DEFAULT_ATTENTION = "sdpa"  # what attention="auto" (and so remyfold predict) uses
+# What attention="auto" (and so remyfold predict) runs on each device type: the implementation
+# measured faster there (CPU: bench/results/cpu-full.md; CUDA: fused SDPA kernels).
+AUTO_ATTENTION = {"cpu": "plain", "cuda": "sdpa"}
+DEFAULT_ATTENTION = AUTO_ATTENTION["cuda"]  # the GPU benchmark's default (bench/bench.py)
 LINKER = "G" * 25
 RESIDUE_INDEX_OFFSET = 512
 MAX_PAE = float(pae_bin_centers(torch.device("cpu"))[-1])  # 31.75 Å, the last PAE bin centre
@@ -102,6 +109,11 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
+def auto_attention(device: torch.device) -> str:
+    """The attention implementation ``attention="auto"`` picks on ``device`` (:data:`AUTO_ATTENTION`)."""
+    return AUTO_ATTENTION.get(device.type, "plain")
+
+
 def plan_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:
     """Group record indices so that ``batch size × longest length ≤ max_tokens``.
 
@@ -125,15 +137,23 @@ class Folder:
     """
 
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
-                 model_name: str = "", weights_revision: str = "", kernels: KernelOptions | None = None):  # fmt: skip
+                 model_name: str = "", weights_revision: str = "", kernels: KernelOptions | None = None,
+                 threads: int | None = None):  # fmt: skip
         if precision == "auto":
             precision = default_precision(device)
         if precision not in PRECISIONS:
             raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
         if chunk_size is not None and chunk_size <= 0:
             raise InputError(f"chunk size must be a positive number of rows, got {chunk_size}")
+        from remyfold.threads import use_threads
+
+        self.threads = use_threads(threads)  # torch's CPU threads: the cores available unless given
+        from remyfold.lm_storage import drop_upcast, hold_in_half
+
         if precision == "bf16":
-            model.esm.to(torch.bfloat16)
+            drop_upcast(model.esm).to(torch.bfloat16)
+        elif precision == "fp32-lm16":
+            hold_in_half(model.esm)
         self.model = model.to(device).eval()
         try:
             self.kernels = apply_kernels(self.model, kernels or KernelOptions(), device)
@@ -151,14 +171,16 @@ class Folder:
     @classmethod
     def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "auto",
                         chunk_size: int | None = None, attention: str = "auto",
-                        kernels: KernelOptions | None = None) -> "Folder":  # fmt: skip
+                        kernels: KernelOptions | None = None, threads: int | None = None) -> "Folder":  # fmt: skip
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
 
-        ``attention="auto"`` uses PyTorch's SDPA kernels (fused on CUDA; about 2× faster
-        than the plain path on the CPU too); ``"plain"`` is the reference implementation.
-        Both compute the same function (see the equivalence tests). ``precision="auto"`` is
-        :func:`remyfold.precision.default_precision` for the device (fp32 until H100 drift is
-        measured). ``kernels`` picks optional fused kernels (:mod:`remyfold.model.kernels`).
+        ``attention="auto"`` picks per device what was measured faster there
+        (:data:`AUTO_ATTENTION`: PyTorch's fused SDPA kernels on CUDA, the plain path on the
+        CPU); ``"plain"`` is the reference implementation. Both compute the same function (see
+        the equivalence tests). ``precision="auto"`` is :func:`remyfold.precision.default_precision`
+        for the device (fp32: the H100 drift of bf16 is outside the precision rule). ``kernels``
+        picks optional fused kernels (:mod:`remyfold.model.kernels`). ``threads``: torch's CPU
+        threads (default: the cores available).
         """
         from remyfold.loading import load_model
         from remyfold.weights import ResolvedWeights, resolve_weights
@@ -170,9 +192,13 @@ class Folder:
         dev = resolve_device(device)
         resolved = weights if isinstance(weights, ResolvedWeights) else resolve_weights(weights)
         if attention == "auto":
-            attention = DEFAULT_ATTENTION
-        model = load_model(Path(resolved.directory), attention=attention)
-        return cls(model, device=dev, precision=precision, chunk_size=chunk_size, kernels=kernels,
+            attention = auto_attention(dev)
+        if precision == "auto":
+            precision = default_precision(dev)
+        if precision not in PRECISIONS:
+            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+        model = load_model(Path(resolved.directory), attention=attention, lm_dtype=LM_DTYPES[precision])
+        return cls(model, device=dev, precision=precision, chunk_size=chunk_size, kernels=kernels, threads=threads,
                    model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
 
     def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,
@@ -191,8 +217,12 @@ class Folder:
                 results[i] = pred
         return results  # type: ignore[return-value]
 
-    def fold_batch(self, records: list[tuple[str, str]], *, num_recycles: int | None = None) -> list[Prediction]:
-        """Fold ``(id, sequence)`` records in one padded forward pass; Predictions in input order."""
+    def fold_batch(self, records: list[tuple[str, str]], *, num_recycles: int | None = None,
+                   progress: Callable[[str], None] | None = None) -> list[Prediction]:  # fmt: skip
+        """Fold ``(id, sequence)`` records in one padded forward pass; Predictions in input order.
+
+        ``progress`` is called with each stage's name as it starts (see :meth:`ESMFold.forward`).
+        """
         recycles = self.default_num_recycles if num_recycles is None else num_recycles
         if recycles < 0:
             raise InputError(f"number of recycles must be ≥ 0, got {recycles}")
@@ -200,7 +230,7 @@ class Folder:
         aatype, mask, residx = self._collate(encoded)
         start = time.perf_counter()
         with torch.inference_mode(), self._autocast():
-            out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=self.chunk_size)
+            out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=self.chunk_size, progress=progress)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elapsed = time.perf_counter() - start

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from remyfold.errors import WeightsError
+from remyfold.mapped import map_checkpoint, release_source
 from remyfold.model import ESMFold, FoldingConfig
 from remyfold.model.config import ConfigError
 from remyfold.model.esmfold import af2_to_esm_map
@@ -91,7 +92,13 @@ def checkpoint_key_to_model(key: str) -> str | None:
 
 def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename checkpoint keys to remyfold's (per-layer rotary buffers must agree)."""
+    return _renamed(state)[0]
+
+
+def _renamed(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, list[str]]]:
+    """:func:`convert_state_dict`, plus the checkpoint keys behind each model name."""
     out: dict[str, torch.Tensor] = {}
+    origin: dict[str, list[str]] = {}
     for key, value in state.items():
         name = checkpoint_key_to_model(key)
         if name is None:
@@ -99,12 +106,20 @@ def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
         if name in out and not torch.equal(out[name], value):
             raise WeightsError(f"checkpoint has differing copies of {name} (at {key}); the file is inconsistent")
         out[name] = value
-    return out
+        origin.setdefault(name, []).append(key)
+    return out, origin
 
 
 def load_state_dict_strict(model: ESMFold, state: dict[str, torch.Tensor]) -> None:
     """Copy ``state`` into ``model``; any missing, unexpected or mis-shaped tensor is an error."""
     state = convert_state_dict(state)
+    check_state(model, state)
+    expected = model.state_dict()
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True, assign=False)
+
+
+def check_state(model: ESMFold, state: dict[str, torch.Tensor]) -> None:
+    """Raise :class:`WeightsError` unless ``state`` (model names) has exactly ``model``'s tensors and shapes."""
     expected = model.state_dict()
     problems = []
     missing = sorted(set(expected) - set(state))
@@ -121,21 +136,55 @@ def load_state_dict_strict(model: ESMFold, state: dict[str, torch.Tensor]) -> No
         raise WeightsError("checkpoint does not match its config.json: " + "; ".join(problems))
     if state["af2_to_esm"].cpu().long().tolist() != af2_to_esm_map(model.config.esm):
         raise WeightsError("checkpoint's af2_to_esm token map differs from its vocab_list; the checkpoint is inconsistent")
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True, assign=False)
 
 
 def _few(names: list[str], n: int = 5) -> str:
     return ", ".join(names[:n]) + (f", … (+{len(names) - n})" if len(names) > n else "")
 
 
-def load_model(directory: Path, *, attention: str = "plain", dtype: torch.dtype = torch.float32) -> ESMFold:
-    """Build the network from ``directory/config.json`` and load its weights strictly."""
+def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dtype | None = None) -> ESMFold:
+    """Build the network from ``directory/config.json`` and assign its weights strictly, without a second copy.
+
+    The network is built on the meta device; the checkpoint is mapped (:mod:`remyfold.mapped`)
+    and each tensor already in its in-memory dtype becomes the parameter itself
+    (``load_state_dict(assign=True)``). In-memory dtypes (:func:`held_dtype`): float32 outside the
+    language model; the language model's parameters as stored (``lm_dtype=None``: a float16 or
+    bfloat16 tensor stays 16-bit and is read back as float32, which is exact — the published
+    esmfold_v1 stores its language model in float16), or all in ``lm_dtype`` (float32; float16 for
+    ``fp32-lm16``, read back as float32; bfloat16 for the ``bf16`` mode, computed in bfloat16).
+    A tensor that changes dtype is converted into a new buffer and its file pages released, so the
+    peak resident memory of a load is about the in-memory size of the weights.
+    """
+    from remyfold.lm_storage import compute_in_fp32
+
     config = read_config(directory)
-    state = read_state_dict(directory)
+    source, files = map_checkpoint(_weight_files(directory))
     with torch.device("meta"):
         model = ESMFold(config, attention=attention)
-    # Materialise empty parameters on the CPU, then fill them from the checkpoint.
-    model = model.to_empty(device="cpu")
+    state, origin = _renamed(source)
+    del source
+    check_state(model, state)
+    lm_params = {f"esm.{name}" for name, _ in model.esm.named_parameters()}
+    for name, meta in model.state_dict().items():
+        want = held_dtype(state[name].dtype, meta.dtype, lm_dtype if name in lm_params else meta.dtype)
+        if state[name].dtype != want:
+            state[name] = state[name].to(want)
+            for key in origin[name]:
+                release_source(files, key)
+    model.load_state_dict(state, strict=True, assign=True)
     model.init_constants()
-    load_state_dict_strict(model, state)
-    return model.to(dtype).eval()
+    stray = [name for name, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if stray:
+        raise WeightsError(f"internal error: {_few(stray)} not loaded from the checkpoint")
+    if lm_dtype != torch.bfloat16:  # 16-bit language-model weights are read as float32 (bf16 mode: computed in bf16)
+        compute_in_fp32(model.esm)
+    return model.eval()
+
+
+def held_dtype(stored: torch.dtype, model_dtype: torch.dtype, wanted: torch.dtype | None) -> torch.dtype:
+    """The in-memory dtype of a tensor: ``wanted``, or (``None``) as stored when that is a float dtype."""
+    if not model_dtype.is_floating_point:
+        return model_dtype
+    if wanted is None:
+        return stored if stored in (torch.float32, torch.float16, torch.bfloat16) else model_dtype
+    return wanted

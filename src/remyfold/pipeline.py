@@ -54,6 +54,7 @@ class PredictOptions:
     precision: str = "fp32"
     num_recycles: int | None = None
     chunk_size: int | None = None
+    threads: int | None = None  # torch CPU threads; None: the cores available to the process
     max_length: int = DEFAULT_MAX_LENGTH
     max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH
     overwrite: bool = False
@@ -67,6 +68,7 @@ class PredictOptions:
             raise InputError(f"--num-recycles {self.num_recycles}: must be 0 or more")
         for flag, value in (
             ("--chunk-size", self.chunk_size),
+            ("--threads", self.threads),
             ("--max-length", self.max_length),
             ("--max-tokens-per-batch", self.max_tokens_per_batch),
         ):
@@ -108,9 +110,8 @@ class EngineLoader:
     def __call__(self, weights: ResolvedWeights, options: PredictOptions):
         from remyfold.api import Folder
 
-        return Folder.from_pretrained(
-            weights, device=options.device, precision=options.precision, chunk_size=options.chunk_size
-        )
+        return Folder.from_pretrained(weights, device=options.device, precision=options.precision,
+                                      chunk_size=options.chunk_size, threads=options.threads)  # fmt: skip
 
 
 class BatchExecutor(Protocol):
@@ -129,9 +130,12 @@ class BatchExecutor(Protocol):
     def start(self, weights: ResolvedWeights, options: PredictOptions) -> None:
         """Load what folding needs before the first batch (a failure here still counts as before folding)."""
 
-    def fold(self, batches: list[list[FastaRecord]], weights: ResolvedWeights,
-             options: PredictOptions) -> Iterator[list[RecordResult]]:  # fmt: skip
-        """Fold ``batches``; yield lists of results as batches finish (any order, each record once)."""
+    def fold(self, batches: list[list[FastaRecord]], weights: ResolvedWeights, options: PredictOptions,
+             stages=None) -> Iterator[list[RecordResult]]:  # fmt: skip
+        """Fold ``batches``; yield lists of results as batches finish (any order, each record once).
+
+        ``stages(batch)``, when given, returns the engine's stage callback for ``batch`` (local folds).
+        """
 
 
 class LocalExecutor:
@@ -147,11 +151,11 @@ class LocalExecutor:
     def start(self, weights, options) -> None:
         self.folder = self.loader(weights, options)
 
-    def fold(self, batches, weights, options):
+    def fold(self, batches, weights, options, stages=None):
         if self.folder is None:
             self.start(weights, options)
         for batch in batches:
-            yield fold_batch(self.folder, batch, options)
+            yield fold_batch(self.folder, batch, options, progress=stages(batch) if stages else None)
 
 
 def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None = None,
@@ -183,8 +187,9 @@ def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None 
         remove_created_dirs(created, options.out_dir / SUMMARY_NAME)
         raise
     if todo:
-        batches = executor.fold(make_batches(todo, options.max_tokens_per_batch), weights, options)
-        _fold_all(todo, batches, options, results, show_progress=options.progress and len(records) > 1)
+        plan = make_batches(todo, options.max_tokens_per_batch)
+        _fold_all(todo, lambda stages: executor.fold(plan, weights, options, stages=stages), options, results,
+                  show_progress=options.progress)  # fmt: skip
     return list(results.values())
 
 
@@ -197,13 +202,18 @@ def _initial_result(record: FastaRecord, options: PredictOptions) -> RecordResul
     return RecordResult(record.id, record.length, chain_summary(record.chains), "pending")
 
 
-def _fold_all(todo: list[FastaRecord], batches: Iterable[list[RecordResult]], options: PredictOptions,
-              results: dict, *, show_progress: bool) -> None:  # fmt: skip
-    """Record each finished batch's results (from an executor) in ``results`` and ``summary.tsv``."""
+def _fold_all(todo: list[FastaRecord], run_batches, options: PredictOptions, results: dict, *,
+              show_progress: bool) -> None:  # fmt: skip
+    """Record each finished batch's results in ``results`` and ``summary.tsv``.
+
+    ``run_batches(stages)`` is the executor's iterator of finished batches; ``stages(batch)`` gives
+    the engine's stage callback for a batch folded here. The bar counts records; its postfix names
+    the batch in flight and the engine's stage.
+    """
     from tqdm import tqdm
 
     with tqdm(total=len(todo), unit="seq", desc="folding", file=sys.stderr, disable=not show_progress) as bar:
-        for batch in batches:
+        for batch in run_batches(lambda records: stage_reporter(bar, records)):
             for result in batch:
                 results[result.id] = result
             write_summary(options.out_dir, list(results.values()))
@@ -231,17 +241,27 @@ def make_batches(records: list[FastaRecord], max_tokens: int) -> list[list[Fasta
     return [[records[i] for i in batch] for batch in plan_batches(lengths, max_tokens)]
 
 
-def fold_batch(folder, batch: list[FastaRecord], options: PredictOptions) -> list[RecordResult]:
-    """Fold ``batch`` in one forward pass and write its outputs; on failure retry record by record."""
+def stage_reporter(bar, batch: list[FastaRecord]):
+    """A ``progress`` callback showing ``<first id> [+N]: <stage>`` on the bar's postfix."""
+    label = batch[0].id + (f" +{len(batch) - 1}" if len(batch) > 1 else "")
+    return lambda stage: bar.set_postfix_str(f"{label}: {stage}")
+
+
+def fold_batch(folder, batch: list[FastaRecord], options: PredictOptions, progress=None) -> list[RecordResult]:
+    """Fold ``batch`` in one forward pass and write its outputs; on failure retry record by record.
+
+    ``progress`` (optional) is passed to the engine, which calls it with each stage's name.
+    """
     try:
-        predictions = folder.fold_batch([(r.id, r.sequence) for r in batch], num_recycles=options.num_recycles)
+        records = [(r.id, r.sequence) for r in batch]
+        predictions = folder.fold_batch(records, num_recycles=options.num_recycles, progress=progress)
         if len(predictions) != len(batch):
             raise RuntimeError(f"the engine returned {len(predictions)} predictions for {len(batch)} records")
     except Exception as err:  # noqa: BLE001 - any engine failure is reported per record
         if len(batch) == 1:
             return [failed_result(batch[0], err)]
         _release_memory(folder)
-        return [result for record in batch for result in fold_batch(folder, [record], options)]
+        return [result for record in batch for result in fold_batch(folder, [record], options, progress)]
     return [_write_record(record, pred, folder, options.out_dir) for record, pred in zip(batch, predictions)]
 
 
@@ -268,7 +288,8 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
     try:
         write_text_atomic(out_dir / f"{record.id}.pdb", to_pdb_string(pred))
         write_text_atomic(out_dir / f"{record.id}.cif", to_mmcif_string(pred))
-        write_text_atomic(out_dir / f"{record.id}.json", prediction_json(pred, device=str(folder.device)))
+        threads = getattr(folder, "threads", None)
+        write_text_atomic(out_dir / f"{record.id}.json", prediction_json(pred, device=str(folder.device), threads=threads))
     except Exception as err:  # noqa: BLE001 - a record that cannot be written is failed, the others go on
         return failed_result(record, err)
     return RecordResult(
@@ -277,7 +298,7 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
     )  # fmt: skip
 
 
-def prediction_json(pred, *, device: str) -> str:
+def prediction_json(pred, *, device: str, threads: int | None = None) -> str:
     """The ``<id>.json`` text: sequence, chains, scores, per-residue pLDDT ``[N]``, PAE ``[N, N]``, run metadata.
 
     ``mean_plddt`` is the mean of the per-residue (Cα) ``plddt``; ``mean_plddt_all_atom`` is ESMFold's
@@ -304,6 +325,7 @@ def prediction_json(pred, *, device: str) -> str:
         "weights_revision": pred.weights_revision,
         "precision": pred.precision,
         "device": device,
+        "threads": threads,
         "seconds": round(float(pred.seconds), 3),
         "remyfold_version": __version__,
     }

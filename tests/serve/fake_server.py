@@ -27,7 +27,7 @@ class FakeEngine:
     def __init__(self, seconds: float):
         self.seconds = seconds
 
-    def fold_batch(self, records, *, num_recycles=None):
+    def fold_batch(self, records, *, num_recycles=None, progress=None):
         from test_cli_predict import fake_prediction
 
         time.sleep(self.seconds)

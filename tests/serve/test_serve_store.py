@@ -98,7 +98,7 @@ def test_other_users_jobs_are_not_found_admin_sees_all(store):
 class NeverFold:
     device = "cpu"
 
-    def fold_batch(self, records, *, num_recycles=None):
+    def fold_batch(self, records, *, num_recycles=None, progress=None):
         raise AssertionError("the job must not be folded again")
 
 
@@ -206,7 +206,7 @@ def test_one_server_per_data_folder(tmp_path):
 class Broken:
     device = "cpu"
 
-    def fold_batch(self, records, *, num_recycles=None):
+    def fold_batch(self, records, *, num_recycles=None, progress=None):
         raise RuntimeError("CUDA out of memory\nTried to allocate 2 GiB")
 
 
@@ -218,7 +218,7 @@ class CancelledMidway:
     def __init__(self, store, user, job_id):
         self.store, self.user, self.job_id = store, user, job_id
 
-    def fold_batch(self, records, *, num_recycles=None):
+    def fold_batch(self, records, *, num_recycles=None, progress=None):
         from test_cli_predict import fake_prediction
 
         self.store.cancel(self.user, self.job_id)

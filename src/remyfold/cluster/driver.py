@@ -95,8 +95,12 @@ class ClusterExecutor:
     def start(self, weights, options: PredictOptions) -> None:
         """Nothing to load in the client: each worker loads the model once (FolderPlugin) when :meth:`fold` registers it."""
 
-    def fold(self, batches, weights, options: PredictOptions):
-        """Run ``batches`` on the cluster; yield the results of the batches finished since the last look."""
+    def fold(self, batches, weights, options: PredictOptions, stages=None):
+        """Run ``batches`` on the cluster; yield the results of the batches finished since the last look.
+
+        ``stages`` is not used: the engine's stages run on remote workers, so the client's bar counts
+        finished records only.
+        """
         self.check(options)
         options = dataclasses.replace(options, out_dir=options.out_dir.resolve())  # workers have other cwds
         weights = dataclasses.replace(weights, directory=Path(weights.directory).resolve())

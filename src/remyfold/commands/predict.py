@@ -21,6 +21,7 @@ _DEFAULT_MAX_TOKENS = 1024
 _PRECISIONS = {
     "fp32": "the reference's arithmetic (default)",
     "bf16": "ESM-2 in bfloat16 and the trunk under bfloat16 autocast, opt-in",
+    "fp32-lm16": "fp32 arithmetic with the language model's weights held in float16 (8.4 instead of 14.1 GB)",
 }  # = remyfold.api.PRECISIONS
 
 
@@ -79,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the pair-state operations N rows at a time: less memory, slower (default: all at once)",
     )
     parser.add_argument(
+        "--threads",
+        type=_int_at_least(1),
+        default=None,
+        metavar="N",
+        help="CPU threads for torch (default: the cores available to this process)",
+    )
+    parser.add_argument(
         "--max-length",
         type=_int_at_least(1),
         default=_DEFAULT_MAX_LENGTH,
@@ -117,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = PredictOptions(
         out_dir=args.out, weights=args.weights, device=args.device, precision=args.precision,
-        num_recycles=args.num_recycles, chunk_size=args.chunk_size, max_length=args.max_length,
+        num_recycles=args.num_recycles, chunk_size=args.chunk_size, threads=args.threads, max_length=args.max_length,
         max_tokens_per_batch=args.max_tokens_per_batch, overwrite=args.overwrite, progress=not args.quiet,
     )  # fmt: skip
     results = _run_predict(args, options)

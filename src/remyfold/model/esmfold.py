@@ -9,6 +9,7 @@ starts at zero. Parameter names match ``transformers.EsmForProteinFolding``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -87,12 +88,16 @@ class ESMFold(nn.Module):
         self.register_buffer("atom37_mask", torch.from_numpy(tables.atom37_mask), persistent=False)
 
     def init_constants(self) -> None:
-        """Refill the residue-geometry tables (non-persistent buffers), e.g. after ``to_empty``."""
+        """Refill the residue-geometry tables (non-persistent buffers) after ``to_empty``, or create them on meta."""
         tables = residue_tables()
         for module in self.modules():
-            for name, buffer in module.named_buffers(recurse=False):
+            for name, buffer in list(module.named_buffers(recurse=False)):
                 if hasattr(tables, name):
-                    buffer.copy_(torch.from_numpy(getattr(tables, name)))
+                    value = torch.from_numpy(getattr(tables, name))
+                    if buffer.is_meta:
+                        module._buffers[name] = value.to(buffer.dtype)
+                    else:
+                        buffer.copy_(value)
 
     def language_model_states(self, aatype: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Weighted sum of ESM-2 hidden states ``[B, L, D]`` for residues ``aatype`` ``[B, L]``."""
@@ -115,6 +120,7 @@ class ESMFold(nn.Module):
         residue_index: torch.Tensor,
         num_recycles: int | None = None,
         chunk_size: int | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> FoldingOutput:
         """Fold a padded batch.
 
@@ -124,14 +130,18 @@ class ESMFold(nn.Module):
             num_recycles: recycling iterations after the first pass (reference's ``num_recycles``);
                 ``None``: the reference's default, ``config.trunk.max_recycles`` passes in all.
             chunk_size: rows per chunk in the pair-state operations (None: no chunking).
+            progress: called with the name of each stage as it starts (``"language model"``,
+                ``"trunk pass k of n"``, ``"structure module k of n"``).
         """
         if num_recycles is None:
             num_recycles = self.config.trunk.max_recycles - 1
+        if progress is not None:
+            progress("language model")
         s0 = self.esm_s_mlp(self.language_model_states(aatype, mask))
         if self.config.embed_aa:
             s0 = s0 + self.embedding(aatype)
         z0 = s0.new_zeros(*aatype.shape, aatype.shape[1], self.config.trunk.pairwise_state_dim)
-        _, z, structure = self.trunk(s0, z0, residue_index, mask, aatype, num_recycles, chunk_size)
+        _, z, structure = self.trunk(s0, z0, residue_index, mask, aatype, num_recycles, chunk_size, progress)
         atom14 = structure["positions"][-1].float()
         atom37_mask = self.atom37_mask[aatype] * mask.unsqueeze(-1)
         # Gather atom14 slots into atom37 order: [B, L, 37, 3]

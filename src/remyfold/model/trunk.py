@@ -7,6 +7,8 @@ of the previous structure's virtual Cβ atoms), then the structure module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -103,22 +105,28 @@ class FoldingTrunk(nn.Module):
         aatype: torch.Tensor,
         num_recycles: int,
         chunk_size: int | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Run ``num_recycles + 1`` passes.
 
         Args:
             s0: ``[B, L, C_s]`` initial sequence state.  z0: ``[B, L, L, C_z]`` initial pair state.
             residue_index, mask, aatype: ``[B, L]`` (mask bool).
+            progress: called with ``"trunk pass k of n"`` and ``"structure module k of n"`` as each starts.
 
         Returns:
             Final sequence state, pair state and the last structure-module output.
         """
         recycle_s, recycle_z = torch.zeros_like(s0), torch.zeros_like(z0)
         bins = torch.zeros(z0.shape[:-1], dtype=torch.long, device=z0.device)
-        for _ in range(num_recycles + 1):
+        report = progress if progress is not None else (lambda stage: None)
+        passes = num_recycles + 1
+        for k in range(1, passes + 1):
+            report(f"trunk pass {k} of {passes}")
             recycle_s = self.recycle_s_norm(recycle_s)
             recycle_z = self.recycle_z_norm(recycle_z) + self.recycle_disto(bins)
             s, z = self.run_blocks(s0 + recycle_s, z0 + recycle_z, residue_index, mask, chunk_size)
+            report(f"structure module {k} of {passes}")
             structure = self._structure(s, z, aatype, mask)
             recycle_s, recycle_z = s, z
             bins = recycle_distogram(structure["positions"][-1][:, :, :3])

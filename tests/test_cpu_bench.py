@@ -1,0 +1,46 @@
+"""The full-size CPU benchmark's scripts, run end to end on a tiny checkpoint (what CI can afford)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def test_tiny_checkpoint_then_side_by_side_run(tmp_path):
+    pytest.importorskip("transformers")
+    weights = tmp_path / "w"
+    subprocess.run([sys.executable, str(BENCH / "checkpoint.py"), "--config", "tiny", "--out", str(weights)],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    out, md = tmp_path / "r.json", tmp_path / "r.md"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1",
+         "--schedule", "remyfold:12+20,reference-lm-fp32:12,reference:20", "--out", str(out), "--markdown", str(md)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["complete"] and [w["label"] for w in report["workers"]] == ["remyfold", "reference-lm-fp32", "reference"]
+    assert all(w["status"] == "ok" and w["threads"] == 1 for w in report["workers"])
+    remy, ref32, ref = report["workers"]
+    assert [r["length"] for r in remy["results"]] == [12, 20]
+    assert remy["lm_dtype"] == "float16" and ref["lm_dtype"] == "float16" and ref32["lm_dtype"] == "float32"
+    for row in remy["results"]:
+        assert row["seconds"] > 0 and row["fold_peak_rss_gib"] > 0 and row["floor_multiple"] > 1
+    assert remy["ready_seconds"] > 0 and remy["load_peak_rss_gib"] > 0
+    # The same weights give the same structures: the fp32 reference agrees with remyfold.
+    agreement = {(a["b"], a["length"]): a for a in report["agreement"]}
+    assert agreement[("reference-lm-fp32", 12)]["ca_rmsd"] < 1e-2
+    assert ("reference", 20) in agreement
+    assert "| 12 | reference-lm-fp32 |" in md.read_text()
+
+
+def test_bad_weights_exit_2(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(tmp_path), "--out",
+                           str(tmp_path / "r.json")], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "checkpoint.py" in done.stderr
