@@ -34,6 +34,15 @@ def kabsch(mobile: np.ndarray, target: np.ndarray, weights: np.ndarray) -> tuple
     weighted = weights[:, :, None] * mobile[None, :, :]
     covariance = np.matmul(weighted.transpose(0, 2, 1), target)
     covariance -= total[:, :, None] * mobile_centre[:, :, None] * target_centre[:, None, :]
+    return rigid_from_covariance(covariance, mobile_centre, target_centre)
+
+
+def rigid_from_covariance(covariance: np.ndarray, mobile_centre: np.ndarray,
+                          target_centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Kabsch's optimal rotation from centred covariances ``[B, 3, 3]`` and the centres ``[B, 3]``.
+
+    Returns ``(rotation [B, 3, 3], translation [B, 3])`` mapping mobile onto target as ``x @ R.T + t``.
+    """
     u, _, vt = np.linalg.svd(covariance)
     # R = V diag(1, 1, d) U^T with d = sign(det(V U^T)) so that R is a proper rotation.
     sign = np.sign(np.linalg.det(np.matmul(vt.transpose(0, 2, 1), u.transpose(0, 2, 1))))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from remyfold.metrics.gdt import GDT_CUTOFFS, gdt_scores
-from remyfold.metrics.superpose import superposed_rmsd
+from remyfold.metrics.superpose import rigid_from_covariance, superposed_rmsd
 from remyfold.metrics.tmscore import MAX_ITERATIONS, TMResult, seed_lengths, tm_d0
 
 # Elements of one [B, n] distance block: 2 MB of float64, so that the passes over it stay in cache.
@@ -71,14 +71,7 @@ class _Search:
         # H = sum x y^T - W cx cy^T; the features hold y x^T, so transpose: [B, 3, 3].
         covariance = sums[:, 6:].reshape(-1, 3, 3).transpose(0, 2, 1)
         covariance = covariance - counts[:, :, None] * mobile_centre[:, :, None] * target_centre[:, None, :]
-        u, _, vt = np.linalg.svd(covariance)
-        # R = V diag(1, 1, d) U^T with d = sign(det(V U^T)), as in superpose.kabsch.
-        sign = np.sign(np.linalg.det(np.matmul(vt.transpose(0, 2, 1), u.transpose(0, 2, 1))))
-        sign[sign == 0] = 1.0
-        vt[:, 2, :] *= sign[:, None]
-        rotation = np.matmul(vt.transpose(0, 2, 1), u.transpose(0, 2, 1))
-        translation = target_centre - np.einsum("bij,bj->bi", rotation, mobile_centre)
-        return rotation, translation
+        return rigid_from_covariance(covariance, mobile_centre, target_centre)
 
     def squared_distances(self, rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
         """``[B, n]`` squared distances ``|R_b x_i + t_b - y_i|²`` by one matrix product.
