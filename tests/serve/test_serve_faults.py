@@ -15,7 +15,9 @@ from remyfold.serve.store import Store, User
 AUDITOR = User(id=0, name="auditor", is_admin=True)  # reads the store directly
 
 # Three records of 30 residues, 2 recycles: long enough (seconds) to be caught running.
-LONG_JOB = "".join(f">rec{i}\n{('MKVLAAGIWEKLSTRPQDNY'[i:] + 'MKVLAAGIWEKLSTRPQDNY')[:15] * 2}\n" for i in range(3))
+# Three 150-residue records: several seconds of folding even on an idle machine, so the test sees
+# the job running before it finishes (30-residue records finished between two polls).
+LONG_JOB = "".join(f">rec{i}\n{('MKVLAAGIWEKLSTRPQDNY'[i:] + 'MKVLAAGIWEKLSTRPQDNY')[:15] * 10}\n" for i in range(3))
 
 
 def wait_dead(pid: int, timeout: float = 20.0) -> None:
@@ -39,7 +41,7 @@ def test_sigkill_mid_job_then_restart_finishes_it_exactly_once(tiny_weights_dir,
             early = api.post("/api/v1/jobs", json={"fasta": ">early\nMKVLAAGIW\n", "num_recycles": 0}).json()
             assert wait_for_job(api, early["id"])["state"] == "done"
             early_pdb = api.get(f"/api/v1/jobs/{early['id']}/records/early/pdb").content
-            job = api.post("/api/v1/jobs", json={"fasta": LONG_JOB, "num_recycles": 2}).json()
+            job = api.post("/api/v1/jobs", json={"fasta": LONG_JOB, "num_recycles": 4}).json()
             wait_for_job(api, job["id"], states=("running",))
         [worker] = store.workers()
         server.kill()
