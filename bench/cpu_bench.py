@@ -43,7 +43,8 @@ from models import random_sequence  # noqa: E402
 
 GIB = 1024**3
 WORKER = Path(__file__).resolve().parent / "cpu_worker.py"
-DEFAULT_SCHEDULE = "remyfold:64+128+256,reference-lm-fp32:64+128+256,reference:64+128+256,remyfold-sdpa:64+128"
+DEFAULT_SCHEDULE = ("remyfold:64+128+256,reference:64+128+256,reference-reuse-allocator:64+128+256,"
+                    "remyfold-sdpa:64+128,remyfold-plain-layers:64+128")
 
 
 def available_gib() -> float:
@@ -92,7 +93,7 @@ def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> 
     spec_path = tmp / f"{spec['file']}.spec.json"
     spec["spawned_at"] = time.time()
     spec_path.write_text(json.dumps(spec))
-    proc = subprocess.Popen([sys.executable, str(WORKER), str(spec_path)])
+    proc = subprocess.Popen([sys.executable, str(WORKER), str(spec_path)], env=os.environ | spec.get("env", {}))
     sampled, status = 0.0, "ok"
     while proc.poll() is None:
         sampled = max(sampled, process_rss_gib(proc.pid))
@@ -108,7 +109,8 @@ def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> 
     out = Path(spec["out"])
     report = json.loads(out.read_text()) if out.is_file() else {"label": spec["label"], "impl": spec["impl"], "results": []}
     report |= {"status": status, "sampled_peak_rss_gib": round(sampled, 2), "precision": spec.get("precision"),
-               "attention": spec.get("attention"), "chunk": spec.get("chunk")}  # fmt: skip
+               "attention": spec.get("attention"), "chunk": spec.get("chunk"), "triangle": spec.get("triangle"),
+               "cpu_allocator": spec.get("cpu_allocator"), "env": spec.get("env", {})}  # fmt: skip
     arrays = Path(spec["arrays"])
     report["_arrays"] = dict(np.load(arrays)) if arrays.is_file() else {}
     return report
@@ -147,6 +149,12 @@ KINDS = {  # worker kind → spec fields
     "remyfold-fp32-lm16": {"impl": "remyfold", "precision": "fp32-lm16", "attention": "auto"},
     "reference": {"impl": "reference"},
     "reference-lm-fp32": {"impl": "reference", "lm_fp32": True},
+    # remyfold without its CPU paths (plain triangle layers, glibc's allocator defaults): what they add
+    "remyfold-plain-layers": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "triangle": "plain",
+                              "cpu_allocator": "system"},
+    # the reference run under remyfold's allocator policy (glibc's environment variables for the same
+    # mallopt settings, remyfold.allocator): how much of the gap is the allocator alone
+    "reference-reuse-allocator": {"impl": "reference", "env": {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647"}},
 }
 
 

@@ -43,6 +43,22 @@ def _workers(report: dict) -> list[str]:
     return lines
 
 
+def _settings(report: dict) -> list[str]:
+    """One line per run label: what it ran (remyfold's options, the reference's environment)."""
+    lines, seen = ["", "Runs:", ""], set()
+    for w in report["workers"]:
+        if w["label"] in seen:
+            continue
+        seen.add(w["label"])
+        if w["impl"] == "reference":
+            env = " ".join(f"{k}={v}" for k, v in (w.get("env") or {}).items())
+            lines.append(f"* {w['label']}: transformers' EsmForProteinFolding as documented{'; environment ' + env if env else ''}")
+        else:
+            lines.append(f"* {w['label']}: remyfold precision {w.get('precision')}, attention {w.get('attention')}, "
+                         f"triangle layers {w.get('triangle') or 'auto'}, cpu allocator {w.get('cpu_allocator') or 'reuse'}")
+    return lines
+
+
 def _by_kind(report: dict) -> dict[str, dict]:
     """Workers of the same kind merged: first ready time, all result rows."""
     kinds: dict[str, dict] = {}
@@ -83,5 +99,5 @@ def _agreement(report: dict) -> list[str]:
 
 def render_cpu_markdown(report: dict) -> str:
     skipped = [f"* not run: {item}" for item in report.get("skipped", [])]
-    return "\n".join(_header(report) + _workers(report) + _speedups(report) + _agreement(report)
+    return "\n".join(_header(report) + _workers(report) + _settings(report) + _speedups(report) + _agreement(report)
                      + ([""] + skipped if skipped else [])) + "\n"  # fmt: skip

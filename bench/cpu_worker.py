@@ -75,10 +75,12 @@ class Remyfold:
 
     def __init__(self, weights: str, spec: dict):
         from remyfold.api import Folder
+        from remyfold.model.kernels import KernelOptions
 
+        kernels = KernelOptions(triangle=spec.get("triangle", "auto"), cpu_allocator=spec.get("cpu_allocator", "reuse"))
         self.folder = Folder.from_pretrained(weights, device="cpu", precision=spec["precision"],
                                              attention=spec["attention"], chunk_size=spec.get("chunk"),
-                                             threads=spec["threads"])  # fmt: skip
+                                             threads=spec["threads"], kernels=kernels)  # fmt: skip
         self.max_recycles = self.folder.model.config.trunk.max_recycles
         self.lm_dtype = str(next(self.folder.model.esm.parameters()).dtype).removeprefix("torch.")
 

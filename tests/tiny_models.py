@@ -55,3 +55,12 @@ def save_reference(model, directory: Path, safe_serialization: bool = True) -> P
     """``save_pretrained`` the reference to ``directory`` and return it."""
     model.save_pretrained(str(directory), safe_serialization=safe_serialization)
     return directory
+
+
+def randomize_module(module: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Every parameter random, gates included (zero-initialised gates would hide mapping errors); eval mode."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) / (p.shape[-1] ** 0.5 if p.dim() > 1 else 3.0) + (p.dim() == 1))
+    return module.eval()

@@ -155,8 +155,12 @@ class Folder:
         elif precision == "fp32-lm16":
             hold_in_half(model.esm)
         self.model = model.to(device).eval()
+        from remyfold.allocator import choose_allocator
+
+        kernels = kernels or KernelOptions()
+        self.cpu_allocator = choose_allocator(kernels.cpu_allocator, device.type)
         try:
-            self.kernels = apply_kernels(self.model, kernels or KernelOptions(), device)
+            self.kernels = apply_kernels(self.model, kernels, device)
         except ConfigError as err:
             raise InputError(str(err)) from None
         self.device, self.precision, self.chunk_size = device, precision, chunk_size

@@ -1,0 +1,137 @@
+"""The CPU's cache-blocked triangle layers compute what the plain layers compute, and the C-heap policy.
+
+``remyfold.model.kernels_blocked`` is the CPU default (``KernelOptions(triangle="auto")``); the plain
+layers are the reference it is held to, with and without padding, chunking and uneven row blocks.
+``remyfold.allocator`` is checked by its effect, in a subprocess (it is process-wide).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from tiny_models import randomize_module
+
+from remyfold.allocator import choose_allocator
+from remyfold.model import kernels_blocked
+from remyfold.model.config import ConfigError
+from remyfold.model.kernels import KernelOptions, apply_kernels, resolve_triangle
+from remyfold.model.kernels_blocked import BlockedTriangleKernels
+from remyfold.model.triangular_attention import TriangleAttention
+from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
+from remyfold.model.trunk_block import TrunkBlock
+
+TOL = {"atol": 2e-5, "rtol": 2e-5}
+
+
+
+
+def _pair(seed: int, n: int, padded: bool, c_z: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """z ``[2, n, n, c_z]`` and its pair mask; with ``padded`` the second record's last 3 residues are padding."""
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(2, n, n, c_z, generator=gen)
+    seq_mask = torch.ones(2, n, dtype=torch.bool)
+    if padded:
+        seq_mask[1, n - 3 :] = False
+    return z, seq_mask[:, :, None] & seq_mask[:, None, :]
+
+
+LAYERS = {
+    "attention-start": lambda: TriangleAttention(32, 8, 4, starting=True),
+    "attention-end": lambda: TriangleAttention(32, 8, 4, starting=False),
+    "multiplication-out": lambda: TriangleMultiplicativeUpdate(32, outgoing=True),
+    "multiplication-in": lambda: TriangleMultiplicativeUpdate(32, outgoing=False),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("padded", [False, True])
+@pytest.mark.parametrize("chunk_size", [None, 5])
+def test_blocked_layer_matches_plain(kind, padded, chunk_size):
+    # 11 rows: blocks of 4, 4 and 3 (an uneven last block)
+    assert 11 % kernels_blocked.ROWS_PER_BLOCK != 0
+    layer = randomize_module(LAYERS[kind](), seed=3)
+    z, mask = _pair(4, 11, padded)
+    with torch.no_grad():
+        plain = layer(z, mask, chunk_size)
+        layer.kernel = BlockedTriangleKernels()
+        blocked = layer(z, mask, chunk_size)
+    torch.testing.assert_close(blocked, plain, **TOL)
+    if padded:  # padding really matters here: the padded record's valid rows move when the mask is dropped
+        layer.kernel = None
+        with torch.no_grad():
+            unmasked = layer(z, torch.ones_like(mask), chunk_size)
+        assert (unmasked[1, :8, :8] - plain[1, :8, :8]).abs().max() > 1e-3
+
+
+def test_blocked_trunk_block_matches_plain():
+    block = randomize_module(TrunkBlock(64, 32, 16, 8, "plain"), seed=9)
+    gen = torch.Generator().manual_seed(10)
+    s, z = torch.randn(2, 13, 64, generator=gen), torch.randn(2, 13, 13, 32, generator=gen)
+    mask = torch.ones(2, 13, dtype=torch.bool)
+    mask[0, 10:] = False
+    with torch.no_grad():
+        plain = block(s, z, mask)
+        for m in block.modules():
+            if isinstance(m, (TriangleAttention, TriangleMultiplicativeUpdate)):
+                m.kernel = BlockedTriangleKernels()
+        blocked = block(s, z, mask)
+    for a, b in zip(blocked, plain):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_auto_is_blocked_on_the_cpu_only():
+    assert resolve_triangle("auto", torch.device("cpu")) == "blocked"
+    assert resolve_triangle("blocked", torch.device("cpu")) == "blocked"
+    assert resolve_triangle("plain", torch.device("cpu")) == "plain"
+    assert KernelOptions().triangle == "auto" and KernelOptions().cpu_allocator == "reuse"
+    with pytest.raises(ConfigError, match="cpu allocator"):
+        KernelOptions(cpu_allocator="jemalloc")
+
+
+def test_apply_attaches_blocked_kernel(tiny_reference):
+    from remyfold.model import ESMFold, FoldingConfig
+
+    model = ESMFold(FoldingConfig.from_hf_dict(tiny_reference.config.to_dict()))
+    choice = apply_kernels(model, KernelOptions(), torch.device("cpu"))
+    layers = [m for m in model.modules() if isinstance(m, (TriangleAttention, TriangleMultiplicativeUpdate))]
+    assert choice.triangle == "blocked" and layers and all(isinstance(m.kernel, BlockedTriangleKernels) for m in layers)
+
+
+# A child process frees a 256 MB block and reports its RSS before and after the free, with or
+# without the policy: glibc unmaps the block at once by default and keeps it under the policy.
+_PROBE = """
+import ctypes, json, sys
+from remyfold.allocator import choose_allocator
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+applied = choose_allocator(sys.argv[1], "cpu")
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+size = 256 << 20
+block = libc.malloc(ctypes.c_size_t(size))
+ctypes.memset(block, 1, size)
+before = rss()
+libc.free(ctypes.c_void_p(block))
+print(json.dumps({"applied": applied, "released": before - rss()}))
+"""
+
+
+def _probe(choice: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", _PROBE, choice], capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_reuse_policy_keeps_freed_memory():
+    system, reuse = _probe("system"), _probe("reuse")
+    assert system["applied"] == "system" and system["released"] > 200 << 20
+    assert reuse["applied"] == "reuse" and reuse["released"] < 16 << 20
+
+
+def test_policy_only_for_the_cpu():
+    assert choose_allocator("reuse", "cuda") == "system"
+    assert choose_allocator("system", "cpu") == "system"
