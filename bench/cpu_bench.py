@@ -130,6 +130,12 @@ def compare(a: dict, b: dict) -> list[dict]:
     return rows
 
 
+def best_rates(measured: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Per dtype, the highest rate measured in the run (at the start or the end): the floor is what
+    the machine can do, and a rate measured low (a busy or cold machine) would put runs below it."""
+    return {key: max(m[key] for m in measured.values() if key in m) for key in next(iter(measured.values()))}
+
+
 def add_floors(report: dict, config, rates: dict) -> None:
     """FLOPs, fp32 floor seconds and floor multiples for every result row."""
     rate = rates["fp32"] * 1e12
@@ -224,7 +230,7 @@ def environment_report(args) -> dict:
 def save(args, report: dict, config) -> None:
     from remyfold.io.atomic import write_text_atomic
 
-    add_floors(report, config, report["matmul_tflops"]["start"])
+    add_floors(report, config, best_rates(report["matmul_tflops"]))
     report["load_average_now"] = os.getloadavg()
     write_text_atomic(args.out, json.dumps(report, indent=1) + "\n")
     if args.markdown:
@@ -246,9 +252,18 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--markdown", type=Path)
+    p.add_argument("--rerender", action="store_true", help="only recompute floors and markdown of --out")
     args = p.parse_args(argv)
     args.deadline_epoch = time.time() + args.deadline * 60 if args.deadline else float("inf")
     return args
+
+
+def rerender(args) -> None:
+    """Recompute the floors and the markdown of an existing ``--out`` report (no folding)."""
+    from remyfold.loading import read_config
+
+    report = json.loads(args.out.read_text())
+    save(args, report, read_config(args.weights))
 
 
 def main(argv=None) -> int:
@@ -256,7 +271,7 @@ def main(argv=None) -> int:
     if not (args.weights / "config.json").is_file():
         print(f"cpu_bench: error: no config.json in {args.weights}; write one with bench/checkpoint.py", file=sys.stderr)
         return 2
-    run(args)
+    rerender(args) if args.rerender else run(args)
     return 0
 
 

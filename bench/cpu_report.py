@@ -22,7 +22,7 @@ def _header(report: dict) -> list[str]:
         f"published), {_num(weights.get('fp32'), 2)} GiB in fp32",
         f"* matmul rate of `[256, 2560] @ [2560, 10240]`, GFLOP/s at start / end: fp32 {rate('fp32')}, "
         f"bf16 {rate('bf16')}, fp16 {rate('fp16')}",
-        "* floor = the prediction's matmul FLOPs (`bench/flops.py`) / the fp32 rate at the start",
+        "* floor = the prediction's matmul FLOPs (`bench/flops.py`) / the highest fp32 rate measured in the run",
         "", f"complete: {report.get('complete')}", "",
     ]  # fmt: skip
 

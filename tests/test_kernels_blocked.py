@@ -16,7 +16,6 @@ import torch
 from tiny_models import randomize_module
 
 from remyfold.allocator import choose_allocator
-from remyfold.model import kernels_blocked
 from remyfold.model.config import ConfigError
 from remyfold.model.kernels import KernelOptions, apply_kernels, resolve_triangle
 from remyfold.model.kernels_blocked import BlockedTriangleKernels
@@ -51,15 +50,16 @@ LAYERS = {
 @pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("chunk_size", [None, 5])
 def test_blocked_layer_matches_plain(kind, padded, chunk_size):
-    # 11 rows: blocks of 4, 4 and 3 (an uneven last block)
-    assert 11 % kernels_blocked.ROWS_PER_BLOCK != 0
     layer = randomize_module(LAYERS[kind](), seed=3)
     z, mask = _pair(4, 11, padded)
+    # 11 rows in blocks of 4, 4 and 3 (an uneven last block), and in one block
+    kernel = BlockedTriangleKernels(block_bytes=1, min_rows=4)
+    assert kernel.rows_per_block(2, 4, 11, 4) == 4
     with torch.no_grad():
         plain = layer(z, mask, chunk_size)
-        layer.kernel = BlockedTriangleKernels()
-        blocked = layer(z, mask, chunk_size)
-    torch.testing.assert_close(blocked, plain, **TOL)
+        for blocked in (kernel, BlockedTriangleKernels()):
+            layer.kernel = blocked
+            torch.testing.assert_close(layer(z, mask, chunk_size), plain, **TOL)
     if padded:  # padding really matters here: the padded record's valid rows move when the mask is dropped
         layer.kernel = None
         with torch.no_grad():
@@ -77,10 +77,18 @@ def test_blocked_trunk_block_matches_plain():
         plain = block(s, z, mask)
         for m in block.modules():
             if isinstance(m, (TriangleAttention, TriangleMultiplicativeUpdate)):
-                m.kernel = BlockedTriangleKernels()
+                m.kernel = BlockedTriangleKernels(block_bytes=1, min_rows=2)  # 2 rows per block
         blocked = block(s, z, mask)
     for a, b in zip(blocked, plain):
         torch.testing.assert_close(a, b, **TOL)
+
+
+def test_rows_per_block_follow_the_budget():
+    kernel = BlockedTriangleKernels()
+    assert kernel.rows_per_block(1, 4, 64, 4) == 16  # 1 MiB of logits
+    assert kernel.rows_per_block(1, 4, 128, 4) == 4
+    assert kernel.rows_per_block(1, 4, 256, 4) == 4  # at least 4 rows
+    assert kernel.rows_per_block(2, 4, 64, 4) == 8
 
 
 def test_auto_is_blocked_on_the_cpu_only():
@@ -101,11 +109,12 @@ def test_apply_attaches_blocked_kernel(tiny_reference):
     assert choice.triangle == "blocked" and layers and all(isinstance(m.kernel, BlockedTriangleKernels) for m in layers)
 
 
-# A child process frees a 256 MB block and reports its RSS before and after the free, with or
-# without the policy: glibc unmaps the block at once by default and keeps it under the policy.
+# A child process frees a 256 MB block and reports how much of it its RSS lost at the free and
+# after release_free_memory, with or without the policy: glibc unmaps the block at once by default;
+# under the policy it stays until release_free_memory.
 _PROBE = """
 import ctypes, json, sys
-from remyfold.allocator import choose_allocator
+from remyfold.allocator import choose_allocator, release_free_memory
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * 4096
 applied = choose_allocator(sys.argv[1], "cpu")
@@ -116,7 +125,9 @@ block = libc.malloc(ctypes.c_size_t(size))
 ctypes.memset(block, 1, size)
 before = rss()
 libc.free(ctypes.c_void_p(block))
-print(json.dumps({"applied": applied, "released": before - rss()}))
+at_free = before - rss()
+release_free_memory()
+print(json.dumps({"applied": applied, "at_free": at_free, "after_release": before - rss()}))
 """
 
 
@@ -126,12 +137,23 @@ def _probe(choice: str) -> dict:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_reuse_policy_keeps_freed_memory():
+def test_reuse_policy_keeps_freed_memory_until_released():
     system, reuse = _probe("system"), _probe("reuse")
-    assert system["applied"] == "system" and system["released"] > 200 << 20
-    assert reuse["applied"] == "reuse" and reuse["released"] < 16 << 20
+    assert system["applied"] == "system" and system["at_free"] > 200 << 20
+    assert reuse["applied"] == "reuse" and reuse["at_free"] < 16 << 20
+    assert reuse["after_release"] > 200 << 20
 
 
 def test_policy_only_for_the_cpu():
     assert choose_allocator("reuse", "cuda") == "system"
     assert choose_allocator("system", "cpu") == "system"
+
+
+def test_cpu_chunks_long_sequences_only():
+    from remyfold.api import auto_chunk_size
+
+    cpu = torch.device("cpu")
+    assert auto_chunk_size(cpu, 128, 128) is None and auto_chunk_size(cpu, 256, 128) == 128
+    assert auto_chunk_size(cpu, 400, 128) == 81
+    assert auto_chunk_size(torch.device("cuda"), 400, 128) is None
+

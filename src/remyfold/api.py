@@ -44,10 +44,23 @@ ATTENTION_CHOICES = ("auto", "plain", "sdpa")
 # measured faster there (CPU: bench/results/cpu-full.md; CUDA: fused SDPA kernels).
 AUTO_ATTENTION = {"cpu": "plain", "cuda": "sdpa"}
 DEFAULT_ATTENTION = AUTO_ATTENTION["cuda"]  # the GPU benchmark's default (bench/bench.py)
+# The largest pair-transition hidden layer an unset chunk size allows on the CPU (auto_chunk_size):
+# 64 MiB, instead of 328 MB unchunked at 400 residues.
+CPU_CHUNK_BYTES = 64 << 20
 LINKER = "G" * 25
 RESIDUE_INDEX_OFFSET = 512
 MAX_PAE = float(pae_bin_centers(torch.device("cpu"))[-1])  # 31.75 Å, the last PAE bin centre
 _AA_INDEX = {aa: i for i, aa in enumerate(RESTYPES)} | {"X": len(RESTYPES)}
+
+
+def auto_chunk_size(device: torch.device, length: int, c_z: int) -> int | None:
+    """Rows per chunk when none is set: on the CPU, as many as keep the pair transition's hidden
+    layer ``[rows, L, 4·C_z]`` (fp32) within :data:`CPU_CHUNK_BYTES`; unchunked on other devices
+    and whenever all rows fit (up to 256 residues for esmfold_v1)."""
+    if device.type != "cpu":
+        return None
+    rows = CPU_CHUNK_BYTES // (length * 4 * c_z * 4)
+    return None if rows >= length else max(1, rows)
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,8 @@ class Folder:
     """A loaded ESMFold network on a device, ready to fold sequences.
 
     Build it with :meth:`from_pretrained`. ``chunk_size`` bounds the memory of
-    the pair-state operations (rows per chunk); ``None`` runs them whole.
+    the pair-state operations (rows per chunk); ``None`` picks :func:`auto_chunk_size` per batch
+    (whole on a GPU, and on the CPU up to 256 residues).
     """
 
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
@@ -155,10 +169,12 @@ class Folder:
         elif precision == "fp32-lm16":
             hold_in_half(model.esm)
         self.model = model.to(device).eval()
-        from remyfold.allocator import choose_allocator
+        from remyfold.allocator import choose_allocator, release_free_memory
 
         kernels = kernels or KernelOptions()
         self.cpu_allocator = choose_allocator(kernels.cpu_allocator, device.type)
+        if self.cpu_allocator == "reuse":  # hand the language model's kept memory back before the trunk
+            self.model.esm.register_forward_hook(lambda *_: release_free_memory())
         try:
             self.kernels = apply_kernels(self.model, kernels, device)
         except ConfigError as err:
@@ -233,16 +249,24 @@ class Folder:
         encoded = [encode_sequence(rid, seq) for rid, seq in records]
         aatype, mask, residx = self._collate(encoded)
         start = time.perf_counter()
+        chunk = self.chunk_size if self.chunk_size is not None else auto_chunk_size(self.device, aatype.shape[1],
+                                                                                    self.model.config.trunk.pairwise_state_dim)  # fmt: skip
         with torch.inference_mode(), self._autocast():
-            out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=self.chunk_size, progress=progress)
+            out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=chunk, progress=progress)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elapsed = time.perf_counter() - start
         total = sum(len(e.aatype) for e in encoded)
-        return [
+        predictions = [
             self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total)
             for b, ((rid, _), enc) in enumerate(zip(records, encoded))
         ]
+        del out
+        if self.cpu_allocator == "reuse":
+            from remyfold.allocator import release_free_memory
+
+            release_free_memory()
+        return predictions
 
     def _autocast(self):
         """bfloat16 autocast for ``bf16``; nothing for ``fp32``."""

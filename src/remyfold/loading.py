@@ -115,14 +115,17 @@ def _renamed(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], d
 def load_state_dict_strict(model: ESMFold, state: dict[str, torch.Tensor]) -> None:
     """Copy ``state`` into ``model``; any missing, unexpected or mis-shaped tensor is an error."""
     state = convert_state_dict(state)
-    check_state(model, state)
     expected = model.state_dict()
+    check_state(model, state, expected)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True, assign=False)
 
 
-def check_state(model: ESMFold, state: dict[str, torch.Tensor]) -> None:
-    """Raise :class:`WeightsError` unless ``state`` (model names) has exactly ``model``'s tensors and shapes."""
-    expected = model.state_dict()
+def check_state(model: ESMFold, state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor] | None = None) -> None:
+    """Raise :class:`WeightsError` unless ``state`` (model names) has exactly ``model``'s tensors and shapes.
+
+    ``expected``: ``model.state_dict()`` when the caller already has it.
+    """
+    expected = model.state_dict() if expected is None else expected
     problems = []
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -165,9 +168,10 @@ def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dty
         model = ESMFold(config, attention=attention)
     state, origin = _renamed(source)
     del source
-    check_state(model, state)
+    expected = model.state_dict()
+    check_state(model, state, expected)
     lm_params = {f"esm.{name}" for name, _ in model.esm.named_parameters()}
-    for name, meta in model.state_dict().items():
+    for name, meta in expected.items():
         want = held_dtype(state[name].dtype, meta.dtype, lm_dtype if name in lm_params else meta.dtype)
         if state[name].dtype != want:
             state[name] = state[name].to(want)

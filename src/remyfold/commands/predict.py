@@ -77,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_int_at_least(1),
         default=None,
         metavar="N",
-        help="run the pair-state operations N rows at a time: less memory, slower (default: all at once)",
+        help="run the pair-state operations N rows at a time: less memory (default: on the CPU, rows that keep the "
+        "pair transition within 64 MiB above 256 residues; on a GPU all at once)",
     )
     parser.add_argument(
         "--threads",

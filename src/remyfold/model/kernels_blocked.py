@@ -10,10 +10,11 @@ channel matrix separately before its batched product.
 :class:`BlockedTriangleKernels` is a drop-in for both layers (:mod:`remyfold.model.kernels`
 attaches it to every triangle layer; ``KernelOptions(triangle="blocked")``, the CPU's ``auto``):
 
-* **Triangle attention** runs :data:`ROWS_PER_BLOCK` rows ``i`` at a time through the projections,
-  the attention and the gate, so a block's logits (``[B, 4, H, N, N]``, 4 MB at N = 256) stay in
-  cache while they are biased and normalised; the bias is added in place; the padding-mask term is
-  skipped when no key is masked (it adds 0.0 to every logit: the same result).
+* **Triangle attention** runs a block of rows ``i`` at a time through the projections, the
+  attention and the gate — as many rows as keep a block's logits ``[B, R, H, N, N]`` within
+  :data:`BLOCK_LOGIT_BYTES`, and at least :data:`MIN_ROWS` — so they stay in cache while they are
+  biased and normalised; the bias is added in place; the padding-mask term is skipped when no key
+  is masked (it adds 0.0 to every logit: the same result).
 * **Triangle multiplication** computes its gated projections channel-first with one product per
   projection (``W zᵀ`` is ``[C, N·N]`` straight away; no permuted copies) and contracts ``k`` with
   one batched product over channels whose per-channel transposes BLAS reads in place.
@@ -33,15 +34,28 @@ import torch.nn.functional as F
 
 from remyfold.model.primitives import chunked
 
-#: Rows ``i`` of the pair state per attention block (measured at N = 256 on a 2-core AVX-512 CPU:
-#: 1 row 96 ms, 4 rows 90 ms, 16 rows 118 ms, all rows 166 ms for the attention core).
-ROWS_PER_BLOCK = 4
+#: Bytes of attention logits per block of rows, and the fewest rows per block. Measured on the
+#: attention core (4 heads, fp32, 2-core AVX-512 CPU), ms per call by rows per block:
+#: N = 64: 4 rows 3.7, 16 rows (1 MiB) 3.1, all 64 rows 4.8;  N = 128: 1 row 19.9, 4 rows (1 MiB)
+#: 16.8, 16 rows 18.3, all 87.8;  N = 256: 1 row (1 MiB) 96, 4 rows 90, 16 rows 118, all 166.
+BLOCK_LOGIT_BYTES = 1 << 20
+MIN_ROWS = 4
 
 
 class BlockedTriangleKernels:
-    """The kernel object the triangle layers call instead of their plain path (pure PyTorch, any device)."""
+    """The kernel object the triangle layers call instead of their plain path (pure PyTorch, any device).
+
+    Args: block_bytes: logit bytes per block of attention rows.  min_rows: fewest rows per block.
+    """
 
     status = "blocked"
+
+    def __init__(self, block_bytes: int = BLOCK_LOGIT_BYTES, min_rows: int = MIN_ROWS):
+        self.block_bytes, self.min_rows = block_bytes, min_rows
+
+    def rows_per_block(self, batch: int, heads: int, n: int, itemsize: int) -> int:
+        """Rows ``i`` whose logits ``[batch, rows, heads, n, n]`` fit in :attr:`block_bytes`, at least :attr:`min_rows`."""
+        return max(self.min_rows, self.block_bytes // (batch * heads * n * n * itemsize))
 
     def triangle_attention(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None) -> torch.Tensor:
         """:meth:`TriangleAttention.forward_plain`'s function, a few rows at a time.
@@ -59,8 +73,9 @@ class BlockedTriangleKernels:
         # [B, I, J, H] -> [B, 1, H, J, K]: the same triangle bias for every row i.
         pair_bias = module.linear(z).permute(0, 3, 1, 2).unsqueeze(1)
         out = torch.empty_like(z)
-        for start in range(0, z.shape[1], ROWS_PER_BLOCK):
-            rows = slice(start, start + ROWS_PER_BLOCK)
+        step = self.rows_per_block(z.shape[0], module.mha.num_heads, z.shape[2], z.element_size())
+        for start in range(0, z.shape[1], step):
+            rows = slice(start, start + step)
             row_mask = None if mask_bias is None else mask_bias[:, rows]
             out[:, rows] = _gated_attention(module.mha, z[:, rows], row_mask, pair_bias)
         return out.transpose(-2, -3) if not module.starting else out
