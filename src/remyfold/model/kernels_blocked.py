@@ -61,8 +61,8 @@ class BlockedTriangleKernels:
         """:meth:`TriangleAttention.forward_plain`'s function, a few rows at a time.
 
         Args: module: the :class:`~remyfold.model.triangular_attention.TriangleAttention` layer.
-            z ``[B, N, N, C_z]``, mask ``[B, N, N]``.  chunk_size: ignored beyond the row blocks,
-            which are already smaller than any useful chunk.
+            z ``[B, N, N, C_z]``, mask ``[B, N, N]``.  chunk_size: the most rows per block (the
+            blocks are usually smaller already).
         Returns: the update ``[B, N, N, C_z]``.
         """
         if not module.starting:
@@ -74,6 +74,7 @@ class BlockedTriangleKernels:
         pair_bias = module.linear(z).permute(0, 3, 1, 2).unsqueeze(1)
         out = torch.empty_like(z)
         step = self.rows_per_block(z.shape[0], module.mha.num_heads, z.shape[2], z.element_size())
+        step = min(step, chunk_size) if chunk_size else step
         for start in range(0, z.shape[1], step):
             rows = slice(start, start + step)
             row_mask = None if mask_bias is None else mask_bias[:, rows]
