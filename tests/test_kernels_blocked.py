@@ -155,5 +155,7 @@ def test_cpu_chunks_long_sequences_only():
     cpu = torch.device("cpu")
     assert auto_chunk_size(cpu, 128, 128) is None and auto_chunk_size(cpu, 256, 128) == 128
     assert auto_chunk_size(cpu, 400, 128) == 81
+    assert auto_chunk_size(cpu, 181, 128) is None and auto_chunk_size(cpu, 182, 128) == 180
+    assert auto_chunk_size(cpu, 400, 128, batch=2) == 40
     assert auto_chunk_size(torch.device("cuda"), 400, 128) is None
 

@@ -55,13 +55,13 @@ MAX_PAE = float(pae_bin_centers(torch.device("cpu"))[-1])  # 31.75 Å, the last 
 _AA_INDEX = {aa: i for i, aa in enumerate(RESTYPES)} | {"X": len(RESTYPES)}
 
 
-def auto_chunk_size(device: torch.device, length: int, c_z: int) -> int | None:
+def auto_chunk_size(device: torch.device, length: int, c_z: int, batch: int = 1) -> int | None:
     """Rows per chunk when none is set: on the CPU, as many as keep the pair transition's hidden
-    layer ``[rows, L, 4·C_z]`` (fp32) within :data:`CPU_CHUNK_BYTES`; unchunked on other devices
-    and whenever all rows fit (up to 256 residues for esmfold_v1)."""
+    layer ``[batch, rows, L, 4·C_z]`` (fp32) within :data:`CPU_CHUNK_BYTES`; unchunked on other
+    devices and whenever all rows fit (up to 181 residues for one esmfold_v1 record)."""
     if device.type != "cpu":
         return None
-    rows = CPU_CHUNK_BYTES // (length * 4 * c_z * 4)
+    rows = CPU_CHUNK_BYTES // (batch * length * 4 * c_z * 4)
     return None if rows >= length else max(1, rows)
 
 
@@ -149,7 +149,7 @@ class Folder:
 
     Build it with :meth:`from_pretrained`. ``chunk_size`` bounds the memory of
     the pair-state operations (rows per chunk); ``None`` picks :func:`auto_chunk_size` per batch
-    (whole on a GPU, and on the CPU up to 256 residues).
+    (whole on a GPU, and on the CPU up to 181 residues per record).
     """
 
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
@@ -251,8 +251,8 @@ class Folder:
         encoded = [encode_sequence(rid, seq) for rid, seq in records]
         aatype, mask, residx = self._collate(encoded)
         start = time.perf_counter()
-        chunk = self.chunk_size if self.chunk_size is not None else auto_chunk_size(self.device, aatype.shape[1],
-                                                                                    self.model.config.trunk.pairwise_state_dim)  # fmt: skip
+        c_z = self.model.config.trunk.pairwise_state_dim
+        chunk = self.chunk_size or auto_chunk_size(self.device, aatype.shape[1], c_z, aatype.shape[0])
         with torch.inference_mode(), self._autocast():
             out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=chunk, progress=progress)
         if self.device.type == "cuda":
