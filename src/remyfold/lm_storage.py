@@ -4,7 +4,8 @@ ESM-2 holds 2.8 of ESMFold's 3.5 billion parameters. Held in float16 they take 5
 of 11.3 GB, so the whole esmfold_v1 network needs 8.4 GB rather than 14.1 GB. Each 16-bit
 parameter gets a parametrization (:mod:`torch.nn.utils.parametrize`) that returns it upcast to
 float32 whenever its module reads it, so every matmul, LayerNorm and softmax still runs in fp32;
-the upcast copy of one weight lives only while its layer runs.
+the upcast lands in a float32 buffer shared by all parameters of the same name and shape (about
+0.24 GB for ESM-2 3B), so no full float32 copy of the language model ever exists.
 
 * :func:`compute_in_fp32` — the default (``fp32``) for a checkpoint that stores the language model
   in 16 bits, as the published esmfold_v1 does: fp16 → fp32 is exact, so this is the fp32 function
