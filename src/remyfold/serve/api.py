@@ -9,6 +9,7 @@ Errors are JSON ``{"detail": "one line"}`` with a 4xx status.
 from __future__ import annotations
 
 import asyncio
+import pathlib
 import time
 from typing import Annotated, Literal
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 from remyfold.serve import results
 from remyfold.serve.auth import Identity
 from remyfold.serve.deps import Context, caller, context, queue_job, require_done
+from remyfold.serve.store import Job
 from remyfold.serve.submission import decode_upload, parse_sequence, parse_submission
 
 REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
@@ -130,25 +132,27 @@ def cancel_job(request: Request, job_id: JobId, who: Caller) -> dict:
     return context(request).store.cancel(who.user, job_id).public()
 
 
+def _done_job_dir(request: Request, job_id: str, who: Identity) -> tuple[Job, pathlib.Path]:
+    """The caller's job (409 unless done) and its result folder."""
+    ctx = context(request)
+    job = ctx.store.job(who.user, job_id)
+    require_done(job)
+    return job, results.result_dir(ctx.config, job.id)
+
 @router.get("/api/v1/jobs/{job_id}/records/{record_id}/{fmt}", tags=["results"],
             summary="One record's structure (pdb, cif) or scores (json)",
             responses={200: {"content": {"chemical/x-pdb": {}, "chemical/x-mmcif": {}, "application/json": {}}}})  # fmt: skip
 def record_file(request: Request, job_id: JobId, record_id: RecordId, fmt: Literal["pdb", "cif", "json"],
                 who: Caller) -> FileResponse:  # fmt: skip
-    ctx = context(request)
-    job = ctx.store.job(who.user, job_id)
-    require_done(job)
-    path = results.record_file(results.result_dir(ctx.config, job.id), record_id, fmt)
+    path = results.record_file(_done_job_dir(request, job_id, who)[1], record_id, fmt)
     return FileResponse(path, media_type=results.FORMATS[fmt][1], filename=path.name)
 
 
 @router.get("/api/v1/jobs/{job_id}/results.zip", tags=["results"], summary="Every result of a job as a zip",
             responses={200: {"content": {"application/zip": {}}}})  # fmt: skip
 def results_zip(request: Request, job_id: JobId, who: Caller) -> Response:
-    ctx = context(request)
-    job = ctx.store.job(who.user, job_id)
-    require_done(job)
-    data = results.zip_bytes(results.result_dir(ctx.config, job.id), job.id)
+    job, directory = _done_job_dir(request, job_id, who)
+    data = results.zip_bytes(directory, job.id)
     headers = {"Content-Disposition": f'attachment; filename="remyfold-{job.id}.zip"'}
     return Response(data, media_type="application/zip", headers=headers)
 
@@ -156,10 +160,7 @@ def results_zip(request: Request, job_id: JobId, who: Caller) -> Response:
 @router.get("/api/v1/jobs/{job_id}/report", tags=["results"], summary="Report page: 3D view, pLDDT, PAE",
             responses={200: {"content": {"text/html": {}}}})  # fmt: skip
 def report(request: Request, job_id: JobId, who: Caller) -> FileResponse:
-    ctx = context(request)
-    job = ctx.store.job(who.user, job_id)
-    require_done(job)
-    path = results.report_path(results.result_dir(ctx.config, job.id))
+    path = results.report_path(_done_job_dir(request, job_id, who)[1])
     return FileResponse(path, media_type="text/html", headers={"Content-Security-Policy": REPORT_CSP})
 
 
