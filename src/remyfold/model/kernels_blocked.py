@@ -16,8 +16,14 @@ attaches it to every triangle layer; ``KernelOptions(triangle="blocked")``, the 
   biased and normalised; the bias is added in place; the padding-mask term is skipped when no key
   is masked (it adds 0.0 to every logit: the same result).
 * **Triangle multiplication** computes its gated projections channel-first with one product per
-  projection (``W zᵀ`` is ``[C, N·N]`` straight away; no permuted copies) and contracts ``k`` with
-  one batched product over channels whose per-channel transposes BLAS reads in place.
+  projection (``W zᵀ`` is ``[C, R·N]`` straight away; no permuted copies), normalising ``z`` a
+  block of rows at a time, and contracts ``k`` a block of output rows at a time with one batched
+  product over channels whose per-channel transposes BLAS reads in place.
+* **In place** (``add_triangle_*``, inference only): the update of a block of rows is added into
+  the pair state as soon as it is computed, so no full-size update — nor a second full-size copy
+  of the normalised pair state — is held (at 400 residues each is 78 MiB; together with the
+  in-place residual additions of :mod:`remyfold.model.trunk_block` a trunk block's transient
+  memory drops from about 12 to about 4 pair-sized tensors).
 
 Each element is computed by the same operations in the same order as the plain layers, except the
 channel-first products, whose BLAS kernels may sum the 128 input channels in another order
@@ -32,30 +38,42 @@ import math
 import torch
 import torch.nn.functional as F
 
-from remyfold.model.primitives import chunked
-
 #: Bytes of attention logits per block of rows, and the fewest rows per block. Measured on the
 #: attention core (4 heads, fp32, 2-core AVX-512 CPU), ms per call by rows per block:
 #: N = 64: 4 rows 3.7, 16 rows (1 MiB) 3.1, all 64 rows 4.8;  N = 128: 1 row 19.9, 4 rows (1 MiB)
 #: 16.8, 16 rows 18.3, all 87.8;  N = 256: 1 row (1 MiB) 96, 4 rows 90, 16 rows 118, all 166.
 BLOCK_LOGIT_BYTES = 1 << 20
 MIN_ROWS = 4
+#: Bytes of one ``[B, R, N, C_z]`` temporary per block of rows in the multiplicative update.
+PAIR_BLOCK_BYTES = 8 << 20
 
 
 class BlockedTriangleKernels:
     """The kernel object the triangle layers call instead of their plain path (pure PyTorch, any device).
 
+    Two entry points per layer: ``triangle_*`` returns the update (the plain layers' contract);
+    ``add_triangle_*`` adds it into ``z`` itself, a block of rows at a time, so that no full-size
+    update tensor exists (inference only: the layers call it when
+    :func:`~remyfold.model.primitives.in_place_allowed`).
+
     Args: block_bytes: logit bytes per block of attention rows.  min_rows: fewest rows per block.
+        pair_block_bytes: bytes of one pair-shaped ``[B, R, N, C_z]`` temporary of the
+        multiplicative update per block of rows.
     """
 
     status = "blocked"
 
-    def __init__(self, block_bytes: int = BLOCK_LOGIT_BYTES, min_rows: int = MIN_ROWS):
-        self.block_bytes, self.min_rows = block_bytes, min_rows
+    def __init__(self, block_bytes: int = BLOCK_LOGIT_BYTES, min_rows: int = MIN_ROWS, pair_block_bytes: int = PAIR_BLOCK_BYTES):
+        self.block_bytes, self.min_rows, self.pair_block_bytes = block_bytes, min_rows, pair_block_bytes
 
     def rows_per_block(self, batch: int, heads: int, n: int, itemsize: int) -> int:
         """Rows ``i`` whose logits ``[batch, rows, heads, n, n]`` fit in :attr:`block_bytes`, at least :attr:`min_rows`."""
         return max(self.min_rows, self.block_bytes // (batch * heads * n * n * itemsize))
+
+    def pair_rows(self, z: torch.Tensor, chunk_size: int | None) -> int:
+        """Rows of ``z`` ``[B, N, N, C]`` per block of the multiplicative update (at most ``chunk_size``)."""
+        rows = max(1, self.pair_block_bytes // (z[:, 0].numel() * z.element_size()))
+        return min(rows, chunk_size) if chunk_size else rows
 
     def triangle_attention(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None) -> torch.Tensor:
         """:meth:`TriangleAttention.forward_plain`'s function, a few rows at a time.
@@ -65,47 +83,111 @@ class BlockedTriangleKernels:
             blocks are usually smaller already).
         Returns: the update ``[B, N, N, C_z]``.
         """
+        out = None
+        for rows, update in self._attention_rows(module, z, mask, chunk_size):
+            out = update.new_empty(_frame(module, z).shape) if out is None else out
+            out[:, rows] = update
+        return out.transpose(-2, -3) if not module.starting else out
+
+    def add_triangle_attention(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None) -> torch.Tensor:
+        """``z + triangle_attention(z)``, summed into ``z`` a block of rows at a time; returns ``z``.
+
+        Row i's update reads only row i of the normalised pair state (a separate tensor) and the
+        triangle bias, both computed from ``z`` before any row is written (for the ending node the
+        rows are columns of ``z``, written through the transposed view).
+        """
+        target = _frame(module, z)
+        for rows, update in self._attention_rows(module, z, mask, chunk_size):
+            target[:, rows] += update
+        return z
+
+    def _attention_rows(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None):
+        """Yield ``(rows, update)`` per block of rows ``i`` of the layer's frame (z transposed for the ending node).
+
+        Yields: a slice of rows and their update ``[B, R, N, C_z]``.
+        """
         if not module.starting:
-            z, mask = z.transpose(-2, -3), mask.transpose(-1, -2)
-        z = module.layer_norm(z)
+            mask = mask.transpose(-1, -2)
+        z = module.layer_norm(_frame(module, z))
         # [B, I, 1, 1, K]: padding keys get -inf (large negative); None when no key is padded.
         mask_bias = None if bool(mask.all()) else (module.inf * (mask.to(z.dtype) - 1))[..., :, None, None, :]
         # [B, I, J, H] -> [B, 1, H, J, K]: the same triangle bias for every row i.
         pair_bias = module.linear(z).permute(0, 3, 1, 2).unsqueeze(1)
-        out = torch.empty_like(z)
         step = self.rows_per_block(z.shape[0], module.mha.num_heads, z.shape[2], z.element_size())
         step = min(step, chunk_size) if chunk_size else step
         for start in range(0, z.shape[1], step):
             rows = slice(start, start + step)
             row_mask = None if mask_bias is None else mask_bias[:, rows]
-            out[:, rows] = _gated_attention(module.mha, z[:, rows], row_mask, pair_bias)
-        return out.transpose(-2, -3) if not module.starting else out
+            yield rows, _gated_attention(module.mha, z[:, rows], row_mask, pair_bias)
 
     def triangle_multiplication(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None):
         """:meth:`TriangleMultiplicativeUpdate.forward_plain`'s function with channel-first projections.
 
         Args: module: the :class:`~remyfold.model.triangular_multiplication.TriangleMultiplicativeUpdate`.
-            z ``[B, N, N, C_z]``, mask ``[B, N, N]``.  chunk_size: rows ``i`` of the product per step.
+            z ``[B, N, N, C_z]``, mask ``[B, N, N]``.  chunk_size: the most rows ``i`` per step.
         Returns: the update ``[B, N, N, C_z]``.
         """
-        z = module.layer_norm_in(z)
-        batch, n, _, c = z.shape
-        # [B, N·N, C] -> [B, C, N·N]: channel-first view of the normalised pair state (no copy).
-        zt = z.reshape(batch, n * n, c).transpose(1, 2)
-        # [B, 1, N·N]: the mask per pair, broadcast over channels
-        m = mask.reshape(batch, 1, n * n).to(z.dtype)
-        a = _gated_projection(module.linear_a_p, module.linear_a_g, zt, m).view(batch, c, n, n)
-        b = _gated_projection(module.linear_b_p, module.linear_b_g, zt, m).view(batch, c, n, n)
+        out = None
+        for rows, update in self._multiplication_rows(module, z, mask, chunk_size):
+            out = update.new_empty(z.shape) if out is None else out
+            out[:, rows] = update
+        return out
+
+    def add_triangle_multiplication(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None):
+        """``z + triangle_multiplication(z)``, summed into ``z`` a block of rows at a time; returns ``z``.
+
+        The projections ``a``, ``b`` are complete before any row is written, and row i's output
+        gate reads row i of ``z`` just before that row is written.
+        """
+        for rows, update in self._multiplication_rows(module, z, mask, chunk_size):
+            z[:, rows] += update
+        return z
+
+    def _multiplication_rows(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None):
+        """Yield ``(rows, update)`` per block of output rows ``i``: update ``[B, R, N, C_z]``."""
+        step = self.pair_rows(z, chunk_size)
+        a, b = _projections(module, z, mask, step)
         # outgoing x[c,i,j] = Σ_k a[c,i,k] b[c,j,k]; incoming x[c,i,j] = Σ_k a[c,k,i] b[c,k,j]
         if module.outgoing:
             b = b.transpose(-1, -2)
         else:
             a = a.transpose(-1, -2)
-        # [B, C, N, N] a block of rows i at a time, then channels last [B, N, N, C]
-        x = chunked(lambda rows: torch.matmul(rows, b), chunk_size, -2, a).permute(0, 2, 3, 1)
-        del a, b
-        x = module.linear_z(module.layer_norm_out(x))
-        return x * torch.sigmoid(module.linear_g(z))
+        for start in range(0, z.shape[1], step):
+            rows = slice(start, start + step)
+            # [B, C, R, N] @ [B, C, N, N] -> [B, C, R, N], then channels last [B, R, N, C]
+            x = torch.matmul(a[:, :, rows], b).permute(0, 2, 3, 1)
+            x = module.linear_z(module.layer_norm_out(x))
+            yield rows, x * torch.sigmoid(module.linear_g(module.layer_norm_in(z[:, rows])))
+
+
+def _frame(module, z: torch.Tensor) -> torch.Tensor:
+    """The pair state as the attention layer sees it: ``z`` (starting node) or its transposed view (ending node)."""
+    return z if module.starting else z.transpose(-2, -3)
+
+
+def _projections(module, z: torch.Tensor, mask: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gated, masked projections ``a``, ``b`` ``[B, C, N, N]`` (channel-first), ``step`` rows of ``z`` at a time.
+
+    Each block normalises its rows of ``z`` ``[B, R, N, C]`` and projects them with one product per
+    projection, so no normalised copy of the whole pair state is kept.
+    """
+    batch, n, _, c = z.shape
+    a = b = None
+    for start in range(0, n, step):
+        rows = slice(start, start + step)
+        normed = module.layer_norm_in(z[:, rows])
+        # [B, R, N, C] -> [B, R·N, C] -> [B, C, R·N]: channel-first view (no copy)
+        zt = normed.reshape(batch, -1, c).transpose(1, 2)
+        # [B, R, N] -> [B, 1, R·N]: the mask per pair, broadcast over channels
+        m = mask[:, rows].reshape(batch, 1, -1).to(zt.dtype)
+        pa = _gated_projection(module.linear_a_p, module.linear_a_g, zt, m)
+        pb = _gated_projection(module.linear_b_p, module.linear_b_g, zt, m)
+        if a is None:
+            a, b = pa.new_empty(batch, c, n, n), pb.new_empty(batch, c, n, n)
+        # [B, C, R·N] -> [B, C, R, N] into rows of a and b
+        a[:, :, rows] = pa.view(batch, c, -1, n)
+        b[:, :, rows] = pb.view(batch, c, -1, n)
+    return a, b
 
 
 def _gated_projection(proj: torch.nn.Linear, gate: torch.nn.Linear, zt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """Primitives shared by the layers: multi-head attention with additive biases,
-and one generic chunking wrapper that bounds peak memory.
+one generic chunking wrapper that bounds peak memory, and the in-place
+residual addition used during inference.
 
 Attention comes in two interchangeable implementations with the same
 signature, chosen once when a module is built (:func:`select_attention`):
@@ -65,20 +66,59 @@ def select_attention(kind: str) -> AttentionFn:
 
 
 def chunked(fn: Callable[..., torch.Tensor], chunk_size: int | None, dim: int, *args: torch.Tensor) -> torch.Tensor:
-    """Apply ``fn`` to slices of ``args`` along ``dim`` and concatenate the results.
+    """Apply ``fn`` to slices of ``args`` along ``dim`` and assemble the results along ``dim``.
 
     Every positional tensor argument is sliced along ``dim``; ``fn`` must be
     independent across that dimension (a batch-like axis, e.g. the row axis of
-    row-wise attention). With ``chunk_size=None`` or a dimension no larger
-    than the chunk, ``fn`` runs once on the whole input.
+    row-wise attention) and keep its length. With ``chunk_size=None`` or a
+    dimension no larger than the chunk, ``fn`` runs once on the whole input.
+    Each slice's result is copied into one output allocated after the first
+    slice (peak: the output and one slice, where concatenating would hold two
+    outputs' worth).
 
     Tensors that are size 1 along ``dim`` (broadcast inputs) are passed whole.
     """
     size = max(a.shape[dim] for a in args)
     if chunk_size is None or size <= chunk_size:
         return fn(*args)
-    outputs = []
+    out = None
     for start in range(0, size, chunk_size):
-        parts = [a if a.shape[dim] == 1 else a.narrow(dim, start, min(chunk_size, size - start)) for a in args]
-        outputs.append(fn(*parts))
-    return torch.cat(outputs, dim=dim)
+        length = min(chunk_size, size - start)
+        piece = fn(*(a if a.shape[dim] == 1 else a.narrow(dim, start, length) for a in args))
+        if out is None:
+            shape = list(piece.shape)
+            shape[dim] = size
+            out = piece.new_empty(shape)
+        out.narrow(dim, start, length).copy_(piece)
+    return out
+
+
+def in_place_allowed(x: torch.Tensor) -> bool:
+    """Whether updates may be added into ``x`` itself: autograd is off and ``x`` is a contiguous
+    fp32/fp64 tensor (no update of the trunk is wider: low-precision updates widen into it)."""
+    return not torch.is_grad_enabled() and x.is_contiguous() and x.dtype in (torch.float32, torch.float64)
+
+
+def residual_add(x: torch.Tensor, update: torch.Tensor) -> torch.Tensor:
+    """``x + update``, summed into ``x`` when :func:`in_place_allowed` (the same values: one fp add).
+
+    ``x`` must be the caller's own tensor, not needed afterwards: it may be overwritten. Saves one
+    pair-sized tensor per residual connection of the trunk during inference.
+    """
+    same = torch.result_type(x, update) == x.dtype and torch.broadcast_shapes(x.shape, update.shape) == x.shape
+    if same and in_place_allowed(x):
+        return x.add_(update)
+    return x + update
+
+
+def residual_update_(layer, kernel_add: str, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None) -> torch.Tensor:
+    """``z + layer(z, mask, chunk_size)`` for a pair layer, summed into ``z`` during inference.
+
+    Where the layer's kernel has the method ``kernel_add`` (``kernel_add(layer, z, mask, chunk_size)``
+    adds the update into ``z`` a block of rows at a time) and :func:`in_place_allowed`, it is used;
+    otherwise the whole update is computed and :func:`residual_add` sums it.
+    """
+    add = getattr(layer.kernel, kernel_add, None)
+    if add is not None and in_place_allowed(z):
+        return add(layer, z, mask, chunk_size)
+    return residual_add(z, layer(z, mask, chunk_size))

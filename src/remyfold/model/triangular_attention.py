@@ -19,7 +19,7 @@ import math
 import torch
 from torch import nn
 
-from remyfold.model.primitives import chunked, select_attention
+from remyfold.model.primitives import chunked, residual_update_, select_attention
 
 
 class GatedAttention(nn.Module):
@@ -75,6 +75,13 @@ class TriangleAttention(nn.Module):
         if self.kernel is not None:
             return self.kernel.triangle_attention(self, z, mask, chunk_size)
         return self.forward_plain(z, mask, chunk_size)
+
+    def residual_(self, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """``z + self(z, mask, chunk_size)``, summed into ``z`` itself during inference (``z`` is overwritten).
+
+        A kernel with ``add_triangle_attention`` adds a block of rows at a time (no full-size update).
+        """
+        return residual_update_(self, "add_triangle_attention", z, mask, chunk_size)
 
     def forward_plain(self, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
         """The PyTorch implementation of :meth:`forward` (the reference every kernel is tested against)."""

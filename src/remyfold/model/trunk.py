@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from remyfold.model.primitives import residual_add
 from remyfold.model.trunk_block import TrunkBlock
 
 RECYCLE_BINS = 15
@@ -83,13 +84,6 @@ class FoldingTrunk(nn.Module):
         self.trunk2sm_s = nn.Linear(c_s, structure_module.layer_norm_s.normalized_shape[0])
         self.trunk2sm_z = nn.Linear(c_z, structure_module.layer_norm_z.normalized_shape[0])
 
-    def run_blocks(self, s, z, residue_index, mask, chunk_size: int | None):
-        """One pass of the block stack: ``[B, L, C_s]``, ``[B, L, L, C_z]`` → same."""
-        z = z + self.pairwise_positional_embedding(residue_index, mask)
-        for block in self.blocks:
-            s, z = block(s, z, mask, chunk_size)
-        return s, z
-
     def _structure(self, s, z, aatype, mask) -> dict[str, torch.Tensor]:
         """Structure module in fp32, also when the trunk runs under low-precision autocast."""
         s_sm, z_sm = self.trunk2sm_s(s).float(), self.trunk2sm_z(z).float()
@@ -117,17 +111,28 @@ class FoldingTrunk(nn.Module):
         Returns:
             Final sequence state, pair state and the last structure-module output.
         """
-        recycle_s, recycle_z = torch.zeros_like(s0), torch.zeros_like(z0)
+        s, z = torch.zeros_like(s0), torch.zeros_like(z0)
         bins = torch.zeros(z0.shape[:-1], dtype=torch.long, device=z0.device)
         report = progress if progress is not None else (lambda stage: None)
         passes = num_recycles + 1
         for k in range(1, passes + 1):
             report(f"trunk pass {k} of {passes}")
-            recycle_s = self.recycle_s_norm(recycle_s)
-            recycle_z = self.recycle_z_norm(recycle_z) + self.recycle_disto(bins)
-            s, z = self.run_blocks(s0 + recycle_s, z0 + recycle_z, residue_index, mask, chunk_size)
+            s, z = self._recycled(s0, z0, s, z, bins)
+            z = residual_add(z, self.pairwise_positional_embedding(residue_index, mask))
+            # The block stack; each block's input is dropped as soon as it returns.
+            for block in self.blocks:
+                s, z = block(s, z, mask, chunk_size)
             report(f"structure module {k} of {passes}")
             structure = self._structure(s, z, aatype, mask)
-            recycle_s, recycle_z = s, z
             bins = recycle_distogram(structure["positions"][-1][:, :, :3])
         return s, z, structure
+
+    def _recycled(self, s0, z0, s, z, bins) -> tuple[torch.Tensor, torch.Tensor]:
+        """A pass's input: ``s0 + LN(s)`` and ``z0 + (LN(z) + E[bins])`` from the previous pass's output.
+
+        The pair sums are taken into the normalised tensor (the same values: fp addition commutes),
+        and the previous output is not referenced afterwards, so no extra pair-sized copy is kept.
+        """
+        z = residual_add(residual_add(self.recycle_z_norm(z), self.recycle_disto(bins)), z0)
+        return s0 + self.recycle_s_norm(s), z
+

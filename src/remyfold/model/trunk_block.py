@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from remyfold.model.primitives import chunked, select_attention
+from remyfold.model.primitives import chunked, in_place_allowed, residual_add, select_attention
 from remyfold.model.triangular_attention import TriangleAttention
 from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
 
@@ -56,13 +56,15 @@ class SequenceToPair(nn.Module):
         self.proj = nn.Linear(c_s, inner * 2)
         self.o_proj = nn.Linear(2 * inner, c_z)
 
-    def forward(self, s: torch.Tensor) -> torch.Tensor:
-        """s ``[B, L, C_s]`` → ``[B, L, L, C_z]``."""
+    def forward(self, s: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """s ``[B, L, C_s]`` → ``[B, L, L, C_z]``, ``chunk_size`` rows ``i`` at a time."""
         q, k = self.proj(self.layernorm(s)).chunk(2, dim=-1)
-        # [B, 1, L, C] vs [B, L, 1, C]: entry (i, j) pairs q_j with k_i.
-        prod = q[:, None, :, :] * k[:, :, None, :]
-        diff = q[:, None, :, :] - k[:, :, None, :]
-        return self.o_proj(torch.cat([prod, diff], dim=-1))
+        # [B, 1, L, C] and [B, L, 1, C]: entry (i, j) pairs q_j with k_i; rows i follow k.
+        return chunked(self._rows, chunk_size, 1, q[:, None, :, :], k[:, :, None, :])
+
+    def _rows(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """q ``[B, 1, L, C]``, k ``[B, R, 1, C]`` → rows ``[B, R, L, C_z]``."""
+        return self.o_proj(torch.cat([q * k, q - k], dim=-1))
 
 
 class PairToSequence(nn.Module):
@@ -73,8 +75,9 @@ class PairToSequence(nn.Module):
         self.layernorm = nn.LayerNorm(c_z)
         self.linear = nn.Linear(c_z, num_heads, bias=False)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.layernorm(z))
+    def forward(self, z: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """z ``[B, L, L, C_z]`` → ``[B, L, L, H]``, ``chunk_size`` rows at a time."""
+        return chunked(lambda rows: self.linear(self.layernorm(rows)), chunk_size, 1, z)
 
 
 class ResidueMLP(nn.Module):
@@ -87,6 +90,15 @@ class ResidueMLP(nn.Module):
     def forward(self, x: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
         # A block of rows at a time: for the pair state the 4x wider hidden layer dominates memory.
         return chunked(lambda rows: rows + self.mlp(rows), chunk_size, 1, x)
+
+    def residual_(self, x: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """:meth:`forward`, summed into ``x`` itself a block of rows at a time during inference (``x`` is overwritten)."""
+        if not in_place_allowed(x):
+            return self(x, chunk_size)
+        for start in range(0, x.shape[1], chunk_size or x.shape[1]):
+            rows = x[:, start : start + (chunk_size or x.shape[1])]
+            rows += self.mlp(rows)
+        return x
 
 
 class TrunkBlock(nn.Module):
@@ -114,14 +126,14 @@ class TrunkBlock(nn.Module):
         self, s: torch.Tensor, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """s ``[B, L, C_s]``, z ``[B, L, L, C_z]``, mask ``[B, L]`` bool → updated (s, z)."""
-        bias = self.pair_to_sequence(z)
+        bias = self.pair_to_sequence(z, chunk_size)
         s = s + self.seq_attention(self.layernorm_1(s), mask, bias)
         s = self.mlp_seq(s)
-        z = z + self.sequence_to_pair(s)
+        # A new pair state (the caller's z is left as it was); the updates below are summed into it
+        # in place during inference (residual_: the same values, no full-size copies).
+        z = residual_add(self.sequence_to_pair(s, chunk_size), z)
         # [B, L, L] pair mask
         pair_mask = mask.unsqueeze(2) & mask.unsqueeze(1)
-        z = z + self.tri_mul_out(z, pair_mask, chunk_size)
-        z = z + self.tri_mul_in(z, pair_mask, chunk_size)
-        z = z + self.tri_att_start(z, pair_mask, chunk_size)
-        z = z + self.tri_att_end(z, pair_mask, chunk_size)
-        return s, self.mlp_pair(z, chunk_size)
+        for layer in (self.tri_mul_out, self.tri_mul_in, self.tri_att_start, self.tri_att_end):
+            z = layer.residual_(z, pair_mask, chunk_size)
+        return s, self.mlp_pair.residual_(z, chunk_size)
