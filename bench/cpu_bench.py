@@ -44,7 +44,7 @@ from models import random_sequence  # noqa: E402
 GIB = 1024**3
 WORKER = Path(__file__).resolve().parent / "cpu_worker.py"
 DEFAULT_SCHEDULE = ("remyfold:64+128+256,reference:64+128+256,reference-reuse-allocator:64+128+256,"
-                    "remyfold-sdpa:64+128,remyfold-plain-layers:64+128")
+                    "remyfold-plain:64+128+256,remyfold-plain-layers:64+128")
 
 
 def available_gib() -> float:

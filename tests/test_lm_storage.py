@@ -8,7 +8,7 @@ import torch
 
 from remyfold.api import Folder
 from remyfold.errors import InputError
-from remyfold.lm_storage import drop_upcast, hold_in_half, stored_dtypes
+from remyfold.lm_storage import Upcast, drop_upcast, hold_in_half, stored_dtypes
 from remyfold.loading import load_model
 from remyfold.metrics.superpose import superposed_rmsd
 
@@ -55,3 +55,18 @@ def test_bf16_mode_replaces_the_upcast(tiny_weights_dir):
     assert esm.encoder["layer"][0].intermediate["dense"].weight.dtype == torch.bfloat16  # computed in bf16
     with pytest.raises(InputError, match="fp32-lm16"):
         Folder(load_model(tiny_weights_dir), device=torch.device("cpu"), precision="fp16")
+
+
+def test_upcast_buffers_are_shared_and_freed_after_the_language_model(tiny_weights_dir):
+    folder = Folder(load_model(tiny_weights_dir), device=torch.device("cpu"), precision="fp32-lm16")
+    upcasts = [m for m in folder.model.esm.modules() if isinstance(m, Upcast)]
+    scratch = upcasts[0].scratch
+    assert all(u.scratch is scratch for u in upcasts)  # one dict: a buffer per (name, shape)
+    seen = []
+    folder.model.trunk.register_forward_pre_hook(lambda *_: seen.append(len(scratch)))
+    first, second = fold(folder), fold(folder)
+    assert seen == [0, 0] and not scratch  # nothing held while the trunk runs, nor after the fold
+    with torch.no_grad():  # and they are made again on the next read
+        folder.model.esm.encoder["layer"][0].intermediate["dense"].weight
+    assert len(scratch) == 1
+    assert np.array_equal(first.positions, second.positions)

@@ -164,7 +164,7 @@ class Folder:
         from remyfold.threads import use_threads
 
         self.threads = use_threads(threads)  # torch's CPU threads: the cores available unless given
-        from remyfold.lm_storage import drop_upcast, hold_in_half
+        from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers
 
         if precision == "bf16":
             drop_upcast(model.esm).to(torch.bfloat16)
@@ -175,7 +175,10 @@ class Folder:
 
         kernels = kernels or KernelOptions()
         self.cpu_allocator = choose_allocator(kernels.cpu_allocator, device.type)
-        if self.cpu_allocator == "reuse":  # hand the language model's kept memory back before the trunk
+        # Hand the language model's memory back before the trunk: its upcast buffers, and on the CPU
+        # under the reuse policy the heap's free memory.
+        self.model.esm.register_forward_hook(lambda *_: release_upcast_buffers(self.model.esm))
+        if self.cpu_allocator == "reuse":
             self.model.esm.register_forward_hook(lambda *_: release_free_memory())
         try:
             self.kernels = apply_kernels(self.model, kernels, device)
