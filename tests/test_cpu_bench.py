@@ -44,3 +44,20 @@ def test_bad_weights_exit_2(tmp_path):
     done = subprocess.run([sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(tmp_path), "--out",
                            str(tmp_path / "r.json")], capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2 and "checkpoint.py" in done.stderr
+
+
+def test_attention_ab_on_a_tiny_checkpoint(tmp_path):
+    weights = tmp_path / "w"
+    subprocess.run([sys.executable, str(BENCH / "checkpoint.py"), "--config", "tiny", "--out", str(weights)],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    out, md = tmp_path / "a.json", tmp_path / "a.md"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "cpu_attention.py"), "--weights", str(weights), "--threads", "1",
+         "--lengths", "10,14", "--rounds", "2", "--out", str(out), "--markdown", str(md)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    seconds = json.loads(out.read_text())["seconds"]
+    assert sorted(seconds) == ["10", "14"]
+    assert all(len(times) == 4 and min(times) > 0 for by_kind in seconds.values() for times in by_kind.values())
+    assert "| 14 |" in md.read_text()
