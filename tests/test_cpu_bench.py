@@ -12,11 +12,17 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-def test_tiny_checkpoint_then_side_by_side_run(tmp_path):
-    pytest.importorskip("transformers")
+def tiny_checkpoint(tmp_path: Path) -> Path:
+    """A tiny random checkpoint written by ``bench/checkpoint.py``."""
     weights = tmp_path / "w"
     subprocess.run([sys.executable, str(BENCH / "checkpoint.py"), "--config", "tiny", "--out", str(weights)],
                    check=True, capture_output=True, timeout=120)  # fmt: skip
+    return weights
+
+
+def test_tiny_checkpoint_then_side_by_side_run(tmp_path):
+    pytest.importorskip("transformers")
+    weights = tiny_checkpoint(tmp_path)
     out, md = tmp_path / "r.json", tmp_path / "r.md"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1",
@@ -47,9 +53,7 @@ def test_bad_weights_exit_2(tmp_path):
 
 
 def test_attention_ab_on_a_tiny_checkpoint(tmp_path):
-    weights = tmp_path / "w"
-    subprocess.run([sys.executable, str(BENCH / "checkpoint.py"), "--config", "tiny", "--out", str(weights)],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    weights = tiny_checkpoint(tmp_path)
     out, md = tmp_path / "a.json", tmp_path / "a.md"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_attention.py"), "--weights", str(weights), "--threads", "1",
