@@ -41,10 +41,11 @@ PRECISIONS = ("fp32", "bf16", "fp32-lm16")
 LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}  # for loading.load_model
 ATTENTION_CHOICES = ("auto", "plain", "sdpa")
 # What attention="auto" (and so remyfold predict) runs on each device type: the implementation
-# measured faster there. CPU (bench/results/cpu-full.md, with the blocked triangle layers, so SDPA
-# serves ESM-2 and the sequence attention): SDPA 14.4 s / 50.0 s against plain 16.5 s / 50.8 s at
-# 64 / 128 residues, and a smaller language-model memory peak. CUDA: the fused SDPA kernels.
-AUTO_ATTENTION = {"cpu": "sdpa", "cuda": "sdpa"}
+# measured faster there. CPU (bench/results/cpu-attention*.md: both in one process, ABBA order;
+# the triangle layers are blocked either way, so the choice serves ESM-2 and the sequence
+# attention): plain 16.4 s against SDPA 17.6 s at 64 residues (median of 4), equal within 0.4 %
+# at 128 and 256. CUDA: the fused SDPA kernels.
+AUTO_ATTENTION = {"cpu": "plain", "cuda": "sdpa"}
 DEFAULT_ATTENTION = AUTO_ATTENTION["cuda"]  # the GPU benchmark's default (bench/bench.py)
 # The largest pair-transition hidden layer an unset chunk size allows on the CPU (auto_chunk_size):
 # 64 MiB, instead of 328 MB unchunked at 400 residues.
