@@ -36,10 +36,14 @@ _LEGACY_NORM = (".LayerNorm.weight", ".LayerNorm.gamma"), (".LayerNorm.bias", ".
 _ROTARY_KEY = "esm.encoder.layer.*.attention.self.rotary_embeddings.inv_freq"
 
 
-def published_config(name: str) -> dict:
-    """``config.json`` of esmfold_v1 (or a scaled variant) with the published ``fp16_esm = true``."""
+def published_config(name: str, lm_fp16: bool = True) -> dict:
+    """``config.json`` of esmfold_v1 (or a scaled variant) with the published ``fp16_esm = true``.
+
+    ``lm_fp16=False`` stores the language model in float32 instead (``fp16_esm = false``): the same
+    seeded values, unrounded — the checkpoint on which ``--precision fp32-lm16`` has a drift.
+    """
     config = model_config(name, torch.device("cpu"))
-    config["esmfold_config"]["fp16_esm"] = True
+    config["esmfold_config"]["fp16_esm"] = lm_fp16
     return config
 
 
@@ -109,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="full", choices=["full", "small", "tiny"])
     parser.add_argument("--out", type=Path, required=True, help="directory to write")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lm-fp32", action="store_true", help="store the language model in float32 (not as published)")
     args = parser.parse_args(argv)
-    write_random_checkpoint(published_config(args.config), args.out, args.seed)
+    write_random_checkpoint(published_config(args.config, lm_fp16=not args.lm_fp32), args.out, args.seed)
     print(args.out)
     return 0
 

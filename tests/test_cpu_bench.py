@@ -12,12 +12,32 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-def tiny_checkpoint(tmp_path: Path) -> Path:
-    """A tiny random checkpoint written by ``bench/checkpoint.py``."""
+def tiny_checkpoint(tmp_path: Path, *flags: str) -> Path:
+    """A tiny random checkpoint written by ``bench/checkpoint.py`` (with its command-line ``flags``)."""
     weights = tmp_path / "w"
-    subprocess.run([sys.executable, str(BENCH / "checkpoint.py"), "--config", "tiny", "--out", str(weights)],
+    subprocess.run([sys.executable, str(BENCH / "checkpoint.py"), "--config", "tiny", "--out", str(weights), *flags],
                    check=True, capture_output=True, timeout=120)  # fmt: skip
     return weights
+
+
+def _stored_dtypes(weights: Path) -> dict[str, set[str]]:
+    """Dtypes in the safetensors header, for the language model (``esm.``) and the rest."""
+    raw = (weights / "model.safetensors").read_bytes()
+    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
+    header.pop("__metadata__")
+    dtypes: dict[str, set[str]] = {"esm": set(), "rest": set()}
+    for key, entry in header.items():
+        if entry["dtype"] in ("F16", "F32"):
+            dtypes["esm" if key.startswith("esm.") else "rest"].add(entry["dtype"])
+    return dtypes
+
+
+@pytest.mark.parametrize("flags, lm", [((), "F16"), (("--lm-fp32",), "F32")])
+def test_checkpoint_stores_the_language_model_as_asked(tmp_path, flags, lm):
+    pytest.importorskip("transformers")
+    weights = tiny_checkpoint(tmp_path, *flags)
+    assert _stored_dtypes(weights) == {"esm": {lm}, "rest": {"F32"}}
+    assert json.loads((weights / "config.json").read_text())["esmfold_config"]["fp16_esm"] == (lm == "F16")
 
 
 def test_tiny_checkpoint_then_side_by_side_run(tmp_path):
