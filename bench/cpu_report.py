@@ -18,13 +18,21 @@ def _header(report: dict) -> list[str]:
         f"{', '.join(f'{x:.1f}' for x in report['load_average_at_start'])} (shared machine)",
         f"* torch {report['torch']}, transformers {report['transformers']}, remyfold {report['remyfold']} "
         f"commit {str(report['commit'])[:10]}{' (dirty)' if report.get('dirty') else ''}, {report['date']}",
-        f"* checkpoint: {_num(weights.get('as_stored'), 2)} GiB as stored (language model fp16, rest fp32, as "
-        f"published), {_num(weights.get('fp32'), 2)} GiB in fp32",
+        f"* checkpoint: {_num(weights.get('as_stored'), 2)} GiB as stored ({_stored(weights)}), "
+        f"{_num(weights.get('fp32'), 2)} GiB in fp32",
         f"* matmul rate of `[256, 2560] @ [2560, 10240]`, GFLOP/s at start / end: fp32 {rate('fp32')}, "
         f"bf16 {rate('bf16')}, fp16 {rate('fp16')}",
         "* floor = the prediction's matmul FLOPs (`bench/flops.py`) / the highest fp32 rate measured in the run",
         "", f"complete: {report.get('complete')}", "",
     ]  # fmt: skip
+
+
+def _stored(weights: dict) -> str:
+    """How the checkpoint holds the language model: as published (fp16) or all in fp32 (``checkpoint.py --lm-fp32``)."""
+    stored, fp32 = weights.get("as_stored"), weights.get("fp32")
+    if stored is not None and fp32 is not None and stored >= 0.99 * fp32:  # constants differ by a few bytes
+        return "everything in fp32, the language model too: not as published"
+    return "language model fp16, rest fp32, as published"
 
 
 def _workers(report: dict) -> list[str]:
