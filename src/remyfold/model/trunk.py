@@ -135,4 +135,3 @@ class FoldingTrunk(nn.Module):
         """
         z = residual_add(residual_add(self.recycle_z_norm(z), self.recycle_disto(bins)), z0)
         return s0 + self.recycle_s_norm(s), z
-
