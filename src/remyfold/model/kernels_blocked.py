@@ -25,10 +25,11 @@ attaches it to every triangle layer; ``KernelOptions(triangle="blocked")``, the 
   in-place residual additions of :mod:`remyfold.model.trunk_block`, one full-size block at 400
   residues grew the C heap by 5.9 pair-sized tensors instead of 12.6, at the same speed).
 
-Each element is computed by the same operations in the same order as the plain layers, except the
-channel-first products, whose BLAS kernels may sum the 128 input channels in another order
-(differences of the order of fp32 rounding; ``tests/test_kernels_blocked.py`` holds the plain
-layers to that). The plain layers stay the reference (:meth:`forward_plain`).
+Each element is computed by the same operations as in the plain layers, except that products run
+channel-first or on a block of rows, where BLAS may sum the 128 input channels in another order
+(differences of the order of fp32 rounding; ``tests/test_kernels_blocked.py`` and
+``tests/test_in_place_residuals.py`` hold the plain layers to that). The plain layers stay the
+reference (:meth:`forward_plain`).
 """
 
 from __future__ import annotations
