@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from remyfold.allocator import choose_allocator, release_free_memory
 from remyfold.errors import InputError
+from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers
 from remyfold.model.config import ConfigError
 from remyfold.model.heads import pae_bin_centers, predicted_tm_score
 from remyfold.model.kernels import KernelOptions, apply_kernels
@@ -165,22 +167,14 @@ class Folder:
         from remyfold.threads import use_threads
 
         self.threads = use_threads(threads)  # torch's CPU threads: the cores available unless given
-        from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers
-
         if precision == "bf16":
             drop_upcast(model.esm).to(torch.bfloat16)
         elif precision == "fp32-lm16":
             hold_in_half(model.esm)
         self.model = model.to(device).eval()
-        from remyfold.allocator import choose_allocator, release_free_memory
-
         kernels = kernels or KernelOptions()
         self.cpu_allocator = choose_allocator(kernels.cpu_allocator, device.type)
-        # Hand the language model's memory back before the trunk: its upcast buffers, and on the CPU
-        # under the reuse policy the heap's free memory.
-        self.model.esm.register_forward_hook(lambda *_: release_upcast_buffers(self.model.esm))
-        if self.cpu_allocator == "reuse":
-            self.model.esm.register_forward_hook(lambda *_: release_free_memory())
+        self.model.esm.register_forward_hook(self._after_language_model)
         try:
             self.kernels = apply_kernels(self.model, kernels, device)
         except ConfigError as err:
@@ -201,8 +195,8 @@ class Folder:
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
 
         ``attention="auto"`` picks per device what was measured faster there
-        (:data:`AUTO_ATTENTION`: PyTorch's SDPA kernels, on CUDA and — since the CPU's triangle
-        layers are blocked — on the CPU too); ``"plain"`` is the reference implementation. Both compute the same function (see
+        (:data:`AUTO_ATTENTION`: PyTorch's fused SDPA kernels on CUDA, the plain path on the CPU);
+        ``"plain"`` is the reference implementation. Both compute the same function (see
         the equivalence tests). ``precision="auto"`` is :func:`remyfold.precision.default_precision`
         for the device (fp32: the H100 drift of bf16 is outside the precision rule). ``kernels``
         picks optional fused kernels (:mod:`remyfold.model.kernels`). ``threads``: torch's CPU
@@ -268,11 +262,19 @@ class Folder:
             for b, ((rid, _), enc) in enumerate(zip(records, encoded))
         ]
         del out
-        if self.cpu_allocator == "reuse":
-            from remyfold.allocator import release_free_memory
-
-            release_free_memory()
+        self._release_heap()
         return predictions
+
+    def _after_language_model(self, *_) -> None:
+        """Forward hook of the language model: hand its memory back before the trunk runs (the
+        upcast buffers, then the heap's free memory)."""
+        release_upcast_buffers(self.model.esm)
+        self._release_heap()
+
+    def _release_heap(self) -> None:
+        """Under the CPU's ``reuse`` heap policy, return the heap's free memory to the system."""
+        if self.cpu_allocator == "reuse":
+            release_free_memory()
 
     def _autocast(self):
         """bfloat16 autocast for ``bf16``; nothing for ``fp32``."""

@@ -84,10 +84,7 @@ class BlockedTriangleKernels:
             blocks are usually smaller already).
         Returns: the update ``[B, N, N, C_z]``.
         """
-        out = None
-        for rows, update in self._attention_rows(module, z, mask, chunk_size):
-            out = update.new_empty(_frame(module, z).shape) if out is None else out
-            out[:, rows] = update
+        out = _assembled(self._attention_rows(module, z, mask, chunk_size), _frame(module, z).shape)
         return out.transpose(-2, -3) if not module.starting else out
 
     def add_triangle_attention(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None) -> torch.Tensor:
@@ -128,11 +125,7 @@ class BlockedTriangleKernels:
             z ``[B, N, N, C_z]``, mask ``[B, N, N]``.  chunk_size: the most rows ``i`` per step.
         Returns: the update ``[B, N, N, C_z]``.
         """
-        out = None
-        for rows, update in self._multiplication_rows(module, z, mask, chunk_size):
-            out = update.new_empty(z.shape) if out is None else out
-            out[:, rows] = update
-        return out
+        return _assembled(self._multiplication_rows(module, z, mask, chunk_size), z.shape)
 
     def add_triangle_multiplication(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None):
         """``z + triangle_multiplication(z)``, summed into ``z`` a block of rows at a time; returns ``z``.
@@ -159,6 +152,16 @@ class BlockedTriangleKernels:
             x = torch.matmul(a[:, :, rows], b).permute(0, 2, 3, 1)
             x = module.linear_z(module.layer_norm_out(x))
             yield rows, x * torch.sigmoid(module.linear_g(module.layer_norm_in(z[:, rows])))
+
+
+def _assembled(blocks, shape: torch.Size) -> torch.Tensor:
+    """The updates of ``(rows, update)`` blocks written into one tensor of ``shape`` (rows along dim 1)."""
+    out = None
+    for rows, update in blocks:
+        if out is None:
+            out = update.new_empty(shape)
+        out[:, rows] = update
+    return out
 
 
 def _frame(module, z: torch.Tensor) -> torch.Tensor:

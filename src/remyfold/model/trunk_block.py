@@ -95,8 +95,9 @@ class ResidueMLP(nn.Module):
         """:meth:`forward`, summed into ``x`` itself a block of rows at a time during inference (``x`` is overwritten)."""
         if not in_place_allowed(x):
             return self(x, chunk_size)
-        for start in range(0, x.shape[1], chunk_size or x.shape[1]):
-            rows = x[:, start : start + (chunk_size or x.shape[1])]
+        step = chunk_size or x.shape[1]
+        for start in range(0, x.shape[1], step):
+            rows = x[:, start : start + step]
             rows += self.mlp(rows)
         return x
 

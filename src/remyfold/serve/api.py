@@ -139,6 +139,7 @@ def _done_job_dir(request: Request, job_id: str, who: Identity) -> tuple[Job, pa
     require_done(job)
     return job, results.result_dir(ctx.config, job.id)
 
+
 @router.get("/api/v1/jobs/{job_id}/records/{record_id}/{fmt}", tags=["results"],
             summary="One record's structure (pdb, cif) or scores (json)",
             responses={200: {"content": {"chemical/x-pdb": {}, "chemical/x-mmcif": {}, "application/json": {}}}})  # fmt: skip
