@@ -67,7 +67,7 @@ class Bench:
     """One benchmark run: holds the models' weights, the growing report and the time budget."""
 
     def __init__(self, args: argparse.Namespace):
-        from remyfold.api import resolve_device
+        from remyfold.devices import resolve_device
         from remyfold.model import FoldingConfig
 
         self.args = args
@@ -300,9 +300,8 @@ def int_list(text: str) -> list[int]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from remyfold.api import PRECISIONS
     from remyfold.model.primitives import ATTENTION_KINDS
-    from remyfold.pipeline import DEFAULT_MAX_TOKENS_PER_BATCH
+    from remyfold.settings import DEFAULT_MAX_TOKENS_PER_BATCH, PRECISIONS
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", choices=("full", *SCALED), default="full", help="network size (default: esmfold_v1)")

@@ -120,7 +120,7 @@ def io_costs(weights: Path, directory: Path, length: int, summary_rows: int) -> 
     from remyfold.api import Folder
     from remyfold.io.atomic import write_text_atomic
     from remyfold.io.structure_writer import to_mmcif_string, to_pdb_string
-    from remyfold.pipeline import RecordResult, prediction_json, write_summary
+    from remyfold.io.prediction_folder import PredictionFolder, RecordResult, prediction_json
 
     [pred] = Folder.from_pretrained(weights, device="cpu").fold([random_sequence(length, "io")], num_recycles=0)
     texts = {}
@@ -134,7 +134,7 @@ def io_costs(weights: Path, directory: Path, length: int, summary_rows: int) -> 
     write_seconds = time.perf_counter() - start
     rows = [RecordResult(f"r{i:05d}", 400, "A:400", "ok", 80.0, 0.8, 1.0) for i in range(summary_rows)]
     start = time.perf_counter()
-    write_summary(directory, rows)
+    PredictionFolder(directory).write_summary(rows)
     return {"record_length": length, "record_bytes": sum(len(t.encode()) for t in texts.values()),
             "record_format_seconds": format_seconds, "record_write_seconds": write_seconds,
             "summary_rows": summary_rows, "summary_bytes": (directory / "summary.tsv").stat().st_size,

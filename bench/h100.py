@@ -197,7 +197,7 @@ class H100Run(Bench):
 
     def batched_rate(self, folder, records: list[tuple[str, str]]) -> tuple[dict, dict]:
         """Fold ``records`` in predict's batches, stopping before a batch that would pass the deadline."""
-        from remyfold.api import plan_batches
+        from remyfold.sequence import plan_batches
 
         batches = plan_batches([len(seq) for _, seq in records], self.args.max_tokens_per_batch)
         folder.fold_batch([records[i] for i in batches[-1]], num_recycles=0)  # warm-up on the longest batch

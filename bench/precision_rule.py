@@ -34,7 +34,7 @@ def mode_seconds(report: dict, modes: tuple[str, ...]) -> dict[str, float]:
 
 def verdict(report: dict) -> dict:
     """``{"choice", "reasons", "cuda", "seconds"}`` for one benchmark report."""
-    from remyfold.api import PRECISIONS
+    from remyfold.settings import PRECISIONS
     from remyfold.precision import BASELINE, DRIFT_LIMITS, choose_precision
 
     cuda = str(report.get("device", "")).startswith("cuda")

@@ -26,7 +26,7 @@ def throughput_records(n: int, seed: int, length_range: tuple[int, int], make_se
 
 def remyfold_rate(folder, records: list[tuple[str, str]], recycles: int, max_tokens: int, device: torch.device) -> dict:
     """Fold every record in predict's batches; sequences per second over the whole set (after a warm-up)."""
-    from remyfold.api import plan_batches
+    from remyfold.sequence import plan_batches
 
     batches = plan_batches([len(seq) for _, seq in records], max_tokens)
     result = {"batches": len(batches), "precision": folder.precision, "status": "ok", "peak_gib": None}

@@ -102,7 +102,7 @@ def _run_bench(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_tiny_cpu_run(tmp_path):
-    from remyfold.api import PRECISIONS
+    from remyfold.settings import PRECISIONS
 
     out, md = tmp_path / "r.json", tmp_path / "r.md"
     done = _run_bench("--config", "tiny", "--device", "cpu", "--lengths", "16,24", "--recycles", "1", "--repeats", "1",

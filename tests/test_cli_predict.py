@@ -10,7 +10,8 @@ import pytest
 
 from remyfold import pipeline
 from remyfold.io.residues import RESTYPES_WITH_X
-from remyfold.prediction import CHAIN_IDS, Chain, Prediction
+from remyfold.prediction import Chain, Prediction
+from remyfold.sequence import CHAIN_IDS
 
 
 def fake_prediction(record_id: str, sequence: str) -> Prediction:
@@ -144,27 +145,27 @@ def test_parser_defaults_match_library():
     import argparse
 
     from remyfold.commands import predict
-    from remyfold.io.fasta import DEFAULT_MAX_LENGTH
-    from remyfold.weights import DEFAULT_WEIGHTS
+    from remyfold.settings import DEFAULT_MAX_LENGTH, DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_WEIGHTS
 
     parser = argparse.ArgumentParser()
     predict.add_arguments(parser)
     args = parser.parse_args(["x.fa", "--out", "o"])
     assert (args.weights, args.max_length, args.max_tokens_per_batch) == (
-        DEFAULT_WEIGHTS, DEFAULT_MAX_LENGTH, pipeline.DEFAULT_MAX_TOKENS_PER_BATCH)  # fmt: skip
+        DEFAULT_WEIGHTS, DEFAULT_MAX_LENGTH, DEFAULT_MAX_TOKENS_PER_BATCH)  # fmt: skip
     assert args.num_recycles is None  # no recycle option: the reference's default (see test_default_recycles.py)
 
 
 def test_precision_help_lists_the_choices():
     import argparse
 
-    from remyfold.api import PRECISIONS
+    from remyfold.api import LM_DTYPES
     from remyfold.commands import predict
+    from remyfold.settings import PRECISIONS
 
     parser = argparse.ArgumentParser()
     predict.add_arguments(parser)
     [action] = [a for a in parser._actions if "--precision" in a.option_strings]
-    assert tuple(predict._PRECISIONS) == PRECISIONS
+    assert tuple(LM_DTYPES) == PRECISIONS  # the engine knows every precision the settings offer
     assert all(choice in action.help and choice in action.metavar for choice in PRECISIONS)
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from remyfold.api import LINKER, RESIDUE_INDEX_OFFSET, Folder
+from remyfold.api import Folder
+from remyfold.sequence import LINKER, RESIDUE_INDEX_OFFSET
 from remyfold.loading import load_model
 from remyfold.model.residue_constants import RESTYPES
 

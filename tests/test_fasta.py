@@ -1,4 +1,4 @@
-"""Tests of remyfold.io.fasta: parsing, gzip, and every validation error."""
+"""Tests of remyfold.sequence: parsing, gzip, and every validation error."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from remyfold.errors import InputError
-from remyfold.io.fasta import read_fasta
+from remyfold.sequence import read_fasta
 
 
 def write(tmp_path, text: str, name: str = "in.fasta"):

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from remyfold.errors import InputError, WeightsError
-from remyfold.io.fasta import FastaRecord
+from remyfold.sequence import FastaRecord
 from remyfold.io.residues import RESTYPES_WITH_X
-from remyfold.pipeline import PredictOptions, make_batches, run_predict
-from remyfold.prediction import CHAIN_IDS, Chain, Prediction
+from remyfold.pipeline import PredictOptions, run_predict
+from remyfold.prediction import Chain, Prediction
+from remyfold.sequence import CHAIN_IDS, make_batches
 
 FASTA = ">short\nMKV\n>cx complex\nMKVLA:GGW\n>long\nMKVLAAGGWDDEEKK\n"
 

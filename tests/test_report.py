@@ -303,7 +303,7 @@ def test_png_figures_have_the_expected_size(folder, stub_viewer):
 def test_reads_a_folder_written_by_the_predict_writers(tmp_path, stub_viewer):
     """Contract with `remyfold predict`: its summary, PDB/mmCIF and JSON writers feed the report."""
     from remyfold.io.structure_writer import to_mmcif_string, to_pdb_string
-    from remyfold.pipeline import RecordResult, prediction_json, write_summary
+    from remyfold.io.prediction_folder import PredictionFolder, RecordResult, prediction_json
     from remyfold.prediction import Chain, Prediction
 
     n_res, lengths = 20, [12, 8]
@@ -325,7 +325,7 @@ def test_reads_a_folder_written_by_the_predict_writers(tmp_path, stub_viewer):
     (tmp_path / "P1.cif").write_text(to_mmcif_string(pred))
     (tmp_path / "P1.json").write_text(prediction_json(pred, device="cpu"))
     rows = [RecordResult("P1", 20, "A:12,B:8", "ok", 67.5, 0.6, 1.0), RecordResult("P2", 5, "A:5", "failed", error="E")]
-    write_summary(tmp_path, rows)
+    PredictionFolder(tmp_path).write_summary(rows)
     records = load_folder(tmp_path)
     assert [(r.id, r.done, r.error) for r in records] == [("P1", True, ""), ("P2", False, "E")]
     assert records[0].chains == [("A", 12), ("B", 8)] and records[0].structure.name == "P1.pdb"

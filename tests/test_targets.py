@@ -118,7 +118,7 @@ def test_fasta_offline_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
 
 
 def test_fasta_is_ready_for_predict(tmp_path):
-    from remyfold.io.fasta import read_fasta
+    from remyfold.sequence import read_fasta
 
     out = tmp_path / "shipped.fasta"
     assert main(["targets", "fasta", "PLP1", "GPR17", "MAG", "--out", str(out)]) == 0

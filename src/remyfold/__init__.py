@@ -5,7 +5,7 @@ Public API: :class:`Folder` (load weights, fold sequences) and
 light; torch is imported when :class:`Folder` is first used.
 """
 
-__version__ = "0.1.0"
+from remyfold._version import __version__
 
 __all__ = ["Folder", "Prediction", "__version__"]
 

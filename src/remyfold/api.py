@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from remyfold.allocator import choose_allocator, release_free_memory
+from remyfold.devices import resolve_device
 from remyfold.errors import InputError
 from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers
 from remyfold.model.config import ConfigError
@@ -32,16 +33,12 @@ from remyfold.model.heads import pae_bin_centers, predicted_tm_score
 from remyfold.model.kernels import KernelOptions, apply_kernels
 from remyfold.model.residue_constants import RESTYPES
 from remyfold.precision import default_precision
-from remyfold.prediction import CHAIN_IDS, Chain, Prediction
+from remyfold.prediction import Chain, Prediction
+from remyfold.sequence import CHAIN_IDS, LINKER, RESIDUE_INDEX_OFFSET, plan_batches
+from remyfold.settings import DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_WEIGHTS, PRECISIONS, EngineSettings
 
-# fp32: the reference's arithmetic. bf16: language model weights in bfloat16 and the trunk under
-# bfloat16 autocast; structure module and heads stay fp32 (opt-in, see README for its drift).
-# fp32 holds the language model as the checkpoint stores it (float16 in esmfold_v1, read as fp32:
-# exact). fp32-lm16: fp32 arithmetic with the language model's weights always held in float16,
-# rounding a checkpoint's fp32 language model once at load (remyfold.lm_storage; drift in README).
-PRECISIONS = ("fp32", "bf16", "fp32-lm16")
-LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}  # for loading.load_model
-ATTENTION_CHOICES = ("auto", "plain", "sdpa")
+# How each precision (remyfold.settings.PRECISIONS) holds the language model's weights, for loading.load_model.
+LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}
 # What attention="auto" (and so remyfold predict) runs on each device type: the implementation
 # measured faster there. CPU (bench/results/cpu-attention*.md: both in one process, ABBA order;
 # the triangle layers are blocked either way, so the choice serves ESM-2 and the sequence
@@ -52,8 +49,6 @@ DEFAULT_ATTENTION = AUTO_ATTENTION["cuda"]  # the GPU benchmark's default (bench
 # The largest pair-transition hidden layer an unset chunk size allows on the CPU (auto_chunk_size):
 # 64 MiB, instead of 328 MB unchunked at 400 residues.
 CPU_CHUNK_BYTES = 64 << 20
-LINKER = "G" * 25
-RESIDUE_INDEX_OFFSET = 512
 MAX_PAE = float(pae_bin_centers(torch.device("cpu"))[-1])  # 31.75 Å, the last PAE bin centre
 _AA_INDEX = {aa: i for i, aa in enumerate(RESTYPES)} | {"X": len(RESTYPES)}
 
@@ -109,42 +104,19 @@ def encode_sequence(record_id: str, sequence: str) -> EncodedRecord:
     return EncodedRecord(chains, np.array(aatype), np.array(residx), np.array(keep), np.array(chain_index))
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` → the first CUDA device if there is one, else the CPU; ``cuda[:N]`` must exist."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise InputError(f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError(f"--device {device}: no CUDA GPU is available here; use --device cpu or auto")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
-    elif dev.type != "cpu":
-        raise InputError(f"--device {device!r} is not supported; use auto, cpu, cuda or cuda:N")
-    return dev
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` → the device's default (:func:`~remyfold.precision.default_precision`); else
+    ``precision`` itself, which must be one of :data:`~remyfold.settings.PRECISIONS`."""
+    if precision == "auto":
+        precision = default_precision(device)
+    if precision not in PRECISIONS:
+        raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+    return precision
 
 
 def auto_attention(device: torch.device) -> str:
     """The attention implementation ``attention="auto"`` picks on ``device`` (:data:`AUTO_ATTENTION`)."""
     return AUTO_ATTENTION.get(device.type, "plain")
-
-
-def plan_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:
-    """Group record indices so that ``batch size × longest length ≤ max_tokens``.
-
-    Records are sorted by length (similar lengths share a batch, little padding);
-    a record longer than the budget is a batch of its own.
-    """
-    batches: list[list[int]] = []
-    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-        if batches and (len(batches[-1]) + 1) * lengths[i] <= max_tokens:
-            batches[-1].append(i)
-        else:
-            batches.append([i])
-    return batches
 
 
 class Folder:
@@ -158,10 +130,7 @@ class Folder:
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
                  model_name: str = "", weights_revision: str = "", kernels: KernelOptions | None = None,
                  threads: int | None = None):  # fmt: skip
-        if precision == "auto":
-            precision = default_precision(device)
-        if precision not in PRECISIONS:
-            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+        precision = resolve_precision(precision, device)
         if chunk_size is not None and chunk_size <= 0:
             raise InputError(f"chunk size must be a positive number of rows, got {chunk_size}")
         from remyfold.threads import use_threads
@@ -186,10 +155,10 @@ class Folder:
     def default_num_recycles(self) -> int:
         """Recycles run when none are asked for: the reference's default of ``max_recycles`` trunk
         passes from the model's ``config.json`` (4 passes = 3 recycles for esmfold_v1)."""
-        return self.model.config.trunk.max_recycles - 1
+        return self.model.config.trunk.default_num_recycles
 
     @classmethod
-    def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "auto",
+    def from_pretrained(cls, weights=DEFAULT_WEIGHTS, *, device: str = "auto", precision: str = "auto",
                         chunk_size: int | None = None, attention: str = "auto",
                         kernels: KernelOptions | None = None, threads: int | None = None) -> "Folder":  # fmt: skip
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
@@ -200,29 +169,36 @@ class Folder:
         the equivalence tests). ``precision="auto"`` is :func:`remyfold.precision.default_precision`
         for the device (fp32: the H100 drift of bf16 is outside the precision rule). ``kernels``
         picks optional fused kernels (:mod:`remyfold.model.kernels`). ``threads``: torch's CPU
-        threads (default: the cores available).
+        threads (default: the cores available). The settings are checked once, by
+        :class:`~remyfold.settings.EngineSettings`.
+        """
+        from remyfold.weights import ResolvedWeights
+
+        resolved = weights if isinstance(weights, ResolvedWeights) else None
+        settings = EngineSettings(weights=resolved.directory if resolved else weights, device=device,
+                                  precision=precision, attention=attention, chunk_size=chunk_size, threads=threads)  # fmt: skip
+        return cls.from_settings(settings, kernels=kernels, resolved=resolved)
+
+    @classmethod
+    def from_settings(cls, settings: EngineSettings, *, kernels: KernelOptions | None = None,
+                      resolved=None) -> "Folder":  # fmt: skip
+        """Load the engine ``settings`` describe (their ``weights``, unless already ``resolved``).
+
+        The device is resolved and ``auto`` precision / attention picked here, once.
         """
         from remyfold.loading import load_model
-        from remyfold.weights import ResolvedWeights, resolve_weights
+        from remyfold.weights import resolve_weights
 
-        if precision not in (*PRECISIONS, "auto"):
-            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)} or auto")
-        if attention not in ATTENTION_CHOICES:
-            raise InputError(f"attention {attention!r} is not available; choose one of {', '.join(ATTENTION_CHOICES)}")
-        dev = resolve_device(device)
-        resolved = weights if isinstance(weights, ResolvedWeights) else resolve_weights(weights)
-        if attention == "auto":
-            attention = auto_attention(dev)
-        if precision == "auto":
-            precision = default_precision(dev)
-        if precision not in PRECISIONS:
-            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+        dev = resolve_device(settings.device)
+        resolved = resolved if resolved is not None else resolve_weights(settings.weights)
+        attention = auto_attention(dev) if settings.attention == "auto" else settings.attention
+        precision = resolve_precision(settings.precision, dev)
         model = load_model(Path(resolved.directory), attention=attention, lm_dtype=LM_DTYPES[precision])
-        return cls(model, device=dev, precision=precision, chunk_size=chunk_size, kernels=kernels, threads=threads,
-                   model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
+        return cls(model, device=dev, precision=precision, chunk_size=settings.chunk_size, kernels=kernels,
+                   threads=settings.threads, model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
 
     def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,
-             max_tokens_per_batch: int = 1024) -> list[Prediction]:  # fmt: skip
+             max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH) -> list[Prediction]:  # fmt: skip
         """Fold sequences (a ``{id: sequence}`` mapping or a list, ids then ``seq1``, ``seq2``...).
 
         ``num_recycles=N`` runs N recycles (N+1 trunk passes), the reference's ``num_recycles=N``;

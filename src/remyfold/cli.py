@@ -14,7 +14,7 @@ import argparse
 import importlib
 import sys
 
-from remyfold import __version__
+from remyfold._version import __version__
 from remyfold.errors import RemyfoldError
 
 # name -> module implementing the command (imported when the parser is built).

@@ -16,78 +16,67 @@ Steps of :func:`run_predict`:
    the "finished" marker. ``summary.tsv`` is rewritten after every batch, so an interrupted
    run leaves a consistent summary (records not reached yet are ``pending``).
 
-Every file is written atomically (:mod:`remyfold.io.atomic`). The model is reached only
-through the engine API (:class:`remyfold.api.Folder`); tests inject a fake loader.
+The folder's files are written and read by :class:`remyfold.io.prediction_folder.PredictionFolder`
+(atomically); records and batches come from :mod:`remyfold.sequence`, the engine's settings from
+:class:`remyfold.settings.EngineSettings`. The model is reached only through a loader
+(:class:`EngineLoader`: :class:`remyfold.api.Folder`); tests inject a fake loader.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from remyfold.devices import check_device
 from remyfold.errors import InputError
-from remyfold.io.atomic import write_text_atomic
-from remyfold.io.fasta import DEFAULT_MAX_LENGTH, FastaRecord, read_fasta
-from remyfold.prediction import CHAIN_IDS, stored_mean_plddt
-from remyfold.weights import DEFAULT_WEIGHTS, ResolvedWeights, resolve_weights
+from remyfold.io.prediction_folder import SUMMARY_NAME, PredictionFolder, RecordResult
+from remyfold.prediction import stored_mean_plddt
+from remyfold.sequence import FastaRecord, chain_summary, make_batches, read_fasta
+from remyfold.settings import PRECISIONS, EngineSettings
+from remyfold.weights import ResolvedWeights, resolve_weights
 
-#: Default token budget: batch size × longest padded length of a batch.
-DEFAULT_MAX_TOKENS_PER_BATCH = 1024
-SUMMARY_NAME = "summary.tsv"
-SUMMARY_COLUMNS = ("id", "length", "chains", "mean_plddt", "ptm", "status", "seconds", "error")
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+_ENGINE_FIELDS = frozenset(field.name for field in dataclasses.fields(EngineSettings))
 
 
-@dataclass
+@dataclass(init=False)
 class PredictOptions:
-    """Options of one prediction job (the ``remyfold predict`` flags)."""
+    """Options of one prediction job: the engine's :class:`~remyfold.settings.EngineSettings` (checked
+    there, once) and where and how the job writes. The engine's settings read as attributes too
+    (``options.device``).
+
+    Built as ``PredictOptions(out_dir, engine)`` or with the engine's fields by name
+    (``PredictOptions(out_dir, weights=..., device="cpu")``); :func:`dataclasses.replace` takes
+    either.
+    """
 
     out_dir: Path
-    weights: str | Path = DEFAULT_WEIGHTS
-    device: str = "auto"
-    precision: str = "fp32"
-    num_recycles: int | None = None
-    chunk_size: int | None = None
-    threads: int | None = None  # torch CPU threads; None: the cores available to the process
-    max_length: int = DEFAULT_MAX_LENGTH
-    max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH
-    overwrite: bool = False
-    progress: bool = True
+    engine: EngineSettings
+    overwrite: bool
+    progress: bool
 
-    def __post_init__(self) -> None:
-        self.out_dir = Path(self.out_dir)
-        if not DEVICE_PATTERN.match(self.device):
-            raise InputError(f"--device {self.device}: expected auto, cpu, cuda or cuda:N")
-        if self.num_recycles is not None and self.num_recycles < 0:
-            raise InputError(f"--num-recycles {self.num_recycles}: must be 0 or more")
-        for flag, value in (
-            ("--chunk-size", self.chunk_size),
-            ("--threads", self.threads),
-            ("--max-length", self.max_length),
-            ("--max-tokens-per-batch", self.max_tokens_per_batch),
-        ):
-            if value is not None and value <= 0:
-                raise InputError(f"{flag} {value}: must be a positive number")
+    def __init__(self, out_dir: str | Path, engine: EngineSettings | None = None, *, overwrite: bool = False,
+                 progress: bool = True, **engine_fields):  # fmt: skip
+        unknown = set(engine_fields) - _ENGINE_FIELDS
+        if unknown:
+            raise TypeError(f"PredictOptions has no option {sorted(unknown)[0]!r}")
+        engine = engine if engine is not None else EngineSettings()
+        self.engine = dataclasses.replace(engine, **engine_fields) if engine_fields else engine
+        self.out_dir, self.overwrite, self.progress = Path(out_dir), overwrite, progress
 
+    def __getattr__(self, name: str):
+        if name in _ENGINE_FIELDS:
+            return getattr(self.__dict__["engine"], name)
+        raise AttributeError(f"'PredictOptions' has no attribute {name!r}")
 
-@dataclass
-class RecordResult:
-    """One row of ``summary.tsv``; ``status`` is ``ok``, ``skipped``, ``failed`` or ``pending``."""
-
-    id: str
-    length: int
-    chains: str
-    status: str
-    mean_plddt: float | None = None
-    ptm: float | None = None
-    seconds: float | None = None
-    error: str = ""
+    @property
+    def folder(self) -> PredictionFolder:
+        """The output folder."""
+        return PredictionFolder(self.out_dir)
 
 
 class FolderLoader(Protocol):
@@ -101,17 +90,12 @@ class FolderLoader(Protocol):
 class EngineLoader:
     """Loads :class:`remyfold.api.Folder` (imported lazily: it pulls in torch and the model)."""
 
-    @property
-    def precisions(self) -> tuple[str, ...]:
-        from remyfold.api import PRECISIONS
-
-        return tuple(PRECISIONS)
+    precisions: tuple[str, ...] = PRECISIONS
 
     def __call__(self, weights: ResolvedWeights, options: PredictOptions):
         from remyfold.api import Folder
 
-        return Folder.from_pretrained(weights, device=options.device, precision=options.precision,
-                                      chunk_size=options.chunk_size, threads=options.threads)  # fmt: skip
+        return Folder.from_settings(options.engine, resolved=weights)
 
 
 class BatchExecutor(Protocol):
@@ -179,7 +163,7 @@ def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None 
         executor.check(options)
         weights = resolve_weights(options.weights)
         results = {record.id: _initial_result(record, options) for record in records}
-        write_summary(options.out_dir, list(results.values()))
+        options.folder.write_summary(list(results.values()))
         todo = [record for record in records if results[record.id].status == "pending"]
         if todo:
             executor.start(weights, options)
@@ -216,29 +200,11 @@ def _fold_all(todo: list[FastaRecord], run_batches, options: PredictOptions, res
         for batch in run_batches(lambda records: stage_reporter(bar, records)):
             for result in batch:
                 results[result.id] = result
-            write_summary(options.out_dir, list(results.values()))
+            options.folder.write_summary(list(results.values()))
             bar.update(len(batch))
             failed = sum(result.status == "failed" for result in results.values())
             if failed:
                 bar.set_postfix(failed=failed)
-
-
-def folded_length(record: FastaRecord) -> int:
-    """Tokens the model folds for ``record``: its residues plus the engine's linker between chains."""
-    from remyfold.api import LINKER
-
-    return record.length + len(LINKER) * (len(record.chains) - 1)
-
-
-def make_batches(records: list[FastaRecord], max_tokens: int) -> list[list[FastaRecord]]:
-    """Group records so that ``len(batch) × longest folded length ≤ max_tokens`` (the engine's planner).
-
-    Shortest first, similar lengths together (little padding); a record over the budget is folded alone.
-    """
-    from remyfold.api import plan_batches
-
-    lengths = [folded_length(record) for record in records]
-    return [[records[i] for i in batch] for batch in plan_batches(lengths, max_tokens)]
 
 
 def stage_reporter(bar, batch: list[FastaRecord]):
@@ -282,14 +248,9 @@ def failed_result(record: FastaRecord, err: BaseException) -> RecordResult:
 
 
 def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordResult:
-    """Write ``<id>.pdb``, ``<id>.cif`` then ``<id>.json`` (the finished marker)."""
-    from remyfold.io.structure_writer import to_mmcif_string, to_pdb_string
-
+    """Write the record's files (:meth:`PredictionFolder.write_record`); a ``failed`` row if that fails."""
     try:
-        write_text_atomic(out_dir / f"{record.id}.pdb", to_pdb_string(pred))
-        write_text_atomic(out_dir / f"{record.id}.cif", to_mmcif_string(pred))
-        threads = getattr(folder, "threads", None)
-        write_text_atomic(out_dir / f"{record.id}.json", prediction_json(pred, device=str(folder.device), threads=threads))
+        PredictionFolder(out_dir).write_record(pred, device=str(folder.device), threads=getattr(folder, "threads", None))
     except Exception as err:  # noqa: BLE001 - a record that cannot be written is failed, the others go on
         return failed_result(record, err)
     return RecordResult(
@@ -298,81 +259,16 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
     )  # fmt: skip
 
 
-def prediction_json(pred, *, device: str, threads: int | None = None) -> str:
-    """The ``<id>.json`` text: sequence, chains, scores, per-residue pLDDT ``[N]``, PAE ``[N, N]``, run metadata.
-
-    ``mean_plddt`` is the mean of the per-residue (Cα) ``plddt``; ``mean_plddt_all_atom`` is ESMFold's
-    mean over all atoms. ``num_recycles`` recycles ran, in ``trunk_passes`` = ``num_recycles + 1`` passes.
-    One top-level key per line; arrays are written compactly, rounded to 2 decimals.
-    """
-    import numpy as np
-
-    from remyfold import __version__
-
-    data = {
-        "id": pred.id,
-        "sequence": pred.sequence,
-        "chains": [{"id": c.id, "sequence": c.sequence, "length": len(c.sequence)} for c in pred.chains],
-        "mean_plddt": round(pred.mean_plddt, 2),
-        "mean_plddt_all_atom": round(pred.mean_plddt_all_atom, 2),
-        "ptm": round(float(pred.ptm), 4),
-        "plddt": np.round(np.asarray(pred.residue_plddt, dtype=np.float64), 2).tolist(),
-        "pae": np.round(np.asarray(pred.pae, dtype=np.float64), 2).tolist(),
-        "max_pae": pred.extra.get("max_pae"),
-        "num_recycles": int(pred.num_recycles),
-        "trunk_passes": int(pred.num_recycles) + 1,
-        "model_name": pred.model_name,
-        "weights_revision": pred.weights_revision,
-        "precision": pred.precision,
-        "device": device,
-        "threads": threads,
-        "seconds": round(float(pred.seconds), 3),
-        "remyfold_version": __version__,
-    }
-    lines = [f"  {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))}" for key, value in data.items()]
-    return "{\n" + ",\n".join(lines) + "\n}\n"
-
-
 def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
-    """A ``skipped`` row if ``record`` was finished by an earlier run, else ``None``.
-
-    Finished means: ``<id>.pdb``, ``<id>.cif`` and ``<id>.json`` exist and the JSON (written
-    last) parses and holds the same sequence — a changed sequence under the same id is refolded.
-    The row keeps the scores and the fold time (``seconds``) of that earlier run, read from its JSON.
-    """
-    paths = [out_dir / f"{record.id}{suffix}" for suffix in (".pdb", ".cif", ".json")]
-    if not all(path.is_file() for path in paths):
-        return None
-    try:
-        data = json.loads(paths[2].read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("sequence") != record.sequence:
+    """A ``skipped`` row if ``record`` was finished by an earlier run (:meth:`PredictionFolder.finished`),
+    else ``None``. The row keeps the scores and the fold time (``seconds``) of that earlier run."""
+    data = PredictionFolder(out_dir).finished(record.id, record.sequence)
+    if data is None:
         return None
     return RecordResult(
         record.id, record.length, chain_summary(record.chains), "skipped",
         mean_plddt=stored_mean_plddt(data), ptm=data.get("ptm"), seconds=data.get("seconds"),
     )  # fmt: skip
-
-
-def chain_summary(chains: list[str]) -> str:
-    """``A:120,B:80``: chain ids (A, B, ...) with their lengths."""
-    return ",".join(f"{CHAIN_IDS[i]}:{len(sequence)}" for i, sequence in enumerate(chains))
-
-
-def write_summary(out_dir: Path, results: list[RecordResult]) -> None:
-    """Rewrite ``summary.tsv`` atomically: a header, then one tab-separated row per record."""
-
-    def number(value, digits: int) -> str:
-        return "" if value is None else f"{float(value):.{digits}f}"
-
-    rows = ["\t".join(SUMMARY_COLUMNS)]
-    for r in results:
-        error = " ".join(r.error.split())  # no tabs or newlines inside a cell
-        fields = [r.id, str(r.length), r.chains, number(r.mean_plddt, 2), number(r.ptm, 4), r.status,
-                  number(r.seconds, 2), error]  # fmt: skip
-        rows.append("\t".join(fields))
-    write_text_atomic(out_dir / SUMMARY_NAME, "\n".join(rows) + "\n")
 
 
 def prepare_out_dir(out_dir: Path) -> list[Path]:
@@ -403,11 +299,3 @@ def remove_created_dirs(created: list[Path], *own_files: Path) -> None:
             folder.rmdir()  # only succeeds on an empty folder
         except OSError:
             return
-
-
-def check_device(device: str) -> None:
-    """Raise :class:`InputError` when ``device`` asks for a CUDA GPU that is not there (the engine's check)."""
-    if device.startswith("cuda"):
-        from remyfold.api import resolve_device
-
-        resolve_device(device)

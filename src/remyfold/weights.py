@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from remyfold.errors import WeightsError
+from remyfold.settings import DEFAULT_WEIGHTS
 
-#: The trained ESMFold weights on the Hugging Face Hub.
-DEFAULT_WEIGHTS = "facebook/esmfold_v1"
 #: Seconds to wait for the Hub before declaring it unreachable.
 HUB_TIMEOUT_S = 10.0
 

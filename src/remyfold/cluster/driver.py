@@ -32,7 +32,8 @@ from pathlib import Path
 
 from remyfold.cluster.plugin import FolderPlugin, fold_planned_batch
 from remyfold.errors import ClusterError, RemyfoldError
-from remyfold.pipeline import EngineLoader, PredictOptions, failed_result, folded_length
+from remyfold.pipeline import EngineLoader, PredictOptions, failed_result
+from remyfold.sequence import folded_length
 
 #: Worker deaths tolerated per task before Dask gives up on it (for ``--workers``; an external
 #: scheduler uses its own ``distributed.scheduler.allowed-failures`` setting, default 3).

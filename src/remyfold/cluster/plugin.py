@@ -20,7 +20,7 @@ import dataclasses
 import threading
 from pathlib import Path
 
-from remyfold.io.fasta import FastaRecord
+from remyfold.sequence import FastaRecord
 from remyfold.pipeline import PredictOptions, RecordResult, finished_result, fold_batch
 
 PLUGIN_NAME = "remyfold-folder"

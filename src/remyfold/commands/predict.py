@@ -11,18 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from remyfold.settings import PRECISION_HELP, EngineSettings
+
 HELP = "Predict structures for the records of FASTA files (PDB, mmCIF, JSON with pLDDT/PAE, summary.tsv)."
 
-# Mirrors of remyfold.pipeline / remyfold.io.fasta defaults, kept here so that building
-# the parser imports nothing heavy (checked against them in the tests).
-_DEFAULT_WEIGHTS = "facebook/esmfold_v1"
-_DEFAULT_MAX_LENGTH = 4096
-_DEFAULT_MAX_TOKENS = 1024
-_PRECISIONS = {
-    "fp32": "the reference's arithmetic (default)",
-    "bf16": "ESM-2 in bfloat16 and the trunk under bfloat16 autocast, opt-in",
-    "fp32-lm16": "fp32 arithmetic with the language model's weights held in float16 (8.4 instead of 14.1 GB)",
-}  # = remyfold.api.PRECISIONS
+_DEFAULTS = EngineSettings()  # torch-free: building the parser imports nothing heavy
 
 
 def _int_at_least(minimum: int):
@@ -52,17 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", type=Path, help="output folder (created if needed)")
     parser.add_argument(
         "--weights",
-        default=_DEFAULT_WEIGHTS,
+        default=_DEFAULTS.weights,
         metavar="W",
-        help=f"weights directory, or Hugging Face Hub id (default {_DEFAULT_WEIGHTS}; "
+        help=f"weights directory, or Hugging Face Hub id (default {_DEFAULTS.weights}; "
         "uses the HF cache, honours HF_HUB_OFFLINE)",
     )
-    parser.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--device", default=_DEFAULTS.device, metavar="D", help="auto, cpu, cuda or cuda:N (default auto)")
     parser.add_argument(
         "--precision",
-        default="fp32",
-        metavar="{" + ",".join(_PRECISIONS) + "}",
-        help="numeric mode of the model: " + "; ".join(f"{name}: {what}" for name, what in _PRECISIONS.items()),
+        default=_DEFAULTS.precision,
+        metavar="{" + ",".join(PRECISION_HELP) + "}",
+        help="numeric mode of the model: " + "; ".join(f"{name}: {what}" for name, what in PRECISION_HELP.items()),
     )
     parser.add_argument(
         "--num-recycles",
@@ -90,17 +83,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-length",
         type=_int_at_least(1),
-        default=_DEFAULT_MAX_LENGTH,
+        default=_DEFAULTS.max_length,
         metavar="N",
-        help=f"longest record accepted, residues over all chains (default {_DEFAULT_MAX_LENGTH})",
+        help=f"longest record accepted, residues over all chains (default {_DEFAULTS.max_length})",
     )
     parser.add_argument(
         "--max-tokens-per-batch",
         type=_int_at_least(1),
-        default=_DEFAULT_MAX_TOKENS,
+        default=_DEFAULTS.max_tokens_per_batch,
         metavar="N",
         help="batch short records while batch size x longest length <= N "
-        f"(default {_DEFAULT_MAX_TOKENS}; 1 folds one record at a time)",
+        f"(default {_DEFAULTS.max_tokens_per_batch}; 1 folds one record at a time)",
     )
     parser.add_argument("--overwrite", action="store_true", help="refold records whose outputs already exist")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or final tally on stderr")
@@ -124,11 +117,12 @@ def run(args: argparse.Namespace) -> int:
     """Run the prediction job; print a tally (unless ``--quiet``) and return the exit code."""
     from remyfold.pipeline import PredictOptions
 
-    options = PredictOptions(
-        out_dir=args.out, weights=args.weights, device=args.device, precision=args.precision,
-        num_recycles=args.num_recycles, chunk_size=args.chunk_size, threads=args.threads, max_length=args.max_length,
-        max_tokens_per_batch=args.max_tokens_per_batch, overwrite=args.overwrite, progress=not args.quiet,
+    engine = EngineSettings(
+        weights=args.weights, device=args.device, precision=args.precision, num_recycles=args.num_recycles,
+        chunk_size=args.chunk_size, threads=args.threads, max_length=args.max_length,
+        max_tokens_per_batch=args.max_tokens_per_batch,
     )  # fmt: skip
+    options = PredictOptions(out_dir=args.out, engine=engine, overwrite=args.overwrite, progress=not args.quiet)
     results = _run_predict(args, options)
     counts = {status: sum(r.status == status for r in results) for status in ("ok", "skipped", "failed")}
     if not args.quiet:

@@ -7,22 +7,25 @@ from __future__ import annotations
 
 import argparse
 
+from remyfold.settings import PRECISIONS, EngineSettings
+
 HELP = "Run a folding server for a lab (REST API, browser UI, job queue, accounts); add-user makes a token."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the server's options and the ``add-user`` action."""
     parser.add_argument("--data", metavar="DIR", help="folder of the job store and results (created if needed)")
-    parser.add_argument("--weights", default="facebook/esmfold_v1",
+    parser.add_argument("--weights", default=EngineSettings.weights,
                         help="model weights: a local folder or a Hugging Face Hub id (default: %(default)s)")  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine "
                         "only; put a TLS reverse proxy in front to serve a network, see README)")  # fmt: skip
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
     parser.add_argument("--device", action="append", metavar="D", help="device of a worker process (auto, cpu, "
                         "cuda:N); repeat for one worker per GPU (default: auto)")  # fmt: skip
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="as for predict")
+    parser.add_argument("--precision", default=EngineSettings.precision, choices=PRECISIONS, help="as for predict")
     parser.add_argument("--chunk-size", type=int, metavar="N", help="as for predict: rows per chunk of pair operations")
-    parser.add_argument("--max-tokens-per-batch", type=int, default=1024, metavar="N", help="as for predict")
+    parser.add_argument("--max-tokens-per-batch", type=int, default=EngineSettings.max_tokens_per_batch, metavar="N",
+                        help="as for predict")  # fmt: skip
     parser.add_argument("--insecure-cookies", action="store_true", help="send the session cookie over plain http too "
                         "(only for testing on localhost without TLS)")  # fmt: skip
     parser.add_argument("--atlas-wait", type=float, default=60.0, metavar="S",
@@ -71,9 +74,10 @@ def _add_user(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from remyfold.devices import check_device
     from remyfold.errors import InputError
-    from remyfold.pipeline import DEVICE_PATTERN, check_device
     from remyfold.serve.app import run_server
+    from remyfold.settings import DEVICE_PATTERN
     from remyfold.serve.config import Limits, ServeConfig
     from remyfold.weights import resolve_weights
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "Download the model weights (`weights download`), or show which ones predict would use (`weights path`)."
+from remyfold.settings import DEFAULT_WEIGHTS
 
-_DEFAULT_WEIGHTS = "facebook/esmfold_v1"  # = remyfold.weights.DEFAULT_WEIGHTS (not imported: keeps --help fast)
+HELP = "Download the model weights (`weights download`), or show which ones predict would use (`weights path`)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,9 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     download.add_argument(
         "repo_id",
         nargs="?",
-        default=_DEFAULT_WEIGHTS,
+        default=DEFAULT_WEIGHTS,
         metavar="REPO_ID",
-        help=f"Hub repository (default {_DEFAULT_WEIGHTS})",
+        help=f"Hub repository (default {DEFAULT_WEIGHTS})",
     )
     download.add_argument("--revision", default=None, metavar="R", help="branch, tag or commit (default main)")
     download.add_argument(
@@ -41,9 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     path.add_argument(
         "weights",
         nargs="?",
-        default=_DEFAULT_WEIGHTS,
+        default=DEFAULT_WEIGHTS,
         metavar="WEIGHTS",
-        help=f"directory or Hub id, as for predict --weights (default {_DEFAULT_WEIGHTS})",
+        help=f"directory or Hub id, as for predict --weights (default {DEFAULT_WEIGHTS})",
     )
 
 

@@ -1,5 +1,7 @@
 """The predicted aligned error as ModelCIF ``_ma_qa_metric_local_pairwise`` rows, written from the array.
 
+:func:`label_seq_ids` (each residue's ``label_seq_id``) lives here and is shared with the writer.
+
 A pairwise metric has one row per ordered residue pair, N² rows. Written through the
 ``modelcif`` package that is one Python object and one formatted row per pair; here the rows
 are formatted straight from the ``[N, N]`` array into the same text, an order of magnitude
@@ -56,13 +58,20 @@ def add_pae_metric(block, metric) -> int:
     return metric_id
 
 
+def label_seq_ids(pred: Prediction) -> np.ndarray:
+    """``[N]`` 1-based position of each residue within its chain (``label_seq_id``)."""
+    label = np.empty(pred.length, dtype=np.int64)
+    for chain_index in range(len(pred.chains)):
+        rows = np.flatnonzero(pred.chain_index == chain_index)
+        label[rows] = np.arange(1, rows.size + 1)
+    return label
+
+
 def pae_loop_text(pred: Prediction, *, metric_id: int, model_id: int) -> str:
     """The ``_ma_qa_metric_local_pairwise`` loop (CIF text ending in ``#``) of ``pred.pae``.
 
     ``pred.pae`` ``[N, N]`` is cut to the ``[M, M]`` pairs of the M residues that have atoms.
     """
-    from remyfold.io.modelcif_writer import label_seq_ids
-
     rows = np.flatnonzero(pred.atom_mask.any(axis=1))
     if rows.size == 0:
         return ""

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from remyfold._version import __version__
+from remyfold.io.modelcif_pae import add_pae_metric, label_seq_ids, pae_loop_text
 from remyfold.io.residues import ATOM37_ELEMENTS, ATOM37_NAMES, RESTYPES_WITH_X
 
 if TYPE_CHECKING:  # modelcif/ihm/gemmi are imported lazily so that the CLI starts fast.
@@ -60,8 +62,6 @@ def to_modelcif_string(pred: Prediction, *, pae: bool = False) -> str:
     """
     import gemmi
     import modelcif.dumper
-
-    from remyfold.io.modelcif_pae import add_pae_metric, pae_loop_text
 
     out = io.StringIO()
     modelcif.dumper.write(out, [build_system(pred)])
@@ -167,8 +167,6 @@ def _software_group(pred: Prediction) -> modelcif.SoftwareGroup:
     """remyfold (with the run's parameters) and ESMFold, the method it implements."""
     import ihm
     import modelcif
-
-    from remyfold import __version__
 
     remyfold = modelcif.Software(
         name="remyfold", classification="model building", type="package", version=__version__,
@@ -281,15 +279,6 @@ def _residues_without_atoms(pred: Prediction, asyms: list) -> list:
         modelcif.model.NotModeledResidueRange(asyms[int(pred.chain_index[row])], int(label_seq[row]), int(label_seq[row]))
         for row in empty
     ]
-
-
-def label_seq_ids(pred: Prediction) -> np.ndarray:
-    """``[N]`` 1-based position of each residue within its chain (``label_seq_id``)."""
-    label = np.empty(pred.length, dtype=np.int64)
-    for chain_index in range(len(pred.chains)):
-        rows = np.flatnonzero(pred.chain_index == chain_index)
-        label[rows] = np.arange(1, rows.size + 1)
-    return label
 
 
 def _add_auth_atom_id(block) -> None:

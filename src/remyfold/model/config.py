@@ -79,6 +79,12 @@ class TrunkConfig:
     chunk_size: int | None = None
     structure_module: StructureModuleConfig = field(default_factory=StructureModuleConfig)
 
+    @property
+    def default_num_recycles(self) -> int:
+        """Recycles run when none are asked for: the reference's default of :attr:`max_recycles`
+        trunk passes in all (4 passes = 3 recycles for esmfold_v1). The one place this is worked out."""
+        return self.max_recycles - 1
+
 
 @dataclass(frozen=True)
 class FoldingConfig:

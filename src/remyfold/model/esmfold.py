@@ -126,7 +126,7 @@ class ESMFold(nn.Module):
 
         Args:
             aatype: ``[B, L]`` residue types (0–20).  mask: ``[B, L]`` bool, False on padding.
-            residue_index: ``[B, L]`` int64 positions (chains offset, see :mod:`remyfold.api`).
+            residue_index: ``[B, L]`` int64 positions (chains offset, see :mod:`remyfold.sequence`).
             num_recycles: recycling iterations after the first pass (reference's ``num_recycles``);
                 ``None``: the reference's default, ``config.trunk.max_recycles`` passes in all.
             chunk_size: rows per chunk in the pair-state operations (None: no chunking).
@@ -134,7 +134,7 @@ class ESMFold(nn.Module):
                 ``"trunk pass k of n"``, ``"structure module k of n"``).
         """
         if num_recycles is None:
-            num_recycles = self.config.trunk.max_recycles - 1
+            num_recycles = self.config.trunk.default_num_recycles
         if progress is not None:
             progress("language model")
         s0 = self.esm_s_mlp(self.language_model_states(aatype, mask))

@@ -1,14 +1,8 @@
-"""Read a ``remyfold predict`` output folder into :class:`Record` objects.
+"""Read a ``remyfold predict`` output folder into :class:`Record` objects for the report.
 
-Folder layout (written by ``remyfold predict``):
-
-- ``summary.tsv``: one row per input record, columns
-  ``id length chains mean_plddt ptm status seconds error``; ``status`` is
-  ``ok``, ``skipped`` (done in an earlier run) or ``failed``; ``mean_plddt`` is the
-  mean of the per-residue (Cα) pLDDT.
-- ``<id>.pdb`` / ``<id>.cif``: the model, pLDDT in the B-factor column.
-- ``<id>.json``: per-residue ``plddt`` ``[N_res]``, ``pae`` ``[N_res, N_res]``
-  (Å), ``chains`` and run metadata.
+The folder's layout and its reading (``summary.tsv``, ``<id>.json``, the structure file) are
+:class:`remyfold.io.prediction_folder.PredictionFolder`'s; ``mean_plddt`` is the mean of the
+per-residue (Cα) pLDDT.
 
 A row counts as *done* when its status is ``ok`` or ``skipped`` and both its
 JSON and a structure file are present; other rows are listed in the report's
@@ -18,19 +12,15 @@ table with their error. Every problem is raised as a one-line
 
 from __future__ import annotations
 
-import csv
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from remyfold.errors import InputError
+from remyfold.io.prediction_folder import DONE_STATUSES, PredictionFolder, optional_number
 from remyfold.prediction import stored_mean_plddt
 
-DONE_STATUSES = ("ok", "skipped")
-REQUIRED_COLUMNS = ("id", "status")
 # Run metadata copied from <id>.json into the report, in display order.
 META_KEYS = (
     "model_name",
@@ -84,33 +74,18 @@ def load_folder(pred_dir: Path) -> list[Record]:
     pred_dir = Path(pred_dir)
     if not pred_dir.is_dir():
         raise InputError(f"prediction folder {pred_dir} does not exist; pass the output folder of `remyfold predict`")
-    records = [_record_from_row(row, pred_dir) for row in read_summary(pred_dir / "summary.tsv")]
+    folder = PredictionFolder(pred_dir)
+    records = [_record_from_row(row) for row in folder.summary_rows()]
     if not records:
         raise InputError(f"{pred_dir / 'summary.tsv'} lists no predictions; run `remyfold predict` first")
     for record in records:
-        _load_outputs(record, pred_dir)
+        _load_outputs(record, folder)
     if not any(record.done for record in records):
         raise InputError(
             f"no finished predictions in {pred_dir} ({len(records)} rows in summary.tsv, none ok with its files); "
             "nothing to report"
         )
     return records
-
-
-def read_summary(path: Path) -> list[dict[str, str]]:
-    """Rows of a tab-separated ``summary.tsv`` as dicts keyed by header names."""
-    if not path.is_file():
-        raise InputError(f"no summary.tsv in {path.parent}; is this a `remyfold predict` output folder?")
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            # Plain tab-joined cells, no quoting (summary cells never hold tabs or newlines).
-            reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(f"{path} has no column {missing[0]!r} in its header; re-run `remyfold predict`")
-            return [row for row in reader if (row.get("id") or "").strip()]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise InputError(f"cannot read {path}: {err}") from None
 
 
 def parse_chains(text: str) -> list[tuple[str, int]]:
@@ -125,49 +100,31 @@ def parse_chains(text: str) -> list[tuple[str, int]]:
     return chains
 
 
-def _optional_number(text: str | None, kind: type = float):
-    """``kind(text)`` or ``None`` for an empty / non-numeric summary field."""
-    try:
-        value = kind(text)
-    except (TypeError, ValueError):
-        return None
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def _record_from_row(row: dict[str, str], pred_dir: Path) -> Record:
+def _record_from_row(row: dict[str, str]) -> Record:
     """A :class:`Record` holding only what ``summary.tsv`` says about one row."""
     return Record(
         id=row["id"].strip(),
         status=(row.get("status") or "").strip() or "unknown",
-        length=_optional_number(row.get("length"), int),
+        length=optional_number(row.get("length"), int),
         chains=parse_chains(row.get("chains", "")),
-        mean_plddt=_optional_number(row.get("mean_plddt")),
-        ptm=_optional_number(row.get("ptm")),
+        mean_plddt=optional_number(row.get("mean_plddt")),
+        ptm=optional_number(row.get("ptm")),
         error=(row.get("error") or "").strip(),
     )
 
 
-def structure_file(directory: Path, record_id: str) -> Path | None:
-    """``<id>.pdb`` or else ``<id>.cif`` in ``directory``, if either exists."""
-    for suffix in (".pdb", ".cif"):
-        path = directory / f"{record_id}{suffix}"
-        if path.is_file():
-            return path
-    return None
-
-
-def _load_outputs(record: Record, pred_dir: Path) -> None:
+def _load_outputs(record: Record, folder: PredictionFolder) -> None:
     """Fill ``record`` from ``<id>.json`` and locate its structure, if done."""
     if record.status not in DONE_STATUSES:
         return
-    json_path = pred_dir / f"{record.id}.json"
-    structure = structure_file(pred_dir, record.id)
+    json_path = folder.file(record.id, ".json")
+    structure = folder.structure_file(record.id)
     if not json_path.is_file() or structure is None:
         missing = json_path.name if not json_path.is_file() else f"{record.id}.pdb/.cif"
         record.error = f"{missing} missing from the folder"
         record.status = "incomplete"
         return
-    data = read_json(json_path)
+    data = folder.read_json(record.id)
     plddt, pae = _arrays(data, json_path)
     chains = _json_chains(data, json_path)
     if chains and sum(n for _, n in chains) != plddt.shape[0]:
@@ -180,21 +137,10 @@ def _load_outputs(record: Record, pred_dir: Path) -> None:
     record.length = int(plddt.shape[0])
     record.mean_plddt = stored_mean_plddt(data)
     record.mean_plddt = record.mean_plddt if record.mean_plddt is not None else float(plddt.mean())
-    record.mean_plddt_all_atom = _optional_number(data.get("mean_plddt_all_atom"))
-    record.ptm = _optional_number(data.get("ptm"))
-    record.max_pae = _optional_number(data.get("max_pae"))
+    record.mean_plddt_all_atom = optional_number(data.get("mean_plddt_all_atom"))
+    record.ptm = optional_number(data.get("ptm"))
+    record.max_pae = optional_number(data.get("max_pae"))
     record.meta = {key: data[key] for key in META_KEYS if data.get(key) is not None}
-
-
-def read_json(path: Path) -> dict:
-    """Parse a JSON object file, raising :class:`InputError` on any problem."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise InputError(f"cannot read {path}: {err}; re-run the prediction for this record") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path} does not hold a JSON object; re-run the prediction for this record")
-    return data
 
 
 def _json_chains(data: dict, path: Path) -> list[tuple[str, int]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from importlib import resources
 
-from remyfold import __version__
+from remyfold._version import __version__
 from remyfold.report.folder import Record
 from remyfold.report.plots import PLDDT_BANDS
 from remyfold.report.scores import DETAIL_SCORES, TABLE_SCORES, format_score

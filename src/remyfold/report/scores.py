@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from remyfold.errors import InputError
-from remyfold.report.folder import Record, read_json
+from remyfold.io.prediction_folder import read_json
+from remyfold.report.folder import Record
 
 REFERENCE_SUFFIXES = (".pdb", ".cif", ".pdb.gz", ".cif.gz")
 # (key, column title, format) of the scores shown in the summary table.

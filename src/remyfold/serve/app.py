@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from remyfold import __version__
+from remyfold._version import __version__
 from remyfold.serve.config import ServeConfig
 from remyfold.serve.deps import Context
 from remyfold.serve.errors import RequestError, ServeError

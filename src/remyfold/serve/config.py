@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from remyfold.settings import DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_WEIGHTS, EngineSettings
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DATABASE_NAME = "remyfold-serve.sqlite"
@@ -51,27 +53,33 @@ class ServeConfig:
         session_hours: lifetime of a browser session.
         max_tokens_per_batch: the folding token budget (as ``predict --max-tokens-per-batch``).
         precision, chunk_size: as for ``predict``.
+        engine: the engine's settings made of the above (:class:`~remyfold.settings.EngineSettings`,
+            checked once when the config is made; each worker runs it on its own device).
         loader: ``module:function`` building the engine in a worker (tests plug a fake engine in).
         poll_s: how often an idle worker looks for a job.
     """
 
     data_dir: Path
-    weights: str = "facebook/esmfold_v1"
+    weights: str = DEFAULT_WEIGHTS
     devices: tuple[str, ...] = ("auto",)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     secure_cookies: bool = True
     atlas_wait_s: float = 60.0
     session_hours: float = 12.0
-    max_tokens_per_batch: int = 1024
-    precision: str = "fp32"
+    max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH
+    precision: str = EngineSettings.precision
     chunk_size: int | None = None
     loader: str = DEFAULT_LOADER
     poll_s: float = 0.2
     limits: Limits = field(default_factory=Limits)
+    engine: EngineSettings = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        engine = EngineSettings(weights=self.weights, precision=self.precision, chunk_size=self.chunk_size,
+                                max_tokens_per_batch=self.max_tokens_per_batch)  # fmt: skip
+        object.__setattr__(self, "engine", engine)
         if not self.devices:
             raise ValueError("at least one device is needed")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from remyfold.errors import InputError
 from remyfold.io.atomic import write_text_atomic
+from remyfold.io.prediction_folder import SUMMARY_NAME, PredictionFolder
 from remyfold.serve.config import ServeConfig
 from remyfold.serve.errors import NotFound, RequestError
 
@@ -52,17 +53,8 @@ def remove_job_files(config: ServeConfig, job_id: str) -> None:
 
 def record_rows(folder: Path) -> list[dict]:
     """The records of a finished job (``summary.tsv``): id, status, length, chains, scores, error."""
-    from remyfold.report.folder import read_summary
-
-    rows = []
-    for row in read_summary(folder / "summary.tsv"):
-        number = lambda key: float(row[key]) if row.get(key) else None  # noqa: E731
-        rows.append({
-            "id": row["id"], "status": row["status"], "length": int(row["length"]), "chains": row["chains"],
-            "mean_plddt": number("mean_plddt"), "ptm": number("ptm"), "seconds": number("seconds"),
-            "error": row.get("error") or "",
-        })  # fmt: skip
-    return rows
+    keys = ("id", "status", "length", "chains", "mean_plddt", "ptm", "seconds", "error")
+    return [{key: getattr(result, key) for key in keys} for result in PredictionFolder(folder).results()]
 
 
 def record_file(folder: Path, record_id: str, fmt: str) -> Path:
@@ -72,7 +64,7 @@ def record_file(folder: Path, record_id: str, fmt: str) -> Path:
     known = {row["id"]: row["status"] for row in record_rows(folder)}
     if known.get(record_id) != "ok":
         raise NotFound(f"finished record {record_id!r}")
-    path = folder / f"{record_id}.{FORMATS[fmt][0]}"
+    path = PredictionFolder(folder).file(record_id, f".{FORMATS[fmt][0]}")
     if not path.is_file():
         raise NotFound(f"{path.name}")
     return path
@@ -82,12 +74,13 @@ def zip_bytes(folder: Path, job_id: str) -> bytes:
     """A zip of ``summary.tsv`` and every record's PDB, mmCIF and JSON, under ``<job id>/``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.write(folder / "summary.tsv", f"{job_id}/summary.tsv")
-        for row in record_rows(folder):
-            if row["status"] != "ok":
+        prediction = PredictionFolder(folder)
+        archive.write(prediction.summary_path, f"{job_id}/{SUMMARY_NAME}")
+        for row in prediction.results():
+            if row.status != "ok":
                 continue
             for suffix, _ in FORMATS.values():
-                path = folder / f"{row['id']}.{suffix}"
+                path = prediction.file(row.id, f".{suffix}")
                 if path.is_file():
                     archive.write(path, f"{job_id}/{path.name}")
     return buffer.getvalue()

@@ -1,6 +1,6 @@
 """Turn what a client sends (FASTA text, an uploaded file, a bare sequence) into a checked job.
 
-The records follow exactly the rules of ``remyfold predict`` (:func:`remyfold.io.fasta.parse_fasta_text`:
+The records follow exactly the rules of ``remyfold predict`` (:func:`remyfold.sequence.parse_fasta_text`:
 ids, letters, ``:`` between the chains of a complex, a trailing ``*``); on top come the server's
 :class:`~remyfold.serve.config.Limits` (records per job, residues per record, recycles). Every
 problem is a :class:`~remyfold.serve.errors.RequestError` with status 422 and one line.
@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 
 from remyfold.errors import InputError
-from remyfold.io.fasta import FastaRecord, parse_fasta_text
+from remyfold.sequence import FastaRecord, parse_fasta_text
 from remyfold.serve.config import Limits
 from remyfold.serve.errors import RequestError
 

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from remyfold import __version__
+from remyfold._version import __version__
 from remyfold.serve import auth, results
 from remyfold.serve.deps import context, queue_job
 from remyfold.serve.errors import RequestError

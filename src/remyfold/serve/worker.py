@@ -103,8 +103,10 @@ def run_job(store: Store, config: ServeConfig, folder, job: Job) -> None:
 
 def _fold(store: Store, config: ServeConfig, folder, job: Job, work):
     """Fold every record into ``work``; the results in input order, or ``None`` if the job stopped."""
-    from remyfold.io.fasta import read_fasta
-    from remyfold.pipeline import PredictOptions, fold_batch, make_batches, write_summary
+    from remyfold.sequence import read_fasta
+    from remyfold.io.prediction_folder import PredictionFolder
+    from remyfold.pipeline import PredictOptions, fold_batch
+    from remyfold.sequence import make_batches
 
     records = read_fasta(job_dir(config, job.id) / INPUT_NAME, max_length=1 << 62)
     options = PredictOptions(out_dir=work, weights=config.weights, num_recycles=job.num_recycles,
@@ -118,7 +120,7 @@ def _fold(store: Store, config: ServeConfig, folder, job: Job, work):
         if not store.still_running(job, records_done=len(results)):
             return None
     ordered = [results[record.id] for record in records]
-    write_summary(work, ordered)
+    PredictionFolder(work).write_summary(ordered)
     return ordered
 
 

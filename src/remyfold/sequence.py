@@ -1,6 +1,12 @@
-"""Read and validate protein FASTA files (plain or gzip) for folding.
+"""Sequences to fold: records, the FASTA reader, complexes and the batching plan (torch-free).
 
-Conventions (the input contract of ``remyfold predict``):
+The one FASTA reader of remyfold (``predict``, ``serve``, ``targets``): :func:`read_fasta` for
+files, :func:`parse_fasta_text` for text. Complexes are folded as one chain joined by
+:data:`LINKER` with residue indices offset by :data:`RESIDUE_INDEX_OFFSET` per chain (ESMFold's
+convention; the engine, :mod:`remyfold.api`, encodes them); chains are named by
+:data:`CHAIN_IDS`. :func:`plan_batches` / :func:`make_batches` group records by a token budget.
+
+FASTA conventions (the input contract of ``remyfold predict``):
 
 * A record starts at a ``>`` header line; its id is the header's first word.
   Sequence lines up to the next header are joined; spaces inside them are ignored.
@@ -26,11 +32,14 @@ from pathlib import Path
 
 from remyfold.errors import InputError
 from remyfold.io.residues import SEQUENCE_LETTERS, suggestion_for_letter
-from remyfold.prediction import CHAIN_IDS
+from remyfold.settings import DEFAULT_MAX_LENGTH
 
-#: Default longest record (residues over all chains, linkers excluded).
-DEFAULT_MAX_LENGTH = 4096
-
+#: Names of the chains of a complex, in order (one character each, as PDB files need).
+CHAIN_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#: Joins the chains of a complex into the one chain the network folds (removed from every output).
+LINKER = "G" * 25
+#: Added to the residue index of each further chain, so the network sees the chains as far apart.
+RESIDUE_INDEX_OFFSET = 512
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -202,3 +211,37 @@ def _check_unique_ids(records: list[FastaRecord]) -> None:
                 "give every record a unique id (output files are named after it)"
             )
         seen[key] = record
+
+
+def chain_summary(chains: list[str]) -> str:
+    """``A:120,B:80``: chain ids (A, B, ...) with their lengths."""
+    return ",".join(f"{CHAIN_IDS[i]}:{len(sequence)}" for i, sequence in enumerate(chains))
+
+
+def folded_length(record: FastaRecord) -> int:
+    """Tokens the model folds for ``record``: its residues plus the :data:`LINKER` between chains."""
+    return record.length + len(LINKER) * (len(record.chains) - 1)
+
+
+def plan_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:
+    """Group record indices so that ``batch size × longest length ≤ max_tokens``.
+
+    Records are sorted by length (similar lengths share a batch, little padding);
+    a record longer than the budget is a batch of its own.
+    """
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if batches and (len(batches[-1]) + 1) * lengths[i] <= max_tokens:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def make_batches(records: list[FastaRecord], max_tokens: int) -> list[list[FastaRecord]]:
+    """Group records so that ``len(batch) × longest folded length ≤ max_tokens`` (:func:`plan_batches`).
+
+    Shortest first, similar lengths together (little padding); a record over the budget is folded alone.
+    """
+    lengths = [folded_length(record) for record in records]
+    return [[records[i] for i in batch] for batch in plan_batches(lengths, max_tokens)]
