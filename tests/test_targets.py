@@ -125,3 +125,36 @@ def test_fasta_is_ready_for_predict(tmp_path):
     records = read_fasta([out])
     assert [r.id for r in records] == ["PLP1", "GPR17", "MAG"]
     assert [len("".join(r.chains)) for r in records] == [277, 367, 626]
+
+
+@pytest.mark.parametrize("content", [
+    b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary",  # binary
+    b">sp|P48443|RXRG_HUMAN Retinoic acid receptor RXR-gamma\n",  # truncated: no sequence
+    b">sp|P19793|RXRA_HUMAN another record\nMDTKHFLPL\n",  # another accession's record
+])  # fmt: skip
+def test_a_bad_cache_entry_is_fetched_again(uniprot_server, tmp_path, monkeypatch, capsys, content):
+    cached = tmp_path / "cache" / "uniprot" / "P48443.fasta"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(content)
+    monkeypatch.setenv("REMYFOLD_UNIPROT_URL", uniprot_server)
+    monkeypatch.setenv("REMYFOLD_CACHE", str(tmp_path / "cache"))
+    assert main(["targets", "fasta", "RXRG"]) == 0
+    assert FAKE_SEQ in capsys.readouterr().out
+    assert _UniProt.hits == ["/uniprotkb/P48443.fasta"]
+    assert FAKE_SEQ in cached.read_text()  # the entry was replaced
+
+
+def test_a_bad_cache_entry_offline_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    cached = tmp_path / "cache" / "uniprot" / "P48443.fasta"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"\x00\xff\xfe\x01 not text")
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("REMYFOLD_UNIPROT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("REMYFOLD_CACHE", str(tmp_path / "cache"))
+    assert main(["targets", "fasta", "RXRG"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert str(cached) in captured.err and "bad" in captured.err
+    assert cached.read_bytes() == b"\x00\xff\xfe\x01 not text"  # left for the user to look at

@@ -3,14 +3,14 @@
 Example::
 
     from remyfold import Folder
-    folder = Folder.from_pretrained("facebook/esmfold_v1", device="auto")
+    folder = Folder.from_pretrained(device="auto")  # remyfold.settings.DEFAULT_WEIGHTS
     [pred] = folder.fold({"GPR17": "MNGLEVAPPGLITNFSLATAEQCGQETPLENMLFASFYLLDFILALVGNTLALWLFIRDHKSGTPANVFLMHLAVADLSCVLVLPTRLVYHFSGNHWPFGEIACRLTGFLFYLNMYASIYFLTCISADRFLAIVHPVKSLKLRRPLYAHLACAFLWVVVAVAMAPLLVSPQTVQTNHTVVCLQLYREKASHHALVSLAVAFTFPFITTVTCYLLIIRSLRQGLRVEKRLKTKAVRMIAIVLAIFLVCFVPYHVNRSVYVLHYRSHGASCATQRILALANRITSCLTSLNGALDPIMYFFVAEKFRHALCNLLCGKRLKGPPPSFEGKTNESSLSAKSEL"})
     print(pred.mean_plddt, pred.ptm)
     pred_pdb = remyfold.io.structure_writer.to_pdb_string(pred)
 
 Complexes: chains separated by ``:`` are folded as one chain joined by a
 25-glycine linker with residue indices offset by 512 per chain (ESMFold's
-convention); linker residues are removed from every output.
+convention, :mod:`remyfold.sequence`); linker residues are removed from every output.
 """
 
 from __future__ import annotations
