@@ -2,7 +2,7 @@
 
 It lets the test see and steer what the worker does, without hooks in remyfold itself:
 
-* every output file written through :func:`remyfold.pipeline.write_text_atomic` and every
+* every output file written through :func:`remyfold.io.prediction_folder.write_text_atomic` and every
   fold started (``Folder.fold_batch``) is appended, one line each, to ``$REMYFOLD_TEST_LOG``:
   ``write <pid> <file name>`` / ``fold <pid> <id,id,...>``;
 * while the file ``$REMYFOLD_TEST_LOG.slow`` exists, each fold first sleeps that many seconds
@@ -26,10 +26,10 @@ def _log(line: str) -> None:
 
 
 def dask_setup(worker) -> None:
-    from remyfold import pipeline
     from remyfold.api import Folder
+    from remyfold.io import prediction_folder
 
-    write_text_atomic, fold_batch = pipeline.write_text_atomic, Folder.fold_batch
+    write_text_atomic, fold_batch = prediction_folder.write_text_atomic, Folder.fold_batch
 
     def logged_write(path, text):
         write_text_atomic(path, text)
@@ -45,5 +45,5 @@ def dask_setup(worker) -> None:
             os._exit(1)
         return fold_batch(self, records, **kwargs)
 
-    pipeline.write_text_atomic = logged_write
+    prediction_folder.write_text_atomic = logged_write
     Folder.fold_batch = logged_fold
