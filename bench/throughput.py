@@ -1,6 +1,6 @@
 """Throughput test: many short sequences, remyfold batched as ``remyfold predict`` batches them.
 
-remyfold groups the records with :func:`remyfold.api.plan_batches` under predict's token budget
+remyfold groups the records with :func:`remyfold.sequence.plan_batches` under predict's token budget
 and folds each group with :meth:`Folder.fold_batch` (one padded forward pass), as
 :mod:`remyfold.pipeline` does, without writing files. The reference folds one sequence per
 call; its rate is measured on a seeded random sample of the records, which estimates its
