@@ -23,3 +23,15 @@ class WeightsError(RemyfoldError):
 
 class ClusterError(RemyfoldError):
     """The Dask cluster cannot be used: extra not installed, scheduler unreachable or lost."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first non-blank line of ``err``'s message, or its type's name when the message is empty."""
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+
+
+def one_line(err: BaseException) -> str:
+    """``Type: first line of the message`` (just ``Type`` for an empty message), for one-line error reports."""
+    text = first_line(err)
+    name = type(err).__name__
+    return name if text == name else f"{name}: {text}"

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from remyfold.errors import InputError
+from remyfold.errors import InputError, one_line
 from remyfold.io.atomic import write_text_atomic
 from remyfold.io.fasta import DEFAULT_MAX_LENGTH, FastaRecord, read_fasta
 from remyfold.prediction import CHAIN_IDS, stored_mean_plddt
@@ -276,9 +276,7 @@ def _release_memory(folder) -> None:
 
 def failed_result(record: FastaRecord, err: BaseException) -> RecordResult:
     """A ``failed`` row whose error is ``Type: first line of the message``."""
-    lines = str(err).strip().splitlines()
-    reason = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
-    return RecordResult(record.id, record.length, chain_summary(record.chains), "failed", error=reason)
+    return RecordResult(record.id, record.length, chain_summary(record.chains), "failed", error=one_line(err))
 
 
 def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordResult:

@@ -18,6 +18,7 @@ import numpy as np
 
 from remyfold.dock.errors import DockError
 from remyfold.dock.extra import require
+from remyfold.errors import first_line
 
 _NAME = re.compile(r"^[A-Za-z][a-z][A-Za-z0-9 \-]*$")
 
@@ -91,7 +92,7 @@ def ligand_pdbqt(mol, name: str) -> str:
         setups = meeko.MoleculePreparation().prepare(mol)
         text, ok, message = meeko.PDBQTWriterLegacy.write_string(setups[0])
     except Exception as err:
-        raise DockError(f"Meeko could not prepare ligand {name}: {str(err).splitlines()[0]}") from None
+        raise DockError(f"Meeko could not prepare ligand {name}: {first_line(err)}") from None
     if not ok:
         raise DockError(f"Meeko could not prepare ligand {name}: {message.strip()}")
     return text
