@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from remyfold import __version__
@@ -46,10 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _negative_values_joined(argv: list[str]) -> list[str]:
+    """``--box -4.9,...`` as ``--box=-4.9,...`` for the options a command lists in ``NEGATIVE_VALUE_OPTIONS``.
+
+    argparse takes a value starting with "-" for an option unless it is a plain negative number.
+    """
+    module = importlib.import_module(COMMANDS[argv[0]]) if argv and argv[0] in COMMANDS else None
+    options = getattr(module, "NEGATIVE_VALUE_OPTIONS", ())
+    joined, i = [], 0
+    while i < len(argv):
+        if argv[i] in options and i + 1 < len(argv) and re.match(r"-[\d.]", argv[i + 1]):
+            joined.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(argv[i])
+            i += 1
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``remyfold`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_values_joined(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args._run(args) or 0)
     except RemyfoldError as err:

@@ -23,7 +23,6 @@ through the engine API (:class:`remyfold.api.Folder`); tests inject a fake loade
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -34,6 +33,7 @@ from typing import Protocol
 from remyfold.errors import InputError, one_line
 from remyfold.io.atomic import write_text_atomic
 from remyfold.io.fasta import DEFAULT_MAX_LENGTH, FastaRecord, read_fasta
+from remyfold.io.outputs import prepare_folder_output, remove_created_dirs
 from remyfold.prediction import CHAIN_IDS, stored_mean_plddt
 from remyfold.weights import DEFAULT_WEIGHTS, ResolvedWeights, resolve_weights
 
@@ -375,32 +375,7 @@ def write_summary(out_dir: Path, results: list[RecordResult]) -> None:
 
 def prepare_out_dir(out_dir: Path) -> list[Path]:
     """Create ``out_dir`` if needed and check it is a writable folder; return the folders created, outermost first."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir} is a file; give a folder for the outputs")
-    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][::-1]
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        remove_created_dirs(created)
-        raise InputError(f"--out {out_dir}: cannot create the folder ({err.strerror}); choose another place") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        remove_created_dirs(created)
-        raise InputError(f"--out {out_dir}: the folder is not writable; choose another place")
-    return created
-
-
-def remove_created_dirs(created: list[Path], *own_files: Path) -> None:
-    """Undo :func:`prepare_out_dir` after an early failure: remove ``own_files`` (this run's) and the
-    folders it ``created`` when they are then empty. Nothing else is ever deleted."""
-    if not created:
-        return
-    for path in own_files:
-        path.unlink(missing_ok=True)
-    for folder in reversed(created):
-        try:
-            folder.rmdir()  # only succeeds on an empty folder
-        except OSError:
-            return
+    return prepare_folder_output(out_dir)
 
 
 def check_device(device: str) -> None:

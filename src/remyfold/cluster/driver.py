@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 
 from remyfold.cluster.plugin import FolderPlugin, fold_planned_batch
-from remyfold.errors import ClusterError, RemyfoldError
+from remyfold.errors import ClusterError, RemyfoldError, install_command
 from remyfold.pipeline import EngineLoader, PredictOptions, check_device, failed_result, folded_length
 
 #: Worker deaths tolerated per task before Dask gives up on it (for ``--workers``; an external
@@ -57,7 +57,7 @@ def require_distributed() -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise ClusterError("--scheduler/--workers need Dask distributed: pip install 'remyfold[cluster]'") from None
+        raise ClusterError(f"--scheduler/--workers need Dask distributed: {install_command('cluster')}") from None
 
 
 def check_scheduler_address(address: str) -> None:

@@ -57,8 +57,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _fasta(catalog, args) -> int:
     from remyfold.io.atomic import write_text_atomic
+    from remyfold.io.outputs import check_file_output
     from remyfold.targets.sequences import targets_fasta
 
+    if args.out:
+        check_file_output(args.out, example="targets.fasta")
     targets = [catalog.require_target(key) for key in args.ids] or list(catalog.targets)
     text = targets_fasta(targets)
     if args.out:

@@ -49,6 +49,8 @@ def open_structure(path: Path):
     Raises:
         InputError: missing file, unsupported format, corrupt compression, or unparsable content.
     """
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a structure file; give a {SUPPORTED} file")
     if not path.is_file():
         raise InputError(f"structure file {path} does not exist; check the path")
     suffixes = [suffix.lower() for suffix in path.suffixes]
