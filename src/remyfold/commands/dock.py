@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--pocket", default="auto", metavar="auto|N",
                        help="dock into the top-ranked pocket (auto) or the N-th (default: auto)")
     where.add_argument("--box", metavar="CX,CY,CZ,SX,SY,SZ",
-                       help=f"search box centre and sizes in Å, each side at most {MAX_SIDE_LIMIT:.0f} Å")
+                       help=f"search box centre and side lengths in Å (sides up to {MAX_SIDE_LIMIT:.0f}); "
+                       "instead of --pocket")
     parser.add_argument("--exhaustiveness", type=int, default=8, metavar="N", help="Vina exhaustiveness (default: 8)")
     parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default: 42)")
     parser.add_argument("--poses", type=int, default=9, metavar="N", help="poses kept per pair (default: 9)")

@@ -41,8 +41,7 @@ def parse_chains(value: str | None, structure, path: str | Path) -> tuple[str, .
     wanted = tuple(dict.fromkeys(part.strip() for part in value.split(",")))
     present = protein_chains(structure)
     missing = [c for c in wanted if c not in present]
-    if "" in wanted or missing:
-        bad = ", ".join(repr(c) for c in missing) if missing else "an empty id"
-        raise InputError(f"--chain {value}: {path} has no protein chain {bad}; "
+    if missing:
+        raise InputError(f"--chain {value}: {path} has no protein chain {', '.join(map(repr, missing))}; "
                          f"its protein chains are {', '.join(present) or 'none'}")  # fmt: skip
     return wanted

@@ -15,8 +15,9 @@ HELP = "Find and rank candidate binding pockets of a structure (table or --json)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``pockets`` options."""
     parser.add_argument("structure", metavar="STRUCTURE", help="PDB or mmCIF file (optionally .gz)")
-    parser.add_argument("--chain", metavar="IDS", help="only these protein chains, comma-separated (default: every chain)")
-    parser.add_argument("--top", type=int, default=10, metavar="N", help="show the N best pockets (default 10)")
+    parser.add_argument("--chain", metavar="IDS",
+                        help="only these protein chains, comma-separated (default: every chain)")
+    parser.add_argument("--top", type=int, default=10, metavar="N", help="show the N best pockets (default: 10)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 

@@ -54,10 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--weights",
         default=_DEFAULT_WEIGHTS,
         metavar="W",
-        help=f"weights directory, or Hugging Face Hub id (default {_DEFAULT_WEIGHTS}; "
+        help=f"weights directory, or Hugging Face Hub id (default: {_DEFAULT_WEIGHTS}; "
         "uses the HF cache, honours HF_HUB_OFFLINE)",
     )
-    parser.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument(
         "--precision",
         default="fp32",
@@ -92,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_int_at_least(1),
         default=_DEFAULT_MAX_LENGTH,
         metavar="N",
-        help=f"longest record accepted, residues over all chains (default {_DEFAULT_MAX_LENGTH})",
+        help=f"longest record accepted, residues over all chains (default: {_DEFAULT_MAX_LENGTH})",
     )
     parser.add_argument(
         "--max-tokens-per-batch",
@@ -100,7 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_DEFAULT_MAX_TOKENS,
         metavar="N",
         help="batch short records while batch size x longest length <= N "
-        f"(default {_DEFAULT_MAX_TOKENS}; 1 folds one record at a time)",
+        f"(default: {_DEFAULT_MAX_TOKENS}; 1 folds one record at a time)",
     )
     parser.add_argument("--overwrite", action="store_true", help="refold records whose outputs already exist")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or final tally on stderr")

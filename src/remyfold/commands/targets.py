@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``targets`` options."""
     parser.usage = "%(prog)s [show ID | fasta [IDS ...] [--out FILE]] [--json]"
     parser.add_argument("action", nargs="?", choices=("list", "show", "fasta"), default="list",
-                        help="list (default), show one target, or write FASTA")
+                        help="list, show one target, or write FASTA (default: list)")
     parser.add_argument("ids", nargs="*", metavar="ID", help="target ids, genes or UniProt accessions")
     parser.add_argument("--out", metavar="FILE", help="fasta: write to FILE (atomically) instead of stdout")
     parser.add_argument("--json", action="store_true", help="list/show: print JSON")
