@@ -57,7 +57,8 @@ def require_distributed() -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise ClusterError(f"--scheduler/--workers need Dask distributed: {install_command('cluster')}") from None
+        raise ClusterError("--scheduler/--workers need Dask distributed, the remyfold[cluster] extra: "
+                           f"{install_command('cluster')}") from None
 
 
 def check_scheduler_address(address: str) -> None:

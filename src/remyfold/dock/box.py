@@ -10,9 +10,8 @@ box need gigabytes of memory; Vina itself warns above 27,000 Å³). An automatic
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-
-import numpy as np
 
 from remyfold.dock.errors import DockError
 
@@ -31,8 +30,10 @@ class Box:
     centre: tuple[float, float, float]
     size: tuple[float, float, float]
 
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        """``[N]`` mask of the points ``[N, 3]`` inside the box."""
+    def contains(self, points):
+        """``[N]`` mask of the points ``[N, 3]`` (numpy) inside the box."""
+        import numpy as np  # imported here: `remyfold dock --help` reads this module's limits
+
         half = np.asarray(self.size) / 2
         return np.all(np.abs(points - np.asarray(self.centre)) <= half, axis=1)
 
@@ -46,7 +47,7 @@ def parse_box(value: str) -> Box:
         numbers = [float(part) for part in value.split(",")]
     except ValueError:
         numbers = []
-    if len(numbers) != 6 or not all(np.isfinite(numbers)) or min(numbers[3:]) <= 0:
+    if len(numbers) != 6 or not all(map(math.isfinite, numbers)) or min(numbers[3:]) <= 0:
         raise DockError(f"--box {value!r} is not CX,CY,CZ,SX,SY,SZ with six numbers and positive sizes (Å)")
     if max(numbers[3:]) > MAX_SIDE_LIMIT:
         raise DockError(f"--box {value!r}: sides of at most {MAX_SIDE_LIMIT:.0f} Å (Vina's grid maps of a larger "
@@ -54,15 +55,17 @@ def parse_box(value: str) -> Box:
     return Box(tuple(numbers[:3]), tuple(numbers[3:]))
 
 
-def box_around(points: np.ndarray, ligand_extent: float) -> Box:
-    """An automatic box around pocket points ``[M, 3]`` (see the module docstring)."""
+def box_around(points, ligand_extent: float) -> Box:
+    """An automatic box around pocket points ``[M, 3]`` (numpy; see the module docstring)."""
+    import numpy as np
+
     lo, hi = points.min(axis=0), points.max(axis=0)
     floor = max(MIN_SIDE, ligand_extent + PAD)
     size = np.clip(hi - lo + PAD, floor, max(MAX_SIDE, floor))
     return Box(tuple(float(v) for v in (lo + hi) / 2), tuple(float(v) for v in size))
 
 
-def check_box(box: Box, protein: np.ndarray, ligand_extent: float, ligand: str, receptor: str) -> None:
+def check_box(box: Box, protein, ligand_extent: float, ligand: str, receptor: str) -> None:
     """DockError when the box cannot hold the ligand or is far from the protein (checked in that order)."""
     if ligand_extent + FIT_MARGIN > min(box.size):
         raise DockError(
