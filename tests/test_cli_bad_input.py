@@ -28,6 +28,9 @@ def place(tmp_path):
     (tmp_path / "dir").mkdir()
     (tmp_path / "empty.sdf").write_bytes(b"")
     (tmp_path / "binary.pdb").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "empty.pdb").write_bytes(b"")
+    (tmp_path / "sequence.pdb").write_text(">a\nMKV\n")
+    (tmp_path / "bad.sdf").write_text("garbage\n$$$$\n")
     return tmp_path
 
 
@@ -125,6 +128,8 @@ POCKETS = [
     (["pockets", "{dir}"], "is a folder"),
     (["pockets", "{tmp}/binary.pdb"], "is a binary file"),
     (["pockets", "{tmp}/missing.pdb"], "does not exist"),
+    (["pockets", "{tmp}/empty.pdb"], "holds no atoms"),
+    (["pockets", "{tmp}/sequence.pdb"], "holds no atoms"),
     (["pockets", "{pdb}", "--top", "0"], "--top 0"),
 ]
 
@@ -140,6 +145,8 @@ DOCK = [
     (["{tmp}/binary.pdb"], "is a binary file"),
     (["{pdb}", "--ligand", "{tmp}/empty.sdf"], "is empty"),
     (["{pdb}", "--ligand", "{tmp}/missing.sdf"], "does not exist"),
+    (["{pdb}", "--ligand", "{tmp}/bad.sdf"], "record(s) 1 of 1 cannot be read"),
+    (["{pdb}", "--ligand", "metformin,clemastine"], "as separate values"),
     (["{pdb}", "--ligand", "C" * 2000], "2000 heavy atoms; Vina docks at most 150"),
     (["{pdb}", "--ligand", "C" * 40], "rotatable bonds; Vina docks at most 32"),
     (["{pdb}", "--ligand", CISPLATIN], "contains Pt"),

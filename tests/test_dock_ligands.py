@@ -34,6 +34,13 @@ def test_every_molecule_of_an_sdf_file_is_a_ligand(tmp_path):
         resolve_ligand(str(path))
 
 
+def test_a_bad_record_among_good_ones_is_refused(tmp_path):
+    path = write_sdf(tmp_path / "set.sdf", ["CCO", "CCN"])
+    path.write_text(path.read_text() + "garbage\n$$$$\n")
+    with pytest.raises(DockError, match=r"record\(s\) 3 of 3 cannot be read"):
+        resolve_ligands(str(path))
+
+
 def test_one_molecule_sdf_keeps_the_stem(tmp_path):
     [spec] = resolve_ligands(str(write_sdf(tmp_path / "phenol.sdf", ["c1ccccc1O"])))
     assert spec.name == "phenol" and spec.sdf_index == 0

@@ -16,10 +16,13 @@ from remyfold.errors import InputError
 
 def check_structure(path: str | Path):
     """The parsed :class:`gemmi.Structure` of ``path``; :class:`InputError` saying what the file is otherwise
-    (missing, a folder, binary, an unsupported format, unparsable)."""
-    from remyfold.io.structure_files import open_structure
+    (missing, a folder, binary, an unsupported format, unparsable, no atoms)."""
+    from remyfold.io.structure_files import SUPPORTED, open_structure
 
-    return open_structure(Path(path))
+    structure = open_structure(Path(path))
+    if not any(len(residue) for model in structure for chain in model for residue in chain):
+        raise InputError(f"{path} holds no atoms; give a {SUPPORTED} file with coordinates")
+    return structure
 
 
 def protein_chains(structure) -> list[str]:

@@ -65,6 +65,9 @@ def resolve_ligands(value: str) -> tuple[LigandSpec, ...]:
     name, sep, smiles = value.partition("=")
     if sep and _GIVEN_NAME.match(name) and (mol := _parse_smiles(smiles)) is not None:
         return (_smiles_ligand(name, smiles, mol),)
+    if "," in value:
+        raise DockError(f"cannot parse ligand {value!r}; give several ligands as separate values "
+                        "(--ligand metformin clemastine)")  # fmt: skip
     if _NAME.match(value):
         known = ", ".join(d.name for d in load_catalog().drugs)
         raise DockError(f"unknown drug name {value!r}; known names: {known}; or give a SMILES, NAME=SMILES "
@@ -75,11 +78,16 @@ def resolve_ligands(value: str) -> tuple[LigandSpec, ...]:
 def _parse_smiles(text: str):
     """An RDKit molecule, or None when ``text`` is not a SMILES of at least one atom."""
     Chem = require("rdkit.Chem")
+    _quiet_rdkit()
+    mol = Chem.MolFromSmiles(text) if text.strip() else None
+    return mol if mol is not None and mol.GetNumAtoms() else None
+
+
+def _quiet_rdkit() -> None:
+    """RDKit's parse messages would break the one-line errors; the refusals say what is wrong."""
     from rdkit import RDLogger
 
     RDLogger.DisableLog("rdApp.*")
-    mol = Chem.MolFromSmiles(text) if text.strip() else None
-    return mol if mol is not None and mol.GetNumAtoms() else None
 
 
 def _smiles_ligand(name: str | None, smiles: str, mol) -> LigandSpec:
@@ -109,8 +117,10 @@ def _read_sdf(path: Path) -> list:
         raise DockError(f"ligand file {path} does not exist")
     if path.stat().st_size == 0:
         raise DockError(f"ligand file {path} is empty; give an .sdf file with at least one molecule")
-    try:
-        mols = list(Chem.SDMolSupplier(str(path), removeHs=False))
+    _quiet_rdkit()
+    try:  # the forward reader yields None for a bad record; SDMolSupplier's iterator can skip a trailing one
+        with path.open("rb") as handle:
+            mols = list(Chem.ForwardSDMolSupplier(handle, removeHs=False))
     except OSError as err:
         raise DockError(f"cannot read ligand file {path} ({first_line(err)}); give an .sdf file") from None
     if not mols:
