@@ -4,6 +4,9 @@ Each command module exposes ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int``. Command modules keep heavy imports (torch, gemmi) inside
 ``run`` so that ``remyfold --help`` and argument errors stay instant.
 
+A module may list in ``NEGATIVE_VALUE_OPTIONS`` the options whose value can start with "-"
+(``dock --box -4.9,...``): the CLI passes them to argparse as ``--box=-4.9,...``.
+
 User-caused errors (:class:`remyfold.errors.RemyfoldError`) are printed as one
 line on stderr, ``remyfold: error: ...``, with a non-zero exit and no traceback.
 """
