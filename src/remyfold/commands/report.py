@@ -11,7 +11,8 @@ HELP = ("Write a self-contained HTML report (3D views, pLDDT / PAE plots, scores
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``report`` options to ``parser``."""
-    parser.add_argument("pred_dir", metavar="DIR", type=Path, help="output folder of `remyfold predict` (or of `remyfold dock`: docking only)")
+    parser.add_argument("pred_dir", metavar="DIR", type=Path,
+                        help="output folder of `remyfold predict` (or of `remyfold dock`: docking only)")
     parser.add_argument(
         "--out",
         metavar="FILE|FOLDER/",
@@ -44,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
     from remyfold.report.build import DEFAULT_NAME
 
     out = None
-    if args.out is not None:
-        out = check_file_output(Path(args.out) / DEFAULT_NAME if is_folder_spelling(args.out) else args.out, example=DEFAULT_NAME)
+    if args.out is not None:  # "DIR/" is a folder to write report.html into
+        out = Path(args.out) / DEFAULT_NAME if is_folder_spelling(args.out) else args.out
+        out = check_file_output(out, example=DEFAULT_NAME)
     path = build_report(args.pred_dir, output=out, reference_dir=args.reference, dock_dir=args.dock)
     print(path)
     return 0

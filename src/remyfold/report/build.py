@@ -14,6 +14,7 @@ Every file is written atomically.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,8 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     meta = f"Folder {pred_dir.resolve()} · " + ("docking results" if docking_only else
                                                  f"{n_done} of {len(records)} predictions done") + f" · written {stamp}"
     html = render_page(records, assets, library, title=f"remyfold report: {pred_dir.resolve().name}", meta=meta)
+    if docking_only:  # no predictions: the page keeps its docking section only
+        html = re.sub(r'<section id="summary">.*?</section>\n?', "", html, count=1, flags=re.S)
     html = _with_docking(html, pred_dir, dock_dir)
     write_text_atomic(output, html)
     return output
