@@ -331,3 +331,13 @@ def test_reads_a_folder_written_by_the_predict_writers(tmp_path, stub_viewer):
     assert records[0].chains == [("A", 12), ("B", 8)] and records[0].structure.name == "P1.pdb"
     page = parse_page(build_report(tmp_path))
     assert json.loads(page.scripts[0][1])[0]["data"].count(" CA ") == n_res
+
+
+def test_report_out_with_a_trailing_slash_is_a_folder(tmp_path, capsys):
+    """``report --out adir2/`` writes adir2/report.html (it used to write a file named adir2)."""
+    from remyfold.cli import main
+
+    pred = make_prediction_folder(tmp_path / "pred")
+    assert main(["report", str(pred), "--out", f"{tmp_path / 'adir2'}/"]) == 0
+    assert (tmp_path / "adir2" / "report.html").is_file()
+    assert capsys.readouterr().out.strip() == str(tmp_path / "adir2" / "report.html")

@@ -48,6 +48,16 @@ def test_docking_section_html(tmp_path):
     assert "-11.40" in html and '55.5 <span class="low">low</span>' in html
 
 
+def test_report_of_a_dock_folder_alone(tmp_path, capsys):
+    """`remyfold report DOCKDIR`: the docking section, no empty predictions table."""
+    (tmp_path / "dock").mkdir()
+    folder = write_docking_folder(tmp_path / "dock")
+    assert main(["report", str(folder)]) == 0
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert '<section id="docking">' in html and 'id="summary"' not in html
+    assert capsys.readouterr().out.strip() == str(folder / "report.html")
+
+
 def test_report_without_docking_results_is_one_line_error(tmp_path, capsys):
     folder = make_prediction_folder(tmp_path / "pred")
     (tmp_path / "empty").mkdir()

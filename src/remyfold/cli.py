@@ -4,6 +4,9 @@ Each command module exposes ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int``. Command modules keep heavy imports (torch, gemmi) inside
 ``run`` so that ``remyfold --help`` and argument errors stay instant.
 
+A module may list in ``NEGATIVE_VALUE_OPTIONS`` the options whose value can start with "-"
+(``dock --box -4.9,...``): the CLI passes them to argparse as ``--box=-4.9,...``.
+
 User-caused errors (:class:`remyfold.errors.RemyfoldError`) are printed as one
 line on stderr, ``remyfold: error: ...``, with a non-zero exit and no traceback.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from remyfold._version import __version__
@@ -46,10 +50,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _negative_values_joined(argv: list[str]) -> list[str]:
+    """``--box -4.9,...`` as ``--box=-4.9,...`` for the options a command lists in ``NEGATIVE_VALUE_OPTIONS``.
+
+    argparse takes a value starting with "-" for an option unless it is a plain negative number.
+    """
+    module = importlib.import_module(COMMANDS[argv[0]]) if argv and argv[0] in COMMANDS else None
+    options = getattr(module, "NEGATIVE_VALUE_OPTIONS", ())
+    joined, i = [], 0
+    while i < len(argv):
+        if argv[i] in options and i + 1 < len(argv) and re.match(r"-[\d.]", argv[i + 1]):
+            joined.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(argv[i])
+            i += 1
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``remyfold`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_values_joined(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args._run(args) or 0)
     except RemyfoldError as err:

@@ -25,7 +25,6 @@ The folder's files are written and read by :class:`remyfold.io.prediction_folder
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from pathlib import Path
 from typing import Protocol
 
 from remyfold.devices import check_device
-from remyfold.errors import InputError
+from remyfold.errors import InputError, one_line
+from remyfold.io.outputs import prepare_folder_output, remove_created_dirs
 from remyfold.io.prediction_folder import SUMMARY_NAME, PredictionFolder, RecordResult
 from remyfold.prediction import stored_mean_plddt
 from remyfold.sequence import FastaRecord, chain_summary, make_batches, read_fasta
@@ -242,9 +242,7 @@ def _release_memory(folder) -> None:
 
 def failed_result(record: FastaRecord, err: BaseException) -> RecordResult:
     """A ``failed`` row whose error is ``Type: first line of the message``."""
-    lines = str(err).strip().splitlines()
-    reason = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
-    return RecordResult(record.id, record.length, chain_summary(record.chains), "failed", error=reason)
+    return RecordResult(record.id, record.length, chain_summary(record.chains), "failed", error=one_line(err))
 
 
 def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordResult:
@@ -273,29 +271,4 @@ def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
 
 def prepare_out_dir(out_dir: Path) -> list[Path]:
     """Create ``out_dir`` if needed and check it is a writable folder; return the folders created, outermost first."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir} is a file; give a folder for the outputs")
-    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][::-1]
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        remove_created_dirs(created)
-        raise InputError(f"--out {out_dir}: cannot create the folder ({err.strerror}); choose another place") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        remove_created_dirs(created)
-        raise InputError(f"--out {out_dir}: the folder is not writable; choose another place")
-    return created
-
-
-def remove_created_dirs(created: list[Path], *own_files: Path) -> None:
-    """Undo :func:`prepare_out_dir` after an early failure: remove ``own_files`` (this run's) and the
-    folders it ``created`` when they are then empty. Nothing else is ever deleted."""
-    if not created:
-        return
-    for path in own_files:
-        path.unlink(missing_ok=True)
-    for folder in reversed(created):
-        try:
-            folder.rmdir()  # only succeeds on an empty folder
-        except OSError:
-            return
+    return prepare_folder_output(out_dir)

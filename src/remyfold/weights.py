@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from remyfold.errors import WeightsError
+from remyfold.errors import WeightsError, one_line
 from remyfold.settings import DEFAULT_WEIGHTS
 
 #: Seconds to wait for the Hub before declaring it unreachable.
@@ -120,7 +120,7 @@ def download_weights(
     try:
         directory = _snapshot(repo_id, revision, local_files_only=False, local_dir=local_dir)
     except Exception as err:  # noqa: BLE001 - any hub or network failure while downloading
-        raise fail("the download failed", _one_line(err)) from None
+        raise fail("the download failed", one_line(err)) from None
     _check_weights_dir(directory, repo_id)
     if local_dir is not None:
         return ResolvedWeights(directory=directory, name=repo_id, revision=commit)
@@ -252,7 +252,7 @@ def _probe_hub(repo_id: str, revision: str | None, fail) -> str:
     except RepositoryNotFoundError:
         raise fail("no such repository on the Hub", "or it is private/gated: log in with `hf auth login`") from None
     except Exception as err:  # noqa: BLE001 - connection refused, DNS failure, timeout, proxy error, ...
-        raise fail("the Hub is unreachable", _one_line(err)) from None
+        raise fail("the Hub is unreachable", one_line(err)) from None
     return str(info.sha)
 
 
@@ -263,8 +263,3 @@ def _missing_message(repo_id: str, reason: str) -> str:
         f"with internet run `remyfold weights download {repo_id} --to DIR`, copy DIR here, use --weights DIR"
     )
 
-
-def _one_line(err: BaseException) -> str:
-    """``Type: first line of message``, for one-line error reports."""
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__

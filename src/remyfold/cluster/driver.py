@@ -31,7 +31,8 @@ import uuid
 from pathlib import Path
 
 from remyfold.cluster.plugin import FolderPlugin, fold_planned_batch
-from remyfold.errors import ClusterError, RemyfoldError
+from remyfold.devices import check_device
+from remyfold.errors import ClusterError, RemyfoldError, install_command
 from remyfold.pipeline import EngineLoader, PredictOptions, failed_result
 from remyfold.sequence import folded_length
 
@@ -47,6 +48,8 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
 }
+#: Dask's network protocols accepted in ``--scheduler`` addresses.
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
 #: Seconds between looks for newly joined workers while no batch finishes.
 POLL_SECONDS = 2.0
 
@@ -56,7 +59,22 @@ def require_distributed() -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise ClusterError("--scheduler/--workers need Dask distributed: pip install 'remyfold[cluster]'") from None
+        raise ClusterError("--scheduler/--workers need Dask distributed, the remyfold[cluster] extra: "
+                           f"{install_command('cluster')}") from None
+
+
+def check_scheduler_address(address: str) -> None:
+    """Raise a one-line :class:`ClusterError` unless ``address`` is ``[PROTOCOL://]HOST:PORT`` with a Dask protocol.
+
+    Checked before connecting: Dask's client, given a malformed address, fails and then hangs
+    for a minute in its finaliser.
+    """
+    protocol, sep, location = address.strip().rpartition("://")
+    host, _, port = location.rpartition(":")
+    if (protocol if sep else "tcp") not in SCHEDULER_PROTOCOLS or not host or not port.isdigit() \
+            or not 1 <= int(port) <= 65535:
+        raise ClusterError(f"--scheduler {address!r} is not a Dask scheduler address; give HOST:PORT or "
+                           f"PROTOCOL://HOST:PORT ({'/'.join(SCHEDULER_PROTOCOLS)}), e.g. tcp://10.0.0.5:8786")
 
 
 class ClusterExecutor:
@@ -71,6 +89,8 @@ class ClusterExecutor:
             raise ClusterError("give either --scheduler ADDRESS or --workers N")
         if workers is not None and workers < 1:
             raise ClusterError(f"--workers {workers}: must be 1 or more")
+        if scheduler is not None:
+            check_scheduler_address(scheduler)
         require_distributed()
         self.loader = loader if loader is not None else EngineLoader()
         self.scheduler, self.workers, self.verbose = scheduler, workers, verbose
@@ -87,6 +107,8 @@ class ClusterExecutor:
     def check(self, options: PredictOptions) -> None:
         """Connect (or start the local cluster) now, so that an unreachable scheduler fails before any work."""
         if self.client is None:
+            if self.workers is not None:  # local workers use this machine's devices: check before any output
+                check_device(options.device)
             self._quiet_dask_logs()
             self.client = self._start_local(options) if self.workers is not None else self._connect()
             self.address = self.client.scheduler.address

@@ -1,10 +1,12 @@
 """``remyfold dock RECEPTOR... --ligand L... --out DIR``: AutoDock Vina docking, receptors × ligands.
 
-``--ligand`` takes catalog drug names (``remyfold targets``), SMILES or SDF
-files, several times or comma-free values. ``--pocket auto`` docks into the
-top-ranked pocket (``remyfold pockets``), ``--pocket N`` into the N-th;
-``--box CX,CY,CZ,SX,SY,SZ`` gives the search box in Å instead. Outputs and
-resumption: see :mod:`remyfold.dock.runner`. Needs the ``remyfold[dock]`` extra.
+``--ligand`` takes catalog drug names (``remyfold targets``), SMILES, ``NAME=SMILES`` or SDF
+files (every molecule of the file), several times or several values each. ``--pocket auto``
+docks into the top-ranked pocket (``remyfold pockets``), ``--pocket N`` into the N-th;
+``--box CX,CY,CZ,SX,SY,SZ`` gives the search box in Å instead (a negative first number is
+fine: ``--box -4.9,...``). Inputs, ligands and the output folder are checked before any
+docking; an early failure leaves no folder behind. Outputs and resumption: see
+:mod:`remyfold.dock.runner`. Needs the ``remyfold[dock]`` extra.
 """
 
 from __future__ import annotations
@@ -12,62 +14,84 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Dock drugs (catalog names, SMILES or SDF) into receptor structures with AutoDock Vina."
+HELP = "Dock drugs (catalog names, SMILES or SDF) into receptor structures with AutoDock Vina; needs remyfold[dock]."
+#: Options whose value may start with "-" (a negative number): the CLI passes them as --opt=VALUE.
+NEGATIVE_VALUE_OPTIONS = ("--box",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``dock`` options."""
-    parser.usage = ("%(prog)s RECEPTOR [RECEPTOR ...] --ligand NAME|SMILES|FILE.sdf [...] --out DIR "
-                    "[--pocket auto|N] [--box CX,CY,CZ,SX,SY,SZ] [--exhaustiveness N] [--seed S] [--poses N]")
+    from remyfold.dock.box import MAX_SIDE_LIMIT
+    from remyfold.dock.ligand_screen import MAX_HEAVY_ATOMS, MAX_ROTATABLE_BONDS
+    from remyfold.targets.catalog import load_catalog
+
+    parser.usage = "%(prog)s RECEPTOR [RECEPTOR ...] --ligand LIGAND [LIGAND ...] --out DIR [options]"
+    drugs = ", ".join(drug.name for drug in load_catalog().drugs)
+    parser.epilog = (f"catalog drugs: {drugs}. Ligands beyond Vina's reach are refused: more than "
+                     f"{MAX_HEAVY_ATOMS} heavy atoms or {MAX_ROTATABLE_BONDS} rotatable bonds, metal complexes, "
+                     "ions only; a salt docks its largest fragment (the dropped ones are named).")  # fmt: skip
     parser.add_argument("receptors", nargs="+", metavar="RECEPTOR", help="PDB or mmCIF files (protein)")
     parser.add_argument("--ligand", action="append", required=True, nargs="+", metavar="LIGAND",
-                        help="catalog drug name, SMILES, or .sdf file (repeatable)")
+                        help="catalog drug name, SMILES, NAME=SMILES, or .sdf file (each molecule docked); "
+                        "repeatable")  # fmt: skip
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created; reruns resume)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--pocket", default="auto", metavar="auto|N",
-                       help="dock into the top-ranked pocket (auto, default) or the N-th")
-    where.add_argument("--box", metavar="CX,CY,CZ,SX,SY,SZ", help="search box centre and sizes in Å")
-    parser.add_argument("--exhaustiveness", type=int, default=8, metavar="N", help="Vina exhaustiveness (default 8)")
-    parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
-    parser.add_argument("--poses", type=int, default=9, metavar="N", help="poses kept per pair (default 9)")
+                       help="dock into the top-ranked pocket (auto) or the N-th (default: auto)")
+    where.add_argument("--box", metavar="CX,CY,CZ,SX,SY,SZ",
+                       help=f"search box centre and side lengths in Å (sides up to {MAX_SIDE_LIMIT:.0f}); "
+                       "instead of --pocket")
+    parser.add_argument("--exhaustiveness", type=int, default=8, metavar="N", help="Vina exhaustiveness (default: 8)")
+    parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default: 42)")
+    parser.add_argument("--poses", type=int, default=9, metavar="N", help="poses kept per pair (default: 9)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Resolve the ligands and box, dock every pair, print the summary path."""
+    """Check every input, dock every pair, print the best score per pair and the summary path."""
     from pathlib import Path
 
+    from remyfold.dock.runner import SUMMARY, run_docking
+    from remyfold.io.outputs import prepare_folder_output, remove_created_dirs
+
+    job = _job(args)
+    created = prepare_folder_output(args.out)
+    try:
+        rows = run_docking(job, progress=sys.stderr.isatty())
+    except BaseException:
+        remove_created_dirs(created)  # only folders this run created, and only when still empty
+        raise
+    best = {(row["receptor"], row["ligand"]): row["vina_kcal_mol"] for row in rows if row["pose_rank"] == 1}
+    for (receptor, ligand), score in best.items():
+        print(f"{receptor}\t{ligand}\t{score:.2f} kcal/mol")
+    print(f"summary: {Path(args.out) / SUMMARY}", file=sys.stderr)
+    return 0
+
+
+def _job(args: argparse.Namespace):
+    """The :class:`~remyfold.dock.runner.DockJob` of the options, every input checked (DockError otherwise)."""
+    from pathlib import Path
+
+    from remyfold.commands.inputs import check_structure
     from remyfold.dock.box import parse_box
     from remyfold.dock.errors import DockError
-    from remyfold.dock.ligand import resolve_ligand
-    from remyfold.dock.runner import SUMMARY, DockJob, run_docking
+    from remyfold.dock.ligand import resolve_ligands
+    from remyfold.dock.runner import DockJob
     from remyfold.dock.vina_dock import DockSettings
 
     pocket = args.pocket.strip().lower()
     if pocket != "auto" and not (pocket.isdigit() and int(pocket) >= 1):
         raise DockError(f"--pocket {args.pocket!r}: give auto or a pocket rank (1, 2, ...)")
+    settings = DockSettings(args.exhaustiveness, args.seed, args.poses)
+    box = parse_box(args.box) if args.box else None
     for path in args.receptors:
-        if not Path(path).is_file():
-            raise DockError(f"receptor file {path} does not exist")
-    values = [value for group in args.ligand for value in group]
-    ligands = tuple(resolve_ligand(value) for value in values)
+        check_structure(path)
+    ligands = tuple(spec for group in args.ligand for value in group for spec in resolve_ligands(value))
     names = [spec.name for spec in ligands]
     if len(set(names)) != len(names):
         raise DockError(f"the same ligand is given twice: {', '.join(names)}")
-    job = DockJob(
-        receptors=tuple(Path(p) for p in args.receptors),
-        ligands=ligands,
-        out_dir=Path(args.out),
-        pocket=pocket,
-        box=parse_box(args.box) if args.box else None,
-        settings=DockSettings(args.exhaustiveness, args.seed, args.poses),
-    )
-    rows = run_docking(job, progress=sys.stderr.isatty())
-    best = {}
-    for row in rows:
-        key = (row["receptor"], row["ligand"])
-        if row["pose_rank"] == 1:
-            best[key] = row["vina_kcal_mol"]
-    for (receptor, ligand), score in best.items():
-        print(f"{receptor}\t{ligand}\t{score:.2f} kcal/mol")
-    print(f"summary: {Path(args.out) / SUMMARY}", file=sys.stderr)
-    return 0
+    for spec in ligands:
+        if spec.dropped:
+            print(f"remyfold dock: warning: ligand {spec.name}: docking its largest fragment, "
+                  f"dropped {' '.join(spec.dropped)}", file=sys.stderr)  # fmt: skip
+    return DockJob(receptors=tuple(Path(p) for p in args.receptors), ligands=ligands, out_dir=Path(args.out),
+                   pocket=pocket, box=box, settings=settings)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "Find and rank candidate binding pockets of a structure (table or --json)."
+HELP = "Find and rank candidate binding pockets of a structure (table or --json); needs the remyfold[dock] extra."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``pockets`` options."""
     parser.add_argument("structure", metavar="STRUCTURE", help="PDB or mmCIF file (optionally .gz)")
-    parser.add_argument("--chain", metavar="IDS", help="only these protein chains, comma-separated")
-    parser.add_argument("--top", type=int, default=10, metavar="N", help="show the N best pockets (default 10)")
+    parser.add_argument("--chain", metavar="IDS",
+                        help="only these protein chains, comma-separated (default: every chain)")
+    parser.add_argument("--top", type=int, default=10, metavar="N", help="show the N best pockets (default: 10)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -24,13 +25,15 @@ def run(args: argparse.Namespace) -> int:
     """Find the pockets and print them."""
     import json
 
+    from remyfold.commands.inputs import check_structure, parse_chains
     from remyfold.dock.errors import DockError
     from remyfold.dock.pockets import find_pockets
     from remyfold.dock.receptor import load_receptor
 
     if args.top < 1:
         raise DockError(f"--top {args.top}: give at least 1")
-    chains = tuple(c.strip() for c in args.chain.split(",")) if args.chain else ("",)
+    structure = check_structure(args.structure)
+    chains = parse_chains(args.chain, structure, args.structure)
     receptor = load_receptor(args.structure, chains=chains)
     pockets = [p.as_dict(receptor) for p in find_pockets(receptor)[: args.top]]
     if args.json:

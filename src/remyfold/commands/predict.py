@@ -47,10 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--weights",
         default=_DEFAULTS.weights,
         metavar="W",
-        help=f"weights directory, or Hugging Face Hub id (default {_DEFAULTS.weights}; "
+        help=f"weights directory, or Hugging Face Hub id (default: {_DEFAULTS.weights}; "
         "uses the HF cache, honours HF_HUB_OFFLINE)",
     )
-    parser.add_argument("--device", default=_DEFAULTS.device, metavar="D", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--device", default=_DEFAULTS.device, metavar="D", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument(
         "--precision",
         default=_DEFAULTS.precision,
@@ -85,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_int_at_least(1),
         default=_DEFAULTS.max_length,
         metavar="N",
-        help=f"longest record accepted, residues over all chains (default {_DEFAULTS.max_length})",
+        help=f"longest record accepted, residues over all chains (default: {_DEFAULTS.max_length})",
     )
     parser.add_argument(
         "--max-tokens-per-batch",
@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_DEFAULTS.max_tokens_per_batch,
         metavar="N",
         help="batch short records while batch size x longest length <= N "
-        f"(default {_DEFAULTS.max_tokens_per_batch}; 1 folds one record at a time)",
+        f"(default: {_DEFAULTS.max_tokens_per_batch}; 1 folds one record at a time)",
     )
     parser.add_argument("--overwrite", action="store_true", help="refold records whose outputs already exist")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or final tally on stderr")

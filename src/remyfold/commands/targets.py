@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``targets`` options."""
     parser.usage = "%(prog)s [show ID | fasta [IDS ...] [--out FILE]] [--json]"
     parser.add_argument("action", nargs="?", choices=("list", "show", "fasta"), default="list",
-                        help="list (default), show one target, or write FASTA")
+                        help="list, show one target, or write FASTA (default: list)")
     parser.add_argument("ids", nargs="*", metavar="ID", help="target ids, genes or UniProt accessions")
     parser.add_argument("--out", metavar="FILE", help="fasta: write to FILE (atomically) instead of stdout")
     parser.add_argument("--json", action="store_true", help="list/show: print JSON")
@@ -57,8 +57,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _fasta(catalog, args) -> int:
     from remyfold.io.atomic import write_text_atomic
+    from remyfold.io.outputs import check_file_output
     from remyfold.targets.sequences import targets_fasta
 
+    if args.out:
+        check_file_output(args.out, example="targets.fasta")
     targets = [catalog.require_target(key) for key in args.ids] or list(catalog.targets)
     text = targets_fasta(targets)
     if args.out:

@@ -12,10 +12,14 @@ Both print ``<directory>\\t<name>\\t<revision>`` on stdout.
 from __future__ import annotations
 
 import argparse
+import re
 
+from remyfold.errors import InputError
 from remyfold.settings import DEFAULT_WEIGHTS
 
 HELP = "Download the model weights (`weights download`), or show which ones predict would use (`weights path`)."
+#: The Hub's repository id form: [OWNER/]NAME of letters, digits, "-", "_", "." (at most 96 characters).
+_REPO_ID = re.compile(r"^(?=.{1,96}$)(?:[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9])?/)?[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9])?$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         default=DEFAULT_WEIGHTS,
         metavar="REPO_ID",
-        help=f"Hub repository (default {DEFAULT_WEIGHTS})",
+        help=f"Hub repository (default: {DEFAULT_WEIGHTS})",
     )
-    download.add_argument("--revision", default=None, metavar="R", help="branch, tag or commit (default main)")
+    download.add_argument("--revision", default=None, metavar="R", help="branch, tag or commit (default: main)")
     download.add_argument(
         "--to",
         default=None,
@@ -43,16 +47,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         default=DEFAULT_WEIGHTS,
         metavar="WEIGHTS",
-        help=f"directory or Hub id, as for predict --weights (default {DEFAULT_WEIGHTS})",
+        help=f"directory or Hub id, as for predict --weights (default: {DEFAULT_WEIGHTS})",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Download or locate the weights and print ``directory<TAB>name<TAB>revision``."""
+    from pathlib import Path
+
+    from remyfold.io.outputs import prepare_folder_output, remove_created_dirs
     from remyfold.weights import download_weights, resolve_weights
 
     if args.action == "download":
-        resolved = download_weights(args.repo_id, revision=args.revision, to=args.to)
+        if not _REPO_ID.match(args.repo_id):
+            raise InputError(f"{args.repo_id!r} is not a Hugging Face repository id; give OWNER/NAME, "
+                             f"e.g. {DEFAULT_WEIGHTS}")  # fmt: skip
+        created = prepare_folder_output(Path(args.to).expanduser(), "--to") if args.to else []
+        try:
+            resolved = download_weights(args.repo_id, revision=args.revision, to=args.to)
+        except BaseException:
+            remove_created_dirs(created)  # only folders this run created, and only when still empty
+            raise
     else:
         resolved = resolve_weights(args.weights, local_files_only=True)
     print(f"{resolved.directory}\t{resolved.name}\t{resolved.revision}")

@@ -1,7 +1,8 @@
 """The optional ``remyfold[dock]`` extra: import its modules lazily, fail in one line when absent.
 
 ``require("vina")`` returns the imported module or raises :class:`DockError`
-naming the extra to install. Modules are imported on first use only, so
+naming the extra and the pip command that installs it
+(:func:`remyfold.errors.install_command`: the clone's path for a clone). Modules are imported on first use only, so
 ``remyfold --help`` and the rest of remyfold never need the chemistry stack.
 """
 
@@ -11,6 +12,7 @@ import importlib
 from types import ModuleType
 
 from remyfold.dock.errors import DockError
+from remyfold.errors import install_command
 
 EXTRA = "remyfold[dock]"
 # import name -> distribution name (what pip installs).
@@ -32,5 +34,5 @@ def require(module: str) -> ModuleType:
         dist = DISTRIBUTIONS.get(top, top)
         raise DockError(
             f"docking needs the optional extra {EXTRA} ({dist} is not installed: {err}); "
-            f"install it with: pip install '{EXTRA}' (vina has wheels for Python 3.11 and 3.12 only)"
+            f"install it with: {install_command('dock')} (vina has wheels for Python 3.11 and 3.12 only)"
         ) from None

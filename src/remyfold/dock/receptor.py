@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from remyfold.dock.errors import DockError
+from remyfold.errors import first_line
 from remyfold.dock.extra import require
 
 # A residue key: (chain, sequence number, insertion code).
@@ -130,7 +131,7 @@ def receptor_pdbqt(receptor: Receptor, max_dropped: int = 20) -> str:
             rigid = _meeko_rigid(pdb)
             break
         except Exception as err:  # Meeko raises plain RuntimeError / ValueError / PolymerCreationError
-            message = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+            message = first_line(err)
             bad, unknown = _BAD_RESIDUE.search(str(err)), _NO_TEMPLATE.search(str(err))
             if (bad is None and unknown is None) or len(dropped) >= max_dropped:
                 raise DockError(f"Meeko could not prepare receptor {receptor.path}: {message}") from None

@@ -20,7 +20,7 @@ import gzip
 import lzma
 from pathlib import Path
 
-from remyfold.errors import InputError
+from remyfold.errors import InputError, first_line
 
 SUPPORTED = "PDB (.pdb, .ent) or mmCIF (.cif, .mmcif), optionally compressed (.gz, .bz2, .xz)"
 COMPRESSIONS = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
@@ -49,6 +49,8 @@ def open_structure(path: Path):
     Raises:
         InputError: missing file, unsupported format, corrupt compression, or unparsable content.
     """
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a structure file; give a {SUPPORTED} file")
     if not path.is_file():
         raise InputError(f"structure file {path} does not exist; check the path")
     suffixes = [suffix.lower() for suffix in path.suffixes]
@@ -83,7 +85,7 @@ def _parse_mmcif(path: Path, text: str):
         block = gemmi.cif.read_string(text).sole_block()
         return gemmi.make_structure_from_block(block)
     except (RuntimeError, ValueError) as err:
-        raise InputError(f"{path} is not a readable mmCIF file ({_reason(err)}); supported: {SUPPORTED}") from None
+        raise InputError(f"{path} is not a readable mmCIF file ({first_line(err)}); supported: {SUPPORTED}") from None
 
 
 def _parse_pdb(path: Path, text: str):
@@ -98,10 +100,6 @@ def _parse_pdb(path: Path, text: str):
         return gemmi.read_pdb_string(text, max_line_length=72)
     except (RuntimeError, ValueError):
         raise InputError(
-            f"{path} is not a readable PDB file ({_reason(first_error)}); supported: {SUPPORTED}"
+            f"{path} is not a readable PDB file ({first_line(first_error)}); supported: {SUPPORTED}"
         ) from None
 
-
-def _reason(err: Exception) -> str:
-    """The first line of an exception's message."""
-    return str(err).splitlines()[0] if str(err) else type(err).__name__

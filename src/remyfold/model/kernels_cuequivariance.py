@@ -34,6 +34,7 @@ import warnings
 
 import torch
 
+from remyfold.errors import one_line
 from remyfold.model.primitives import chunked
 
 PACKAGE = "cuequivariance_torch"
@@ -48,11 +49,6 @@ class KernelUnavailableError(RuntimeError):
 def is_installed() -> bool:
     """Whether the Python package is present (its CUDA libraries are only tried on first use)."""
     return importlib.util.find_spec(PACKAGE) is not None
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 class CuEquivarianceTriangleKernels:
@@ -84,7 +80,7 @@ class CuEquivarianceTriangleKernels:
                 importlib.import_module(OPS_PACKAGE)  # loads the CUDA libraries: fails here without them
                 self._ops = importlib.import_module(PACKAGE)
             except Exception as err:  # noqa: BLE001 - ImportError, OSError (missing .so), RuntimeError (no driver)
-                self.failure = f"cannot load {PACKAGE} ({_first_line(err)}); install {EXTRA} on a CUDA machine"
+                self.failure = f"cannot load {PACKAGE} ({one_line(err)}); install {EXTRA} on a CUDA machine"
                 if self.fallback:
                     warnings.warn(f"{self.failure}; using the plain PyTorch triangle layers", RuntimeWarning, 3)
         if self._ops is None and not self.fallback:

@@ -14,6 +14,7 @@ Every file is written atomically.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from remyfold.report.scores import attach_scores
 from remyfold.report.viewer import load_viewer_library
 
 DEFAULT_NAME = "report.html"
+DOCK_SUMMARY = "dock_summary.tsv"
 
 
 def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: Path | None = None,
@@ -39,12 +41,14 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     Raises :class:`InputError` for a missing / empty folder, unreadable files,
     or a missing viewer library (see ``scripts/install_viewer.sh``).
     ``dock_dir``: a ``remyfold dock`` output folder whose poses to show
-    (default: ``pred_dir`` itself when it holds ``dock_summary.tsv``).
+    (default: ``pred_dir`` itself when it holds ``dock_summary.tsv``). A ``pred_dir`` that is a
+    ``remyfold dock`` folder (``dock_summary.tsv``, no ``summary.tsv``) gives a docking-only report.
     """
     from remyfold.report.html import render_page  # imported here: keeps matplotlib out of import time
 
     pred_dir = Path(pred_dir)
-    records = load_folder(pred_dir)
+    docking_only = not (pred_dir / "summary.tsv").exists() and (pred_dir / DOCK_SUMMARY).is_file()
+    records = [] if docking_only else load_folder(pred_dir)  # a `remyfold dock --out` folder: docking only
     attach_scores(records, pred_dir, reference_dir, warn=warn or _warn_on_stderr)
     library = load_viewer_library()
     output = Path(output) if output is not None else pred_dir / DEFAULT_NAME
@@ -54,8 +58,11 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     assets = {record.id: _record_assets(record, files_dir) for record in records if record.done}
     n_done = len(assets)
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    meta = f"Folder {pred_dir.resolve()} · {n_done} of {len(records)} predictions done · written {stamp}"
+    meta = f"Folder {pred_dir.resolve()} · " + ("docking results" if docking_only else
+                                                 f"{n_done} of {len(records)} predictions done") + f" · written {stamp}"
     html = render_page(records, assets, library, title=f"remyfold report: {pred_dir.resolve().name}", meta=meta)
+    if docking_only:  # no predictions: the page keeps its docking section only
+        html = re.sub(r'<section id="summary">.*?</section>\n?', "", html, count=1, flags=re.S)
     html = _with_docking(html, pred_dir, dock_dir)
     write_text_atomic(output, html)
     return output
@@ -69,7 +76,7 @@ def _with_docking(html: str, pred_dir: Path, dock_dir: Path | None) -> str:
     """Add the docking section when there are docking results to show."""
     from remyfold.report.docking import add_docking, load_docking
 
-    if dock_dir is None and (pred_dir / "dock_summary.tsv").is_file():
+    if dock_dir is None and (pred_dir / DOCK_SUMMARY).is_file():
         dock_dir = pred_dir
     return html if dock_dir is None else add_docking(html, load_docking(dock_dir))
 

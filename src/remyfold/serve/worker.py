@@ -27,6 +27,7 @@ import signal
 import sys
 import time
 
+from remyfold.errors import one_line
 from remyfold.serve.config import ServeConfig
 from remyfold.serve.results import INPUT_NAME, job_dir, result_dir
 from remyfold.serve.store import Job, Store
@@ -57,7 +58,7 @@ def worker_main(config: ServeConfig, device: str, name: str, parent_pid: int) ->
     try:
         folder = resolve_loader(config.loader)(config, device)
     except Exception as err:  # noqa: BLE001 - reported to the supervisor and /health in one line
-        store.set_worker(name, device=device, pid=os.getpid(), state="failed", detail=_one_line(err))
+        store.set_worker(name, device=device, pid=os.getpid(), state="failed", detail=one_line(err))
         sys.exit(3)
     store.set_worker(name, device=device, pid=os.getpid(), state="ready")
     beat = time.monotonic()
@@ -87,7 +88,7 @@ def run_job(store: Store, config: ServeConfig, folder, job: Job) -> None:
     try:
         results = _fold(store, config, folder, job, work)
     except Exception as err:  # noqa: BLE001 - any failure of the job is its one-line reason
-        store.fail(job, _one_line(err))
+        store.fail(job, one_line(err))
         shutil.rmtree(work, ignore_errors=True)
         return
     if results is None:  # cancelled (or taken over) meanwhile
@@ -132,11 +133,6 @@ def _fresh_work_dir(config: ServeConfig, job: Job):
     work = base / f"work-{job.attempt}"
     work.mkdir(parents=True)
     return work
-
-
-def _one_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
 
 
 def _die_with_parent(parent_pid: int) -> None:

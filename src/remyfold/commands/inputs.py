@@ -1,0 +1,50 @@
+"""Input checks shared by ``pockets`` and ``dock``: a structure file and a chain selection, refused in one line.
+
+:func:`check_structure` reads the file with :mod:`remyfold.io.structure_files` (the reader
+``compare`` uses), so a folder, a binary file, an unsupported format or a corrupt archive is
+named as such instead of surfacing later as "has no protein residues". :func:`parse_chains`
+checks a ``--chain A,B`` selection against the protein chains present: an unknown chain id is
+refused, never ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from remyfold.errors import InputError
+
+
+def check_structure(path: str | Path):
+    """The parsed :class:`gemmi.Structure` of ``path``; :class:`InputError` saying what the file is otherwise
+    (missing, a folder, binary, an unsupported format, unparsable, no atoms)."""
+    from remyfold.io.structure_files import SUPPORTED, open_structure
+
+    structure = open_structure(Path(path))
+    if not any(len(residue) for model in structure for chain in model for residue in chain):
+        raise InputError(f"{path} holds no atoms; give a {SUPPORTED} file with coordinates")
+    return structure
+
+
+def protein_chains(structure) -> list[str]:
+    """Names of the first model's chains holding at least one amino-acid residue, in file order."""
+    import gemmi
+
+    names = []
+    for chain in structure[0]:
+        if any((info := gemmi.find_tabulated_residue(res.name)) is not None and info.is_amino_acid()
+               for res in chain) and chain.name not in names:  # fmt: skip
+            names.append(chain.name)
+    return names
+
+
+def parse_chains(value: str | None, structure, path: str | Path) -> tuple[str, ...]:
+    """``--chain A,B`` as a tuple of chain ids (``("",)``: every chain), each checked to be a protein chain."""
+    if not value:
+        return ("",)
+    wanted = tuple(dict.fromkeys(part.strip() for part in value.split(",")))
+    present = protein_chains(structure)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise InputError(f"--chain {value}: {path} has no protein chain {', '.join(map(repr, missing))}; "
+                         f"its protein chains are {', '.join(present) or 'none'}")  # fmt: skip
+    return wanted
