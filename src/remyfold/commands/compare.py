@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="how residues are paired: by residue numbering, by sequence alignment (BLOSUM62), or by structure "
         "alignment (TM-align, needs remyfold[structure]); auto (default) takes numbering where both chains "
-        "number alike, else the sequence alignment, and the structure alignment below 40%% sequence identity",
+        "number alike, else the sequence alignment, and the structure alignment below 50%% sequence identity (more for short alignments)",
     )
     chains = parser.add_mutually_exclusive_group()
     chains.add_argument(

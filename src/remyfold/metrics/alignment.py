@@ -49,7 +49,7 @@ from remyfold.io.structure_reader import ChainRecord
 
 MIN_ALIGNED = 3
 MIN_IDENTITY = 0.3
-SEQUENCE_RELIABLE = 0.4
+SEQUENCE_RELIABLE = 0.5
 SAME_FOLD_TM = 0.5
 #: Chains at least this long can be judged "same fold" by the TM-score over the shorter one.
 FOLD_MIN_LENGTH = 30
@@ -132,10 +132,9 @@ def align_chains(model: ChainRecord, reference: ChainRecord, pairing: str = "aut
         why = "asked for with --pairing sequence" if pairing == "sequence" else f"at least {SEQUENCE_RELIABLE:.0%}"
         return _checked(replace(result, reason=f"sequence alignment (BLOSUM62), {note}: {why}"))
     shown = "no known residue pairs" if identity is None else f"{identity:.0%} identical"
-    needed = min(reliable_identity(result.aligned), 1.0)
-    return _by_structure(
-        model, reference, f"sequence alignment {shown} over {result.aligned}, below the {needed:.0%} where it is reliable"
-    )
+    needed = reliable_identity(result.aligned)
+    trust = f"below the {needed:.0%} where it is reliable" if needed <= 1 else "too few residues to trust"
+    return _by_structure(model, reference, f"sequence alignment {shown} over {result.aligned} residues, {trust}")
 
 
 def reliable_identity(aligned: int) -> float:

@@ -1,7 +1,7 @@
 """Structure-based residue pairing: TM-align (Zhang & Skolnick 2005) through the ``tmtools`` package.
 
 Where two chains are too far apart in sequence for a sequence alignment to be
-trusted (homologs below about 40 % identity), their residues are paired by
+trusted (homologs below about 50 % identity), their residues are paired by
 where they lie in space instead: TM-align superposes the two Cα traces and
 aligns them by dynamic programming on the superposed distances, iterating both.
 Its alignment (the two gapped sequences it returns) gives the residue pairs;
