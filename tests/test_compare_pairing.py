@@ -103,6 +103,7 @@ def test_one_of_each_identical_neighbour_pair_deleted(adk, data, tmp_path):
 
 
 def test_renamed_copy_pairs_each_residue_with_itself(adk, data, tmp_path):
+    # 59 % renamed at random (about 45 % identity): the automatic choice pairs by structure.
     sequence = sequence_of(adk)
     n = len(sequence)
     rng = np.random.default_rng(18)
