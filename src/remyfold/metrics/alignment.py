@@ -133,18 +133,20 @@ def align_chains(model: ChainRecord, reference: ChainRecord, pairing: str = "aut
         return _checked(replace(result, reason=f"sequence alignment (BLOSUM62), {note}: {why}"))
     shown = "no known residue pairs" if identity is None else f"{identity:.0%} identical"
     needed = reliable_identity(result.aligned)
-    trust = f"below the {needed:.0%} where it is reliable" if needed <= 1 else "too few residues to trust"
-    return _by_structure(model, reference, f"sequence alignment {shown} over {result.aligned} residues, {trust}")
+    return _by_structure(
+        model, reference, f"sequence alignment {shown} over {result.aligned} residues, below the {needed:.0%} where it is reliable"
+    )
 
 
 def reliable_identity(aligned: int) -> float:
-    """Identity above which a sequence alignment of ``aligned`` residues is trusted: the larger of
+    """Identity from which a sequence alignment of ``aligned`` residues is trusted: the larger of
     :data:`SEQUENCE_RELIABLE` and Rost's (1999) twilight-zone curve
-    ``4.80 * L ** (-0.32 * (1 + exp(-L / 1000)))`` (above 1 for fewer than 12 residues: never)."""
+    ``4.80 * L ** (-0.32 * (1 + exp(-L / 1000)))``, at most 1 (below 12 residues only identical
+    sequences are trusted)."""
     if aligned < 1:
-        return math.inf
+        return 1.0
     twilight = 4.80 * aligned ** (-0.32 * (1 + math.exp(-aligned / 1000)))
-    return max(SEQUENCE_RELIABLE, twilight)
+    return min(max(SEQUENCE_RELIABLE, twilight), 1.0)
 
 
 def _alignment(model: ChainRecord, reference: ChainRecord, pairs, method: str, reason: str) -> ChainAlignment:
@@ -182,6 +184,12 @@ def _by_structure(model: ChainRecord, reference: ChainRecord, why: str) -> Chain
     """
     from remyfold.metrics.structure_pairing import EXTRA_HINT, structure_available, tm_align_pairs
 
+    if min(model.length, reference.length) < MIN_ALIGNED:
+        raise InputError(
+            f"model chain {_name(model)} and reference chain {_name(reference)} do not align: {why}, and a chain of "
+            f"fewer than {MIN_ALIGNED} residues cannot be aligned by structure; pick the matching chains with --chain "
+            "or --chain-map"
+        )
     if not structure_available():
         raise InputError(
             f"model chain {_name(model)} and reference chain {_name(reference)}: {why}; {EXTRA_HINT}, "
