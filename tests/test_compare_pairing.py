@@ -35,7 +35,7 @@ def test_blosum62_agrees_with_gemmi_three_letter_table():
     scoring = gemmi.AlignmentScoring("b")
     for a in AMINO_ACIDS:
         for b in AMINO_ACIDS:
-            names = [gemmi.expand_one_letter(a, gemmi.ResidueKind.AA)], [gemmi.expand_one_letter(b, gemmi.ResidueKind.AA)]
+            names = ([gemmi.expand_one_letter(x, gemmi.ResidueKind.AA)] for x in (a, b))
             assert blosum(a, b) == gemmi.align_string_sequences(*names, [], scoring).score, (a, b)
 
 

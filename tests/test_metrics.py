@@ -4,8 +4,9 @@ TM-score, RMSD and GDT are checked against values of the ``TMscore`` and
 ``TMalign`` programs (Debian ``tm-align``) stored in
 ``tests/data/tm/tmscore_reference.json`` by ``scripts/make_tm_reference.py``, on
 correspondences that do not come from remyfold (deposited numbering, TM-align's
-structure alignment); when the programs are installed two cases are also run live. lDDT is checked on hand-worked cases and against biotite's
-independent implementation.
+structure alignment); when the programs are installed two cases are also run
+live. lDDT is checked on hand-worked cases and against biotite's independent
+implementation.
 """
 
 from __future__ import annotations

@@ -160,7 +160,8 @@ def format_table(results: list[dict]) -> str:
     model = first.get("reference_model_index", 1)
     of_models = f"model {model} of {first['reference_models']}; " if first.get("reference_models", 1) > 1 else ""
     missing = f", missing from the model: {','.join(first['missing_chains'])}" if first["missing_chains"] else ""
-    header = f"Reference: {first['reference']} ({of_models}chains {chains}{missing}; {first['reference_length']} residues)"
+    length = first["reference_length"]
+    header = f"Reference: {first['reference']} ({of_models}chains {chains}{missing}; {length} residues)"
     pairing = "Pairing: " + "; ".join(
         f"{pair['model']}->{pair['reference']} by {pair['pairing']} ({pair['pairing_reason']})"
         for pair in first["chain_pairs"]

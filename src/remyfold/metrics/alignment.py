@@ -134,7 +134,9 @@ def align_chains(model: ChainRecord, reference: ChainRecord, pairing: str = "aut
     shown = "no known residue pairs" if identity is None else f"{identity:.0%} identical"
     needed = reliable_identity(result.aligned)
     return _by_structure(
-        model, reference, f"sequence alignment {shown} over {result.aligned} residues, below the {needed:.0%} where it is reliable"
+        model,
+        reference,
+        f"sequence alignment {shown} over {result.aligned} residues, below the {needed:.0%} where it is reliable",
     )
 
 
@@ -211,7 +213,9 @@ def _by_structure(model: ChainRecord, reference: ChainRecord, why: str) -> Chain
             "matching chains with --chain or --chain-map, or force it with --pairing structure"
         )
     if result.aligned < max(1, min(MIN_ALIGNED, model.length, reference.length)):
-        raise InputError(f"model chain {_name(model)} and reference chain {_name(reference)}: TM-align pairs no residues")
+        raise InputError(
+            f"model chain {_name(model)} and reference chain {_name(reference)}: TM-align pairs no residues"
+        )
     return result
 
 
@@ -278,7 +282,8 @@ def missing_residues(chain: ChainRecord) -> np.ndarray:
     """
     jump = np.diff(chain.residue_numbers)
     distance = np.linalg.norm(np.diff(chain.ca_positions, axis=0), axis=1)
-    spans = (jump > 1) & (distance > BREAK_DISTANCE) & (distance <= SPAN_PER_BOND * jump) & (jump - 1 <= MAX_MISSING_FILL)
+    spans = (jump > 1) & (distance > BREAK_DISTANCE) & (distance <= SPAN_PER_BOND * jump)
+    spans &= jump - 1 <= MAX_MISSING_FILL
     return np.concatenate([[0], np.where(spans, jump - 1, 0)]).astype(np.int64)
 
 

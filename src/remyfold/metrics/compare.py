@@ -98,8 +98,8 @@ def compare_structures(
     Returns:
         A dict with the keys of :data:`RESULT_KEYS` (scores as fractions 0–1,
         RMSD in Å, lDDT ``None`` when no atom pair is in range, per-residue
-        lDDT as a list over the reference residues with ``None`` where undefined) plus ``model_index``, ``reference_length``,
-        ``d0``, ``chain_pairs`` (each with its ``pairing`` and ``pairing_reason``),
+        lDDT as a list over the reference residues with ``None`` where undefined) plus ``model_index``,
+        ``reference_length``, ``d0``, ``chain_pairs`` (each with its ``pairing`` and ``pairing_reason``),
         ``missing_chains``, ``lddt_atoms``, ``reference_model_index``,
         ``reference_models``, ``reference_residues`` (labels matching the
         per-residue lists) and ``per_residue_lddt_ca``. ``pairing`` names the

@@ -46,7 +46,9 @@ def structure_available() -> bool:
     return importlib.util.find_spec("tmtools") is not None
 
 
-def tm_align_pairs(query_ca: np.ndarray, target_ca: np.ndarray, query_sequence: str, target_sequence: str) -> StructurePairs:
+def tm_align_pairs(
+    query_ca: np.ndarray, target_ca: np.ndarray, query_sequence: str, target_sequence: str
+) -> StructurePairs:
     """Pair residues of two Cα traces (``[N, 3]``, ``[M, 3]``) by TM-align's structure alignment.
 
     Raises:
