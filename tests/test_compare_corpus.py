@@ -21,7 +21,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
-import os
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ from remyfold.errors import InputError
 from remyfold.io.parent_residues import one_letter
 from remyfold.io.structure_reader import read_chains
 from remyfold.metrics import compare_chains
-from structure_data import DEBIAN_DIRS, mdanalysis_dir
+from structure_data import DEBIAN_DIRS, mdanalysis_dir, require_in_ci
 
 SUFFIXES = (".pdb", ".ent", ".cif", ".mmcif")
 COMPRESSIONS = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
@@ -209,10 +208,7 @@ def test_every_package_is_in_the_corpus(package):
     # A package that is not installed drops its files from the corpus: CI (CI=true) fails on it,
     # elsewhere it is a skip that names the package.
     if package_files()[package] == 0:
-        message = f"{package} is not installed: its structure files are not in the corpus"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI must install it)")
-        pytest.skip(message)
+        require_in_ci(f"{package} (its structure files are missing from the corpus)")
 
 
 def test_corpus_is_large():

@@ -17,6 +17,7 @@ from remyfold.metrics import structure_pairing
 from remyfold.metrics.alignment import missing_residues
 from remyfold.io.structure_reader import read_chains
 from remyfold.metrics.sequence_alignment import ALPHABET, substitution_matrix
+from structure_data import require_in_ci
 
 AMINO_ACIDS = "ARNDCQEGHILKMFPSTWYV"
 
@@ -104,6 +105,8 @@ def test_one_of_each_identical_neighbour_pair_deleted(adk, data, tmp_path):
 
 def test_renamed_copy_pairs_each_residue_with_itself(adk, data, tmp_path):
     # 59 % renamed at random (about 45 % identity): the automatic choice pairs by structure.
+    if not structure_pairing.structure_available():
+        require_in_ci("tmtools (pip install 'remyfold[structure]')")
     sequence = sequence_of(adk)
     n = len(sequence)
     rng = np.random.default_rng(18)
@@ -197,3 +200,20 @@ def test_closed_pipe_ends_quietly(data):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141
     assert stderr == ""
+
+
+def test_cli_says_which_pairing_and_why(data, capsys):
+    import json
+
+    from remyfold.cli import main
+
+    if not structure_pairing.structure_available():
+        require_in_ci("tmtools (pip install 'remyfold[structure]')")
+    model, reference = data / "mmcif" / "1BD2.cif.gz", data / "mmcif" / "3KPR.pdb.gz"
+    assert main(["compare", str(model), str(reference), "--chain-map", "D:E", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["pairing"] == ["structure"]
+    assert result["chain_pairs"][0]["pairing_reason"].startswith("structure alignment (TM-align)")
+    assert main(["compare", str(model), str(reference), "--chain-map", "D:E", "--pairing", "sequence"]) == 2
+    assert main(["compare", str(model), str(reference), "--chain-map", "D:D", "--pairing", "sequence", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pairing"] == ["alignment"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from remyfold.metrics.structure_pairing import structure_available
 from remyfold.metrics.lddt import SYMMETRIC_ATOMS, lddt, resolve_symmetric_atoms, symmetric_lddt
 from remyfold.metrics.superpose import kabsch, superposed_rmsd, transform
 from remyfold.metrics.tmscore import seed_lengths, tm_d0, tm_score_search, tm_score_search_plain
-from structure_data import package_dir
+from structure_data import package_dir, require_in_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = json.loads((ROOT / "tests" / "data" / "tm" / "tmscore_reference.json").read_text())
@@ -210,13 +209,6 @@ def test_automatic_pairing_of_homologs_is_close_to_tmalign(case, tmp_path):
     expected = case["tmalign"]["tm_score"]
     assert expected - HOMOLOG_TM_TOLERANCE <= ours["tm_score"] <= expected + TM_TOLERANCE
     assert ours["aligned_residues"] >= 0.95 * case["tmscore"]["common_residues"]
-
-
-def require_in_ci(what: str) -> None:
-    """Fail when CI is set (every feature must be tested there), else skip naming what is missing."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is not installed, and CI must run this test")
-    pytest.skip(f"{what} is not installed")
 
 
 def test_live_tmscore_agrees(data, tmp_path):
