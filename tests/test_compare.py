@@ -44,11 +44,13 @@ def edited_model(data, tmp_path_factory) -> Path:
 
 
 def test_alignment_handles_tag_missing_loop_and_numbering(data, edited_model):
-    result = compare_structures(edited_model, data / "1hvr.pdb")
+    result = compare_structures(edited_model, data / "1hvr.pdb", chains="A")
     aligned = 99 - len(REMOVED)
-    assert result["chain_pairs"] == [
-        {"model": "A", "reference": "A", "aligned_residues": aligned, "pairing": "alignment"}
-    ]
+    (pair,) = result["chain_pairs"]
+    assert {k: pair[k] for k in ("model", "reference", "aligned_residues", "pairing")} == {
+        "model": "A", "reference": "A", "aligned_residues": aligned, "pairing": "alignment"
+    }  # fmt: skip
+    assert pair["pairing_reason"].startswith("sequence alignment (BLOSUM62), 100% identical")
     assert result["aligned_residues"] == aligned
     assert result["sequence_identity"] == 1.0
     assert result["reference_length"] == 99
@@ -62,6 +64,17 @@ def test_alignment_handles_tag_missing_loop_and_numbering(data, edited_model):
     assert min(per_residue[i] for i in range(99) if i not in REMOVED) > 0.5
     assert result["reference_residues"][40] == "A:41"
     assert 0.5 < result["lddt"] < 1.0 and 0.5 < result["lddt_ca"] < 1.0
+
+
+def test_missing_reference_chain_counts_unaligned_unless_restricted(data, edited_model):
+    whole = compare_structures(edited_model, data / "1hvr.pdb")
+    restricted = compare_structures(edited_model, data / "1hvr.pdb", chains="A")
+    assert whole["missing_chains"] == ["B"] and restricted["missing_chains"] == []
+    assert whole["reference_length"] == 198 and restricted["reference_length"] == 99
+    assert whole["aligned_residues"] == restricted["aligned_residues"] == 99 - len(REMOVED)
+    assert whole["tm_score"] == pytest.approx(restricted["tm_score"] * 99 / 198)
+    assert len(whole["per_residue_lddt"]) == 198 and whole["per_residue_lddt"][99:] == [0.0] * 99
+    assert len(whole["warnings"]) == 1 and restricted["warnings"] == []
 
 
 def test_result_object_is_strict_json_with_fractions(data):

@@ -9,12 +9,15 @@ A module may list in ``NEGATIVE_VALUE_OPTIONS`` the options whose value can star
 
 User-caused errors (:class:`remyfold.errors.RemyfoldError`) are printed as one
 line on stderr, ``remyfold: error: ...``, with a non-zero exit and no traceback.
+A reader that closes the pipe early (``remyfold compare ... --json | head``) ends
+the command quietly with exit status 141 (128 + SIGPIPE), as other CLIs do.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 
@@ -80,6 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"remyfold {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """Quiet end after the reader of stdout went away: point stdout at /dev/null so that the
+    interpreter's final flush finds no closed pipe either; return 128 + SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

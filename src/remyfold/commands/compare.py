@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from remyfold.errors import InputError
 from remyfold.io.structure_files import SUPPORTED
@@ -32,7 +33,7 @@ COLUMNS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``compare`` options."""
-    parser.usage = "%(prog)s MODEL [MODEL ...] REFERENCE [--json] [--model N] [--chain IDS | --chain-map M:R,...]"
+    parser.usage = "%(prog)s MODEL [MODEL ...] REFERENCE [--json] [--model N] [--chain IDS | --chain-map M:R,...] [--pairing HOW]"
     parser.add_argument(
         "files",
         nargs="+",
@@ -50,14 +51,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="score the N-th model of multi-model MODEL files (default: 1, the first); the reference uses its first",
+        help="score the N-th model of multi-model MODEL files (default: 1, the first); see --reference-model",
+    )
+    parser.add_argument(
+        "--reference-model",
+        type=int,
+        default=1,
+        metavar="N",
+        help="use the N-th model of a multi-model REFERENCE (default: 1, the first)",
+    )
+    parser.add_argument(
+        "--pairing",
+        choices=("auto", "sequence", "numbering", "structure"),
+        default="auto",
+        help="how residues are paired: by residue numbering, by sequence alignment (BLOSUM62), or by structure "
+        "alignment (TM-align, needs remyfold[structure]); auto (default) takes numbering where both chains "
+        "number alike, else the sequence alignment, and the structure alignment below 50%% sequence identity (more for short alignments)",
     )
     chains = parser.add_mutually_exclusive_group()
     chains.add_argument(
         "--chain",
         metavar="IDS",
         help="reference chains to score, comma-separated (e.g. A or A,B); paired with model chains of the same "
-        "id, or with the model's only chain",
+        "id, or with the model's only chain (default: every reference chain counts, those the model lacks as "
+        "unaligned)",
     )
     chains.add_argument(
         "--chain-map",
@@ -79,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             "compare needs at least two files: MODEL [MODEL ...] REFERENCE (the last one is the reference)"
         )
-    if args.model < 1:
-        raise InputError(f"--model {args.model} is not a model number; models count from 1")
+    for option, value in (("--model", args.model), ("--reference-model", args.reference_model)):
+        if value < 1:
+            raise InputError(f"{option} {value} is not a model number; models count from 1")
     *models, reference = args.files
     results = [
         compare_structures(
@@ -89,9 +107,14 @@ def run(args: argparse.Namespace) -> int:
             model_index=args.model,
             chains=args.chain,
             chain_map=args.chain_map,
+            reference_model_index=args.reference_model,
+            pairing=args.pairing,
         )
         for model in models
     ]
+    for result in results:
+        for warning in result["warnings"]:
+            print(f"remyfold compare: warning: {result['model']}: {warning}", file=sys.stderr)
     if args.json:
         objects = [_json_object(result, RESULT_KEYS) for result in results]
         print(json.dumps(objects[0] if len(objects) == 1 else objects, indent=2))
@@ -134,7 +157,15 @@ def format_table(results: list[dict]) -> str:
     ordered = sorted(results, key=lambda result: result["tm_score"], reverse=True)
     first = ordered[0]
     chains = ",".join(pair["reference"] or "-" for pair in first["chain_pairs"])
-    header = f"Reference: {first['reference']} (chains {chains}; {first['reference_length']} residues)"
+    model = first.get("reference_model_index", 1)
+    of_models = f"model {model} of {first['reference_models']}; " if first.get("reference_models", 1) > 1 else ""
+    missing = f", missing from the model: {','.join(first['missing_chains'])}" if first["missing_chains"] else ""
+    length = first["reference_length"]
+    header = f"Reference: {first['reference']} ({of_models}chains {chains}{missing}; {length} residues)"
+    pairing = "Pairing: " + "; ".join(
+        f"{pair['model']}->{pair['reference']} by {pair['pairing']} ({pair['pairing_reason']})"
+        for pair in first["chain_pairs"]
+    )
     titles = ["Model"] + [title for title, _, _ in COLUMNS]
     rows = [
         [_model_label(result)] + ["–" if result[key] is None else fmt.format(result[key]) for _, key, fmt in COLUMNS]
@@ -148,7 +179,9 @@ def format_table(results: list[dict]) -> str:
             cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))
         )
 
-    return "\n".join([header, line(titles), line(["-" * w for w in widths])] + [line(row) for row in rows])
+    lddt_note = ["lDDT is Cα lDDT (Cα-only model)"] if any(r["lddt_atoms"] == "CA" for r in ordered) else []
+    table = [line(titles), line(["-" * w for w in widths])] + [line(row) for row in rows]
+    return "\n".join([header, pairing, *table, *lddt_note])
 
 
 def _model_label(result: dict) -> str:

@@ -232,6 +232,11 @@ def _chain_record(sequences: dict[str, str], name: str, residues: list) -> Chain
             position = atom.pos
             positions.extend((position.x, position.y, position.z))
             b_factors.append(atom.b_iso)
+        if residue.seqid.num is None:
+            raise InputError(
+                f"chain {name!r}: residue {residue.name} has no residue number (an mmCIF atom with neither "
+                "auth_seq_id nor label_seq_id); give every atom a residue number"
+            )
         names.append(residue.name)
         numbers.append(residue.seqid.num)
         icodes.append(residue.seqid.icode.strip())

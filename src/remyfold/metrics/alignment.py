@@ -13,23 +13,34 @@ paired by the first of these that applies (:func:`align_chains`):
 2. **full sequence**: both chains carry the same full (SEQRES / entity) sequence
    and every residue its position in it (``label_seq_id``): residues pair by position.
 3. **alignment** of the observed sequences that respects chain breaks
-   (:mod:`remyfold.metrics.sequence_alignment`: Gotoh with BLOSUM62, gap open -10,
-   extend -1): where one chain has a break (a jump in residue numbering or a
+   (:mod:`remyfold.metrics.sequence_alignment`: Gotoh with BLOSUM62, a gap of k
+   residues costing 11 + 2k): where one chain has a break (a jump in residue numbering or a
    Cα–Cα distance above :data:`BREAK_DISTANCE`), opening a gap costs nothing, so
    residues that the other chain has there are left unpaired rather than shifted
-   onto the wrong neighbours; terminal gaps are free too (tags, truncations).
+   onto the wrong neighbours; where the numbering jump says how many residues are
+   missing (:func:`missing_residues`), exactly that many of the other chain's are
+   left unpaired there; terminal gaps are free too (tags, truncations).
+4. **structure**: where that alignment's identity is below :data:`SEQUENCE_RELIABLE`
+   (distant homologs, where sequence alignments go wrong), TM-align's structure
+   alignment (:mod:`remyfold.metrics.structure_pairing`, needs ``tmtools``).
+
+``pairing="numbering"``, ``"sequence"`` or ``"structure"`` forces one way (step 1;
+steps 2-3; step 4). Each :class:`ChainAlignment` says which way was used and why.
 
 A pair of chains "does not align" when fewer than :data:`MIN_ALIGNED` residues
-pair up (all of them, for a chain shorter than that), or the identity of the paired residues (counting only pairs where both
-residues are known, i.e. not ``X``/UNK) is below :data:`MIN_IDENTITY`: then the
-chains are not the same protein and scores would be meaningless. Chains of
-unknown residues (UNK) pair like any other chain.
+pair up (all of them, for a chain shorter than that), or a sequence pairing's
+identity (counting only pairs where both residues are known, i.e. not
+``X``/UNK) is below :data:`MIN_IDENTITY`, or, in the automatic choice, the
+structure alignment's TM-score is below :data:`SAME_FOLD_TM` (different folds):
+then the chains are not the same protein and scores would be meaningless.
+Chains of unknown residues (UNK) pair like any other chain.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,8 +49,16 @@ from remyfold.io.structure_reader import ChainRecord
 
 MIN_ALIGNED = 3
 MIN_IDENTITY = 0.3
+SEQUENCE_RELIABLE = 0.5
+SAME_FOLD_TM = 0.5
+#: Chains at least this long can be judged "same fold" by the TM-score over the shorter one.
+FOLD_MIN_LENGTH = 30
 NUMBERING_IDENTITY = 0.9
 BREAK_DISTANCE = 4.2
+MAX_MISSING_FILL = 100
+#: Longest Cα–Cα span per peptide bond (Å) for which a numbering jump counts as missing residues.
+SPAN_PER_BOND = 3.9
+PAIRINGS = ("auto", "sequence", "numbering", "structure")
 
 
 @dataclass(frozen=True)
@@ -52,7 +71,9 @@ class ChainAlignment:
         model_residues: ``[K]`` int, residue indices into ``model`` of the pairs.
         reference_residues: ``[K]`` int, the matching residue indices into ``reference`` (increasing).
         identical: number of pairs with the same one-letter code.
-        method: how residues were paired: ``"numbering"``, ``"full sequence"`` or ``"alignment"``.
+        method: how residues were paired: ``"numbering"``, ``"full sequence"``, ``"alignment"``
+            (sequence) or ``"structure"`` (TM-align).
+        reason: why that pairing was used, one sentence.
     """
 
     model: ChainRecord
@@ -61,39 +82,139 @@ class ChainAlignment:
     reference_residues: np.ndarray
     identical: int
     method: str = "alignment"
+    reason: str = ""
 
     @property
     def aligned(self) -> int:
         """Number of aligned residue pairs ``K``."""
         return len(self.model_residues)
 
+    @property
+    def identity(self) -> float | None:
+        """Identity of the pairs where both residues are known (not ``X``); ``None`` if there are none."""
+        model_letters = np.frombuffer(self.model.sequence.encode(), dtype="S1")[self.model_residues]
+        reference_letters = np.frombuffer(self.reference.sequence.encode(), dtype="S1")[self.reference_residues]
+        known = (model_letters != b"X") & (reference_letters != b"X")
+        return float(np.mean(model_letters[known] == reference_letters[known])) if known.any() else None
 
-def align_chains(model: ChainRecord, reference: ChainRecord) -> ChainAlignment:
-    """Pair the residues of two chains (numbering, full sequence, or alignment; see the module docstring).
+
+def align_chains(model: ChainRecord, reference: ChainRecord, pairing: str = "auto") -> ChainAlignment:
+    """Pair the residues of two chains (see the module docstring).
+
+    ``pairing``: ``"auto"`` (numbering, full sequence, sequence alignment, and a structure
+    alignment below :data:`SEQUENCE_RELIABLE` identity), ``"numbering"`` (only by numbering),
+    ``"sequence"`` (full sequence or sequence alignment) or ``"structure"`` (TM-align).
 
     Raises:
-        InputError: the chains do not align (see the module docstring).
+        InputError: the chains do not align (see the module docstring), an unknown
+            ``pairing``, or a structure pairing without ``tmtools``.
     """
-    pairs = _pair_by_numbering(model, reference)
-    method = "numbering"
-    if pairs is None:
-        pairs, method = _pair_by_full_sequence(model, reference), "full sequence"
-    if pairs is None:
-        pairs, method = _pair_by_alignment(model, reference), "alignment"
+    if pairing not in PAIRINGS:
+        raise InputError(f"--pairing {pairing!r} is not one of {', '.join(PAIRINGS)}")
+    if pairing == "structure":
+        return _by_structure(model, reference, "asked for with --pairing structure")
+    if pairing in ("auto", "numbering"):
+        pairs = _pair_by_numbering(model, reference)
+        if pairs is not None:
+            return _checked(_alignment(model, reference, pairs, "numbering", "residue numbers agree"))
+        if pairing == "numbering":
+            raise InputError(
+                f"model chain {_name(model)} and reference chain {_name(reference)} cannot be paired by residue "
+                "numbering (too few shared numbers, or the residues sharing a number differ); use --pairing auto"
+            )
+    pairs = _pair_by_full_sequence(model, reference)
+    if pairs is not None:
+        return _checked(_alignment(model, reference, pairs, "full sequence", "same full sequence (label_seq_id)"))
+    result = _alignment(model, reference, _pair_by_alignment(model, reference), "alignment", "")
+    identity = result.identity
+    if pairing == "sequence" or (identity is not None and identity >= reliable_identity(result.aligned)):
+        note = "no known residue pairs" if identity is None else f"{identity:.0%} identical"
+        why = "asked for with --pairing sequence" if pairing == "sequence" else f"at least {SEQUENCE_RELIABLE:.0%}"
+        return _checked(replace(result, reason=f"sequence alignment (BLOSUM62), {note}: {why}"))
+    shown = "no known residue pairs" if identity is None else f"{identity:.0%} identical"
+    needed = reliable_identity(result.aligned)
+    return _by_structure(
+        model,
+        reference,
+        f"sequence alignment {shown} over {result.aligned} residues, below the {needed:.0%} where it is reliable",
+    )
+
+
+def reliable_identity(aligned: int) -> float:
+    """Identity from which a sequence alignment of ``aligned`` residues is trusted: the larger of
+    :data:`SEQUENCE_RELIABLE` and Rost's (1999) twilight-zone curve
+    ``4.80 * L ** (-0.32 * (1 + exp(-L / 1000)))``, at most 1 (below 12 residues only identical
+    sequences are trusted)."""
+    if aligned < 1:
+        return 1.0
+    twilight = 4.80 * aligned ** (-0.32 * (1 + math.exp(-aligned / 1000)))
+    return min(max(SEQUENCE_RELIABLE, twilight), 1.0)
+
+
+def _alignment(model: ChainRecord, reference: ChainRecord, pairs, method: str, reason: str) -> ChainAlignment:
+    """A :class:`ChainAlignment` of index pairs ``([K], [K])``, counting identical residues."""
     model_residues, reference_residues = pairs
     model_letters = np.frombuffer(model.sequence.encode(), dtype="S1")[model_residues]
     reference_letters = np.frombuffer(reference.sequence.encode(), dtype="S1")[reference_residues]
-    same = model_letters == reference_letters
-    result = ChainAlignment(model, reference, model_residues, reference_residues, int(same.sum()), method)
-    known = (model_letters != b"X") & (reference_letters != b"X")
-    identity = float(same[known].mean()) if known.sum() >= MIN_ALIGNED else 1.0
+    identical = int((model_letters == reference_letters).sum())
+    return ChainAlignment(model, reference, model_residues, reference_residues, identical, method, reason)
+
+
+def _checked(result: ChainAlignment) -> ChainAlignment:
+    """``result`` if enough residues pair and they are the same protein; else :class:`InputError`."""
+    model, reference = result.model, result.reference
+    identity = result.identity
     # Chains shorter than MIN_ALIGNED (a one-residue peptide, a capped residue) need all of theirs.
     needed = max(1, min(MIN_ALIGNED, model.length, reference.length))
-    if result.aligned < needed or identity < MIN_IDENTITY:
+    known_pairs = identity is not None and result.aligned >= MIN_ALIGNED
+    if result.aligned < needed or (known_pairs and identity < MIN_IDENTITY):
+        shown = f", {identity:.0%} identical" if known_pairs else ""
         raise InputError(
             f"model chain {_name(model)} and reference chain {_name(reference)} do not align "
-            f"({result.aligned} aligned residues, {identity:.0%} identical); they must be the same protein: "
-            "pick the matching chains with --chain or --chain-map"
+            f"({result.aligned} aligned residues{shown}); they must be the same protein or close homologs: "
+            "pick the matching chains with --chain or --chain-map, or pair by structure with --pairing structure"
+        )
+    return result
+
+
+def _by_structure(model: ChainRecord, reference: ChainRecord, why: str) -> ChainAlignment:
+    """Pairs from TM-align's structure alignment (:mod:`remyfold.metrics.structure_pairing`).
+
+    Raises:
+        InputError: ``tmtools`` is missing, or, unless asked for, the folds differ
+            (TM-score below :data:`SAME_FOLD_TM`).
+    """
+    from remyfold.metrics.structure_pairing import EXTRA_HINT, structure_available, tm_align_pairs
+
+    if min(model.length, reference.length) < MIN_ALIGNED:
+        raise InputError(
+            f"model chain {_name(model)} and reference chain {_name(reference)} do not align: {why}, and a chain of "
+            f"fewer than {MIN_ALIGNED} residues cannot be aligned by structure; pick the matching chains with --chain "
+            "or --chain-map"
+        )
+    if not structure_available():
+        raise InputError(
+            f"model chain {_name(model)} and reference chain {_name(reference)}: {why}; {EXTRA_HINT}, "
+            "or force a sequence alignment with --pairing sequence"
+        )
+    found = tm_align_pairs(model.ca_positions, reference.ca_positions, model.sequence, reference.sequence)
+    result = _alignment(
+        model, reference, (found.query_residues, found.target_residues), "structure",
+        f"structure alignment (TM-align): {why}",
+    )  # fmt: skip
+    # Same fold over the shorter chain (a domain of a larger chain), when it is long enough to have one.
+    fold_tm = found.tm_score
+    if min(model.length, reference.length) >= FOLD_MIN_LENGTH:
+        fold_tm = max(fold_tm, found.tm_score_query)
+    if not why.startswith("asked") and fold_tm < SAME_FOLD_TM:
+        raise InputError(
+            f"model chain {_name(model)} and reference chain {_name(reference)} do not align: {why}, and their "
+            f"structures do not superpose either (TM-align TM-score {fold_tm:.2f} < {SAME_FOLD_TM}); pick the "
+            "matching chains with --chain or --chain-map, or force it with --pairing structure"
+        )
+    if result.aligned < max(1, min(MIN_ALIGNED, model.length, reference.length)):
+        raise InputError(
+            f"model chain {_name(model)} and reference chain {_name(reference)}: TM-align pairs no residues"
         )
     return result
 
@@ -151,11 +272,34 @@ def chain_breaks(chain: ChainRecord) -> np.ndarray:
     return np.concatenate([[False], jump | far])
 
 
+def missing_residues(chain: ChainRecord) -> np.ndarray:
+    """``[N]`` int: residues the numbering says are missing before residue ``i``.
+
+    A jump in residue number of ``k + 1`` counts as ``k`` missing residues where the Cα–Cα
+    distance across it is a break (above :data:`BREAK_DISTANCE`) that ``k + 1`` peptide bonds
+    can span, and ``k`` is at most :data:`MAX_MISSING_FILL`; elsewhere (numbering schemes that
+    skip numbers over a continuous chain, renumbered segments) 0.
+    """
+    jump = np.diff(chain.residue_numbers)
+    distance = np.linalg.norm(np.diff(chain.ca_positions, axis=0), axis=1)
+    spans = (jump > 1) & (distance > BREAK_DISTANCE) & (distance <= SPAN_PER_BOND * jump)
+    spans &= jump - 1 <= MAX_MISSING_FILL
+    return np.concatenate([[0], np.where(spans, jump - 1, 0)]).astype(np.int64)
+
+
 def _pair_by_alignment(model: ChainRecord, reference: ChainRecord) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs from a global alignment whose gaps open freely at either chain's breaks and ends."""
+    """Pairs from a global alignment whose gaps open freely at either chain's breaks and ends and
+    whose holes of known size (:func:`missing_residues`) are filled one for one."""
     from remyfold.metrics.sequence_alignment import align_with_breaks
 
-    return align_with_breaks(model.sequence, reference.sequence, chain_breaks(model), chain_breaks(reference))
+    return align_with_breaks(
+        model.sequence,
+        reference.sequence,
+        chain_breaks(model),
+        chain_breaks(reference),
+        missing_residues(model),
+        missing_residues(reference),
+    )
 
 
 def parse_chain_list(chains: str | Sequence[str] | None) -> list[str] | None:

@@ -28,7 +28,7 @@ import numpy as np
 
 from remyfold.metrics.gdt import GDT_CUTOFFS, gdt_scores
 from remyfold.metrics.superpose import rigid_from_covariance, superposed_rmsd
-from remyfold.metrics.tmscore import MAX_ITERATIONS, TMResult, seed_lengths, tm_d0
+from remyfold.metrics.tmscore_terms import MAX_ITERATIONS, TMResult, seed_lengths, tm_d0
 
 # Elements of one [B, n] distance block: 2 MB of float64, so that the passes over it stay in cache.
 BLOCK_ELEMENTS = 262_144
