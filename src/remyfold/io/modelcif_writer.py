@@ -203,71 +203,36 @@ def _software_group(pred: Prediction) -> modelcif.SoftwareGroup:
     return modelcif.SoftwareGroup([modelcif.SoftwareWithParameters(remyfold, parameters), esmfold])
 
 
+#: The ``modelcif`` QA metric classes written: key → (mode, type, name, description).
+_METRICS = {
+    "GlobalPLDDT": ("Global", "PLDDT", "pLDDT", "Predicted lDDT-Ca, mean of the per-residue values"),
+    "PTM": ("Global", "PTM", "pTM", "Predicted TM-score"),
+    "LocalPLDDT": ("Local", "PLDDT", "pLDDT", "Predicted lDDT-Ca of the residue"),
+    "PAE": ("LocalPairwise", "PAE", "PAE",
+            "Predicted aligned error (Angstrom) of residue 2 when the model is aligned on residue 1"),
+    # complexes (two chains or more)
+    "IPTM": ("Global", "IpTM", "ipTM", "Interface pTM over residue pairs on different chains (AlphaFold-Multimer)"),
+    "ActifPTM": ("Global", "IpTM", "actifpTM",
+                 "ipTM weighted by the predicted contact probability of each residue pair (actifpTM)"),
+    "RankingConfidence": ("Global", "NormalizedScore", "ranking confidence",
+                          "0.8 ipTM + 0.2 pTM (AlphaFold-Multimer model ranking confidence)"),
+    "ChainPTM": ("Feature", "PTM", "pTM per chain", "pTM of the chain alone"),
+    "ChainPairIPTM": ("FeaturePairwise", "IpTM", "ipTM per chain pair",
+                      "ipTM restricted to the residues of the two chains"),
+    "ChainPairPAEMin": ("FeaturePairwise", "PAE", "min. PAE per chain pair",
+                        "Lowest PAE (Angstrom) aligned on a residue of chain 1, for a residue of chain 2"),
+}  # fmt: skip
+
+
 def _metric_types(software) -> dict[str, type]:
-    """The ``modelcif`` QA metric classes, by name, computed by ``software``."""
+    """The ``modelcif`` QA metric classes of :data:`_METRICS`, by key, computed by ``software``
+    (``modelcif`` takes a metric's description from its class docstring)."""
     import modelcif.qa_metric as qa
 
-    class GlobalPLDDT(qa.Global, qa.PLDDT):
-        """Predicted lDDT-Ca, mean of the per-residue values"""
-
-        name = "pLDDT"
-
-    class PTM(qa.Global, qa.PTM):
-        """Predicted TM-score"""
-
-        name = "pTM"
-
-    class LocalPLDDT(qa.Local, qa.PLDDT):
-        """Predicted lDDT-Ca of the residue"""
-
-        name = "pLDDT"
-
-    class PAE(qa.LocalPairwise, qa.PAE):
-        """Predicted aligned error (Angstrom) of residue 2 when the model is aligned on residue 1"""
-
-        name = "PAE"
-
-    types = {"GlobalPLDDT": GlobalPLDDT, "PTM": PTM, "LocalPLDDT": LocalPLDDT, "PAE": PAE, **_complex_metric_types()}
-    for cls in types.values():
-        cls.software = software
-    return types
-
-
-def _complex_metric_types() -> dict[str, type]:
-    """The ``modelcif`` QA metric classes of complexes (see the module docstring)."""
-    import modelcif.qa_metric as qa
-
-    class IPTM(qa.Global, qa.IpTM):
-        """Interface pTM over residue pairs on different chains (AlphaFold-Multimer)"""
-
-        name = "ipTM"
-
-    class ActifPTM(qa.Global, qa.IpTM):
-        """ipTM weighted by the predicted contact probability of each residue pair (actifpTM)"""
-
-        name = "actifpTM"
-
-    class RankingConfidence(qa.Global, qa.NormalizedScore):
-        """0.8 ipTM + 0.2 pTM (AlphaFold-Multimer model ranking confidence)"""
-
-        name = "ranking confidence"
-
-    class ChainPTM(qa.Feature, qa.PTM):
-        """pTM of the chain alone"""
-
-        name = "pTM per chain"
-
-    class ChainPairIPTM(qa.FeaturePairwise, qa.IpTM):
-        """ipTM restricted to the residues of the two chains"""
-
-        name = "ipTM per chain pair"
-
-    class ChainPairPAEMin(qa.FeaturePairwise, qa.PAE):
-        """Lowest PAE (Angstrom) aligned on a residue of chain 1, for a residue of chain 2"""
-
-        name = "min. PAE per chain pair"
-
-    return {cls.__name__: cls for cls in (IPTM, ActifPTM, RankingConfidence, ChainPTM, ChainPairIPTM, ChainPairPAEMin)}
+    return {
+        key: type(key, (getattr(qa, mode), getattr(qa, kind)), {"name": name, "__doc__": doc, "software": software})
+        for key, (mode, kind, name, doc) in _METRICS.items()
+    }
 
 
 def _complex_metrics(pred: Prediction, asyms: list, types: dict[str, type]) -> list:
