@@ -40,7 +40,7 @@ from remyfold.weights import DEFAULT_WEIGHTS, ResolvedWeights, resolve_weights
 #: Default token budget: batch size × longest padded length of a batch.
 DEFAULT_MAX_TOKENS_PER_BATCH = 1024
 SUMMARY_NAME = "summary.tsv"
-SUMMARY_COLUMNS = ("id", "length", "chains", "mean_plddt", "ptm", "status", "seconds", "error")
+SUMMARY_COLUMNS = ("id", "length", "chains", "mean_plddt", "ptm", "iptm", "status", "seconds", "error")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
@@ -88,6 +88,7 @@ class RecordResult:
     ptm: float | None = None
     seconds: float | None = None
     error: str = ""
+    iptm: float | None = None  # None (an empty cell) for a single chain
 
 
 class FolderLoader(Protocol):
@@ -294,7 +295,7 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
         return failed_result(record, err)
     return RecordResult(
         record.id, pred.length, chain_summary([c.sequence for c in pred.chains]), "ok",
-        mean_plddt=pred.mean_plddt, ptm=float(pred.ptm), seconds=float(pred.seconds),
+        mean_plddt=pred.mean_plddt, ptm=float(pred.ptm), seconds=float(pred.seconds), iptm=pred.iptm,
     )  # fmt: skip
 
 
@@ -316,6 +317,7 @@ def prediction_json(pred, *, device: str, threads: int | None = None) -> str:
         "mean_plddt": round(pred.mean_plddt, 2),
         "mean_plddt_all_atom": round(pred.mean_plddt_all_atom, 2),
         "ptm": round(float(pred.ptm), 4),
+        **complex_scores_json(pred),
         "plddt": np.round(np.asarray(pred.residue_plddt, dtype=np.float64), 2).tolist(),
         "pae": np.round(np.asarray(pred.pae, dtype=np.float64), 2).tolist(),
         "max_pae": pred.extra.get("max_pae"),
@@ -331,6 +333,28 @@ def prediction_json(pred, *, device: str, threads: int | None = None) -> str:
     }
     lines = [f"  {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))}" for key, value in data.items()]
     return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def complex_scores_json(pred) -> dict:
+    """The complex scores of ``<id>.json``, ColabFold / AlphaFold 3 names; ``null`` for a single chain.
+
+    ``iptm``, ``ranking_confidence`` (0.8·ipTM + 0.2·pTM), ``actifptm`` rounded to 4 decimals;
+    ``chain_pair_iptm`` (diagonal: each chain's pTM) to 4 and ``chain_pair_pae_min`` (Å, rows: the
+    chain aligned on) to 2, as ``[C][C]`` lists.
+    """
+    import numpy as np
+
+    def number(value):
+        return None if value is None else round(float(value), 4)
+
+    def matrix(value, digits: int):
+        return None if value is None else np.round(np.asarray(value, dtype=np.float64), digits).tolist()
+
+    return {
+        "iptm": number(pred.iptm), "ranking_confidence": number(pred.ranking_confidence),
+        "actifptm": number(pred.actifptm), "chain_pair_iptm": matrix(pred.chain_pair_iptm, 4),
+        "chain_pair_pae_min": matrix(pred.chain_pair_pae_min, 2),
+    }  # fmt: skip
 
 
 def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
@@ -352,6 +376,7 @@ def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
     return RecordResult(
         record.id, record.length, chain_summary(record.chains), "skipped",
         mean_plddt=stored_mean_plddt(data), ptm=data.get("ptm"), seconds=data.get("seconds"),
+        iptm=data.get("iptm"),  # None in JSON files written before ipTM existed
     )  # fmt: skip
 
 
@@ -369,8 +394,8 @@ def write_summary(out_dir: Path, results: list[RecordResult]) -> None:
     rows = ["\t".join(SUMMARY_COLUMNS)]
     for r in results:
         error = " ".join(r.error.split())  # no tabs or newlines inside a cell
-        fields = [r.id, str(r.length), r.chains, number(r.mean_plddt, 2), number(r.ptm, 4), r.status,
-                  number(r.seconds, 2), error]  # fmt: skip
+        fields = [r.id, str(r.length), r.chains, number(r.mean_plddt, 2), number(r.ptm, 4), number(r.iptm, 4),
+                  r.status, number(r.seconds, 2), error]  # fmt: skip
         rows.append("\t".join(fields))
     write_text_atomic(out_dir / SUMMARY_NAME, "\n".join(rows) + "\n")
 
