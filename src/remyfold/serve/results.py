@@ -51,7 +51,8 @@ def remove_job_files(config: ServeConfig, job_id: str) -> None:
 
 
 def record_rows(folder: Path) -> list[dict]:
-    """The records of a finished job (``summary.tsv``): id, status, length, chains, scores, error."""
+    """The records of a finished job (``summary.tsv``): id, status, length, chains, scores, error;
+    complexes also get their chain-pair scores from ``<id>.json`` (:func:`complex_scores`)."""
     from remyfold.report.folder import read_summary
 
     rows = []
@@ -60,9 +61,29 @@ def record_rows(folder: Path) -> list[dict]:
         rows.append({
             "id": row["id"], "status": row["status"], "length": int(row["length"]), "chains": row["chains"],
             "mean_plddt": number("mean_plddt"), "ptm": number("ptm"), "seconds": number("seconds"),
-            "error": row.get("error") or "",
+            "error": row.get("error") or "", **complex_scores(folder, row["id"], number("iptm")),
         })  # fmt: skip
     return rows
+
+
+#: The complex scores of a record (``<id>.json`` keys; ``None`` for a single chain).
+COMPLEX_KEYS = ("iptm", "ranking_confidence", "actifptm", "chain_pair_iptm", "chain_pair_pae_min")
+
+
+def complex_scores(folder: Path, record_id: str, iptm: float | None) -> dict:
+    """:data:`COMPLEX_KEYS` of one record: read from its JSON only when ``summary.tsv`` gives it an ipTM
+    (a complex), all ``None`` otherwise."""
+    from remyfold.report.folder import read_json
+
+    scores = dict.fromkeys(COMPLEX_KEYS)
+    path = folder / f"{record_id}.json"
+    if iptm is None or not path.is_file():
+        return scores
+    try:
+        data = read_json(path)
+    except InputError:
+        return scores | {"iptm": iptm}
+    return {key: data.get(key) for key in COMPLEX_KEYS}
 
 
 def record_file(folder: Path, record_id: str, fmt: str) -> Path:
