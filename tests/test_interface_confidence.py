@@ -169,7 +169,9 @@ def test_actifptm_ignores_confident_looking_pairs_that_are_far_apart():
     touching = torch.zeros(2 * n, 2 * n, dtype=torch.bool)
     touching[:10, n : n + 10] = touching[n : n + 10, :10] = True
     errors[touching] = 1.0
-    dist = torch.where(touching[..., None], torch.tensor([5.0] * 10 + [-5.0] * 54), torch.tensor([-5.0] * 40 + [5.0] * 24))
+    # distogram logits: all mass below 8 Å (bins 0-9) where the chains touch, above 8 Å (bins 40-63) elsewhere
+    close, far = torch.tensor([5.0] * 10 + [-5.0] * 54), torch.tensor([-5.0] * 40 + [5.0] * 24)
+    dist = torch.where(touching[..., None], close, far)
     result = run(peaked(errors)[None], dist[None], c[None])
     assert result.actifptm.item() > 0.8 > 0.4 > result.iptm.item()
 

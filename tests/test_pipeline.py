@@ -47,7 +47,7 @@ def fake_prediction(record_id: str, sequence: str) -> Prediction:
 
 
 def complex_scores(num_chains: int) -> dict:
-    """Prediction fields of a complex: ipTM 0.3, actifpTM 0.6, chain pairs 0.3 (diagonal 0.9), min PAE 5 (diagonal 0.5)."""
+    """Fields of a complex: ipTM 0.3, actifpTM 0.6, chain pairs 0.3 (diagonal 0.9), min PAE 5 (diagonal 0.5)."""
     eye = np.eye(num_chains, dtype=np.float32)
     return dict(iptm=0.3, ranking_confidence=0.8 * 0.3 + 0.2 * 0.5, actifptm=0.6,
                 chain_pair_iptm=0.3 + 0.6 * eye, chain_pair_pae_min=5.0 - 4.5 * eye)  # fmt: skip

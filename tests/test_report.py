@@ -105,7 +105,8 @@ def test_report_is_self_contained_with_same_figures_as_png_files(folder, stub_vi
     # the dimer's chain-pair matrices, for the complex only
     data = (folder / "report_files" / "helix_dimer.chain_pairs.png").read_bytes()
     assert "data:image/png;base64," + base64.b64encode(data).decode() in page.images
-    assert sorted(p.name for p in (folder / "report_files").glob("*.chain_pairs.png")) == ["helix_dimer.chain_pairs.png"]
+    matrices = sorted(p.name for p in (folder / "report_files").glob("*.chain_pairs.png"))
+    assert matrices == ["helix_dimer.chain_pairs.png"]
     assert len(page.images) == 7
 
 
@@ -343,7 +344,7 @@ def test_reads_a_folder_written_by_the_predict_writers(tmp_path, stub_viewer):
 
 
 def test_complex_scores_and_chain_pair_matrix_are_shown(folder, stub_viewer):
-    """ipTM in the summary table; ipTM, ranking confidence, actifpTM and the chain-pair numbers in the dimer's section."""
+    """ipTM in the summary table; ipTM, ranking confidence, actifpTM and the chain-pair numbers in the dimer's part."""
     path = build_report(folder)
     page, raw = parse_page(path), path.read_text()
     assert "ipTM" in page.text["th"]

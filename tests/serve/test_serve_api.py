@@ -54,7 +54,7 @@ def test_complex_scores_in_the_api_and_on_the_job_page(folded, tiny_server):
     pair, helix = records["pair"], records["helix"]
     assert 0 <= pair["iptm"] <= 1 and 0 <= pair["actifptm"] <= 1
     assert pair["ranking_confidence"] == pytest.approx(0.8 * pair["iptm"] + 0.2 * pair["ptm"], abs=2e-4)
-    assert [len(row) for row in pair["chain_pair_iptm"]] == [2, 2] and [len(r) for r in pair["chain_pair_pae_min"]] == [2, 2]
+    assert [len(row) for row in pair["chain_pair_iptm"]] == [len(row) for row in pair["chain_pair_pae_min"]] == [2, 2]
     keys = ("iptm", "ranking_confidence", "actifptm", "chain_pair_iptm", "chain_pair_pae_min")
     assert {key: helix[key] for key in keys} == dict.fromkeys(keys)
     browser, _ = login(tiny_server.url, tiny_server.tokens["alice"])

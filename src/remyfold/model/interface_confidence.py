@@ -150,7 +150,7 @@ def _chain_pair_iptm(probs: torch.Tensor, chain: torch.Tensor) -> torch.Tensor:
 
 
 def chain_pair_pae_min(pae: torch.Tensor, chain: torch.Tensor) -> torch.Tensor:
-    """Lowest expected PAE of rows on chain ``a`` and columns on chain ``b``: ``[B, L, L]``, ``[B, L]`` → ``[B, C, C]``.
+    """Lowest expected PAE, rows on chain ``a``, columns on chain ``b``: ``[B, L, L]``, ``[B, L]`` → ``[B, C, C]``.
 
     Not symmetric (PAE is not); NaN where a record lacks chain ``a`` or ``b``.
     """

@@ -141,8 +141,8 @@ def record_section(index: int, record: Record, assets: RecordAssets) -> str:
     if record.mean_plddt_all_atom is not None:
         facts.append(f"mean pLDDT (all atoms, as esm-fold logs it) <b>{record.mean_plddt_all_atom:.1f}</b>")
     facts.append(f"pTM <b>{_number(record.ptm, '{:.3f}')}</b>")
-    for label, value in (("ipTM", record.iptm), ("ranking confidence (0.8·ipTM + 0.2·pTM)", record.ranking_confidence),
-                         ("actifpTM", record.actifptm)):  # fmt: skip
+    for label, value in (("ipTM", record.iptm), ("actifpTM", record.actifptm),
+                         ("ranking confidence (0.8·ipTM + 0.2·pTM)", record.ranking_confidence)):  # fmt: skip
         if value is not None:
             facts.append(f"{label} <b>{value:.3f}</b>")
     facts += [f"{META_LABELS[k]} <b>{escape(str(v))}</b>" for k, v in record.meta.items()]
@@ -175,7 +175,8 @@ def chain_pair_block(record: Record, assets: RecordAssets) -> str:
             for b in range(len(ids))
         )
         rows.append(f"<tr><th>{chain_id}</th>{pairs}</tr>")
-    return f"""<figure class="plot chain-pairs"><img alt="chain-pair ipTM and minimum PAE of {escape(record.id)}" src="{_png_uri(assets.chain_pair_png)}">
+    alt = f"chain-pair ipTM and minimum PAE of {escape(record.id)}"
+    return f"""<figure class="plot chain-pairs"><img alt="{alt}" src="{_png_uri(assets.chain_pair_png)}">
 <figcaption>Chain pairs: ipTM restricted to the two chains (diagonal: the chain's own pTM) / lowest PAE (Å)
 aligned on the row's chain, for a residue of the column's chain.</figcaption>
 <table class="chain-pairs"><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></figure>
