@@ -17,11 +17,14 @@ in the frame of residue ``i``; ``f(e) = 1 / (1 + (e / d0)²)`` the TM-score term
 * **chain_pair_iptm** (AlphaFold 3 supplement 5.9.1, ColabFold ``pairwise_iptm``): ``[C, C]``;
   element ``(a, b)``, ``a ≠ b``, is ipTM restricted to the residues of chains ``a`` and ``b``
   (``N`` their count); the diagonal ``(a, a)`` is the pTM of chain ``a`` alone, as in AlphaFold 3.
+  ColabFold's ``pairwise_iptm`` takes ``d0`` from the length of the whole complex instead, so
+  its values are higher where the two chains are a small part of a large complex.
 * **chain_pair_pae_min** (AlphaFold 3 ``summary_confidences``): ``[C, C]``; element ``(a, b)`` is
   the lowest expected PAE over rows (aligned residues) of chain ``a`` and columns of chain ``b``.
-* **actifpTM** (Varga et al. 2025, "actifpTM: a refined confidence metric of AlphaFold2
-  predictions involving flexible regions", Bioinformatics; ColabFold PR 671, probability
-  form, ``colabfold/alphafold/extended_ptm.py``): ipTM whose pair weights are the predicted
+* **actifpTM** (Varga, Ovchinnikov & Schueler-Furman, "actifpTM: a refined confidence metric
+  of AlphaFold2 predictions involving flexible regions", arXiv:2412.15970, Bioinformatics 2025;
+  ColabFold PR 671, ``colabfold/alphafold/extended_ptm.py``, the contact-probability form that
+  ``colabfold_batch --calc-extra-ptm`` uses by default): ipTM whose pair weights are the predicted
   contact probabilities, ``w_ij = m_i m_j [chain_i ≠ chain_j] · P(d_ij < 8 Å)``, so that pairs
   far apart (disordered tails, linkers of flexible domains) hardly count.  ``P(d < 8 Å)`` is
   the distogram probability summed over the bins whose lower edge lies below 8 Å (ColabFold's
