@@ -10,7 +10,10 @@ Example::
 
 Complexes: chains separated by ``:`` are folded as one chain joined by a
 25-glycine linker with residue indices offset by 512 per chain (ESMFold's
-convention); linker residues are removed from every output.
+convention); linker residues are removed from every output and never count in the
+scores. A complex's prediction also has ``iptm``, ``ranking_confidence``, ``actifptm``,
+``chain_pair_iptm`` and ``chain_pair_pae_min`` (:mod:`remyfold.model.interface_confidence`);
+for a single chain they are ``None``.
 """
 
 from __future__ import annotations
