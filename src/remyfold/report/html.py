@@ -146,10 +146,11 @@ def record_section(index: int, record: Record, assets: RecordAssets) -> str:
         if value is not None:
             facts.append(f"{label} <b>{value:.3f}</b>")
     facts += [f"{META_LABELS[k]} <b>{escape(str(v))}</b>" for k, v in record.meta.items()]
+    pairs = chain_pair_block(record, assets)
     return f"""<section class="record" id="rec-{index}">
 <h2>{ident}</h2>
 <p class="facts">{" · ".join(facts)}</p>
-{scores_block(record.scores)}<div class="panels">
+{scores_block(record.scores)}<div class="panels{" complex" if pairs else ""}">
 <figure class="structure">
 <div class="viewer" data-model="{index}" role="img" aria-label="3D model of {ident} coloured by pLDDT"></div>
 <figcaption>Model coloured by pLDDT (drag to rotate, scroll to zoom).{_legend()}</figcaption>
@@ -158,7 +159,7 @@ def record_section(index: int, record: Record, assets: RecordAssets) -> str:
 <figcaption>pLDDT per residue (at its Cα atom){_boundary_note(record)}.</figcaption></figure>
 <figure class="plot pae"><img alt="PAE heatmap of {ident}" src="{_png_uri(assets.pae_png)}">
 <figcaption>Predicted aligned error (Å): low (dark) means a confident relative position{_boundary_note(record)}.</figcaption></figure>
-{chain_pair_block(record, assets)}</div>
+{pairs}</div>
 </section>"""
 
 
