@@ -17,6 +17,10 @@ import numpy as np
 # Backbone atom -> (radius Å, phase offset degrees, rise offset Å) on the helix.
 HELIX_ATOMS = {"N": (1.55, -28.0, -0.85), "CA": (2.30, 0.0, 0.0), "C": (1.60, 27.0, 0.85), "O": (2.00, 30.0, 2.05)}
 ELEMENTS = {"N": "N", "CA": "C", "C": "C", "O": "O"}
+#: The complex scores of the fixture's dimer, as ``remyfold predict`` writes them in ``<id>.json``.
+DIMER_SCORES = {"iptm": 0.4321, "ranking_confidence": 0.4877, "actifptm": 0.6543,
+                "chain_pair_iptm": [[0.8123, 0.4321], [0.4321, 0.7789]],
+                "chain_pair_pae_min": [[0.75, 11.25], [12.5, 0.8]]}  # fmt: skip
 SUMMARY_HEADER = "id\tlength\tchains\tmean_plddt\tptm\tstatus\tseconds\terror\n"
 
 
@@ -59,8 +63,12 @@ def synthetic_pae(n_res: int, chain_lengths: list[int]) -> np.ndarray:
     return np.minimum(pae, 31.75)
 
 
-def write_prediction(directory: Path, record_id: str, chains: list[tuple[str, str]], *, fmt: str = "pdb") -> dict:
-    """Write ``<id>.pdb`` (or ``.cif``) and ``<id>.json`` for a helix model; return the JSON object."""
+def write_prediction(directory: Path, record_id: str, chains: list[tuple[str, str]], *, fmt: str = "pdb",
+                     complex_scores: dict | None = None) -> dict:  # fmt: skip
+    """Write ``<id>.pdb`` (or ``.cif``) and ``<id>.json`` for a helix model; return the JSON object.
+
+    ``complex_scores``: JSON keys to add (``iptm``, ``chain_pair_iptm``, ...), as predict writes for complexes.
+    """
     lengths = [len(seq) for _, seq in chains]
     n_res = sum(lengths)
     # pLDDT ramps from 97 to 30 so that every confidence band is present.
@@ -87,6 +95,7 @@ def write_prediction(directory: Path, record_id: str, chains: list[tuple[str, st
         "device": "cpu",
         "seconds": 1.5,
         "remyfold_version": "0.1.0",
+        **(complex_scores or {}),
     }
     (directory / f"{record_id}.json").write_text(json.dumps(data))
     return data
@@ -105,7 +114,8 @@ def make_prediction_folder(directory: Path) -> Path:
     """A folder with a monomer (PDB), a dimer (mmCIF only), a failed record and a hostile id."""
     directory.mkdir(parents=True, exist_ok=True)
     mono = write_prediction(directory, "helix_mono", [("A", "ACDEFGHIKLMNPQRSTVWY" * 2)])
-    dimer = write_prediction(directory, "helix_dimer", [("A", "MKTAYIAKQR" * 3), ("B", "GSHMLEDPAA" * 2)], fmt="cif")
+    dimer = write_prediction(directory, "helix_dimer", [("A", "MKTAYIAKQR" * 3), ("B", "GSHMLEDPAA" * 2)], fmt="cif",
+                             complex_scores=DIMER_SCORES)  # fmt: skip
     odd_id = "odd<b>&'\"id"
     odd = write_prediction(directory, odd_id, [("A", "MKV" * 6)])
     rows = [

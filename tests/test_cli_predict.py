@@ -227,3 +227,53 @@ def test_real_engine_failed_record_among_good_ones(tmp_path, monkeypatch, capsys
     summary = (out / "summary.tsv").read_text()
     assert "out of memory" in summary
     assert not (out / "huge.json").exists() and (out / "b.pdb").exists()
+
+
+@pytest.mark.slow
+def test_complex_confidence_in_every_output_with_tiny_model(tmp_path, monkeypatch, capsys):
+    """`predict` then `report` with the real engine: a three-chain complex gets ipTM, ranking confidence,
+    actifpTM and the chain-pair matrices in its JSON, summary.tsv, ModelCIF and report; a monomer gets
+    null / empty / nothing."""
+    pytest.importorskip("transformers")
+    import csv
+
+    import gemmi
+    from tiny_models import make_reference, save_reference
+
+    from remyfold import cli as cli_module
+
+    commands = {"predict": "remyfold.commands.predict", "report": "remyfold.commands.report"}
+    monkeypatch.setattr(cli_module, "COMMANDS", commands)
+    weights = save_reference(make_reference(seed=0), tmp_path / "tiny")
+    fasta = write_fasta(tmp_path, ">mono\nMGLLECCARCLVGAPF\n>cx\nMKVLAG:GGWQ:PEDKLS\n")
+    out = tmp_path / "out"
+    argv = ["predict", str(fasta), "--out", str(out), "--weights", str(weights), "--device", "cpu"]
+    assert cli_module.main([*argv, "--num-recycles", "0", "--quiet"]) == 0
+    cx, mono = (json.loads((out / f"{name}.json").read_text()) for name in ("cx", "mono"))
+    assert 0 < cx["iptm"] < 1 and 0 < cx["actifptm"] < 1
+    assert cx["ranking_confidence"] == pytest.approx(0.8 * cx["iptm"] + 0.2 * cx["ptm"], abs=2e-4)
+    pair_iptm, pae_min = np.asarray(cx["chain_pair_iptm"]), np.asarray(cx["chain_pair_pae_min"])
+    assert pair_iptm.shape == pae_min.shape == (3, 3) and np.allclose(pair_iptm, pair_iptm.T)
+    assert ((0 < pair_iptm) & (pair_iptm < 1)).all() and (pae_min >= 0).all()
+    # the minimum PAE of a pair is the minimum of the PAE block the JSON holds (linkers excluded)
+    pae = np.asarray(cx["pae"])  # chains A 0:6, B 6:10, C 10:16
+    assert pae.shape == (16, 16) and pae_min[0, 2] == pytest.approx(pae[0:6, 10:16].min(), abs=0.011)
+    keys = ("iptm", "ranking_confidence", "actifptm", "chain_pair_iptm", "chain_pair_pae_min")
+    assert {key: mono[key] for key in keys} == dict.fromkeys(keys)
+    with open(out / "summary.tsv", newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle, dialect="excel-tab")}
+    assert rows["mono"]["iptm"] == "" and float(rows["cx"]["iptm"]) == pytest.approx(cx["iptm"], abs=1e-4)
+
+    def global_metrics(name):
+        block = gemmi.cif.read(str(out / f"{name}.cif")).sole_block()
+        metrics = block.get_mmcif_category("_ma_qa_metric.")
+        values = block.get_mmcif_category("_ma_qa_metric_global.")
+        names = dict(zip(metrics["id"], metrics["name"]))
+        return {names[m]: float(v) for m, v in zip(values["metric_id"], values["metric_value"])}
+
+    assert global_metrics("cx")["ipTM"] == pytest.approx(cx["iptm"], abs=6e-4)
+    assert "ipTM" not in global_metrics("mono")
+    assert cli_module.main(["report", str(out)]) == 0
+    files = out / "report_files"
+    assert (files / "cx.chain_pairs.png").is_file() and not (files / "mono.chain_pairs.png").exists()
+    assert f"ipTM <b>{cx['iptm']:.3f}</b>" in (out / "report.html").read_text()

@@ -138,3 +138,25 @@ def test_default_folder_uses_the_device_choice_and_matches_reference(tiny_weight
     assert folder.model.trunk.blocks[0].tri_att_start.mha.attention is select_attention(AUTO_ATTENTION["cpu"])
     [pred] = folder.fold({"x": MONOMERS["mbp_frag"]}, num_recycles=1)
     assert_matches(pred, reference_run(tiny_reference, [MONOMERS["mbp_frag"]], recycles=1), 0)
+
+
+def test_complex_scores_from_the_reference_logits(folder, tiny_reference):
+    """ipTM, actifpTM and chain-pair scores of a complex folded next to a monomer (padded batch) equal
+    the loop formulas applied to the reference's PAE and distogram logits; the monomer has none."""
+    from test_interface_confidence import slow_scores
+
+    chains = ["MKTAYIAKQRQISF", "GSHMLEDPV"]
+    cx, mono = folder.fold_batch([("cx", ":".join(chains)), ("mono", "MKVLAGWQ")], num_recycles=1)
+    joined = chains[0] + LINKER + chains[1]
+    residx = list(range(len(chains[0]) + len(LINKER))) + [
+        len(chains[0]) + len(LINKER) + i + RESIDUE_INDEX_OFFSET for i in range(len(chains[1]))]  # fmt: skip
+    ref = reference_run(tiny_reference, [joined], [residx], recycles=1)
+    labels = [0] * len(chains[0]) + [-1] * len(LINKER) + [1] * len(chains[1])
+    expected = slow_scores(ref["ptm_logits"][0].numpy(), ref["distogram_logits"][0].numpy(), labels)
+    assert cx.iptm == pytest.approx(expected["iptm"], abs=PTM_TOL)
+    assert cx.actifptm == pytest.approx(expected["actifptm"], abs=PTM_TOL)
+    assert cx.ranking_confidence == pytest.approx(0.8 * cx.iptm + 0.2 * cx.ptm)
+    np.testing.assert_allclose(cx.chain_pair_iptm, expected["pair"], atol=PTM_TOL)
+    np.testing.assert_allclose(cx.chain_pair_pae_min, expected["pae_min"], atol=PAE_TOL)
+    assert (mono.iptm, mono.ranking_confidence, mono.actifptm, mono.chain_pair_iptm, mono.chain_pair_pae_min) == (
+        None, None, None, None, None)  # fmt: skip

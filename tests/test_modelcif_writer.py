@@ -11,7 +11,11 @@ Checks, on small predictions built without a model (``fake_prediction``):
   models are grouped in ``_ma_model_group``/``_ma_model_group_link`` instead of by
   ``_ma_model_list.model_id``/``model_group_id``/``model_group_name``. :func:`for_dictionary`
   rewrites just that part into the older layout when the dictionary predates it; every other
-  category is validated as written. A test checks the new layout's links separately.
+  category is validated as written. A test checks the new layout's links separately. Likewise
+  the chain-level scores of complexes use per-feature categories (``_ma_feature_list``,
+  ``_ma_entity_instance_feature``, ``_ma_qa_metric_feature``, ``_ma_qa_metric_feature_pairwise``
+  and the ``per-feature``/``per-feature-pair`` metric modes) that 1.4.2 lacks: :func:`for_dictionary`
+  removes them for such a dictionary, and a test checks their links and values separately.
 - reading back with gemmi (``cif.read``, ``read_structure``; nothing on stderr) and biotite
   (``CIFFile`` → ``get_structure`` with warnings as errors): coordinates, names, chains,
   numbering and pLDDT in the B-factor column;
@@ -74,12 +78,30 @@ def _require_dictionary() -> None:
     pytest.skip(message)
 
 
+def complex_prediction(seed=0):
+    """``x_prediction`` with the complex scores set (three chains; pair matrices not symmetric in PAE)."""
+    pred = x_prediction(seed=seed)
+    rng = np.random.default_rng(seed)
+    pair = rng.uniform(0, 1, size=(3, 3))
+    pred.iptm, pred.actifptm, pred.ranking_confidence = 0.4123, 0.6789, 0.8 * 0.4123 + 0.2 * pred.ptm
+    pred.chain_pair_iptm = ((pair + pair.T) / 2).astype(np.float32)
+    pred.chain_pair_pae_min = rng.uniform(0, 30, size=(3, 3)).astype(np.float32)
+    return pred
+
+
+FEATURE_CATEGORIES = ("_ma_feature_list.", "_ma_entity_instance_feature.", "_ma_qa_metric_feature.",
+                      "_ma_qa_metric_feature_pairwise.")  # fmt: skip
+
+
 def for_dictionary(text: str, dictionary) -> str:
-    """``text`` with its model list in the layout of ``dictionary`` (pre-1.4.7 ModelCIF: no model groups)."""
-    if "ma_model_group" in dictionary.categories:
-        return text
+    """``text`` in the layout of ``dictionary``: pre-1.4.7 ModelCIF has no model groups, and 1.4.2 no
+    per-feature scores (those categories and their metric definitions are removed)."""
     document = gemmi.cif.read_string(text)
     block = document.sole_block()
+    if "ma_qa_metric_feature" not in dictionary.categories:
+        _drop_feature_metrics(block)
+    if "ma_model_group" in dictionary.categories:
+        return document.as_string()
     models = block.get_mmcif_category("_ma_model_list.")
     group = block.get_mmcif_category("_ma_model_group.")
     link = block.get_mmcif_category("_ma_model_group_link.")
@@ -92,6 +114,16 @@ def for_dictionary(text: str, dictionary) -> str:
     for category in ("_ma_model_group.", "_ma_model_group_link."):
         block.find_mmcif_category(category).erase()
     return document.as_string()
+
+
+def _drop_feature_metrics(block) -> None:
+    """Remove the per-feature categories and the ``_ma_qa_metric`` rows of per-feature modes."""
+    for category in FEATURE_CATEGORIES:
+        if block.find_mmcif_category(category):
+            block.find_mmcif_category(category).erase()
+    metrics = block.get_mmcif_category("_ma_qa_metric.", raw=True)
+    keep = [i for i, mode in enumerate(metrics["mode"]) if not mode.startswith("per-feature")]
+    block.set_mmcif_category("_ma_qa_metric.", {k: [v[i] for i in keep] for k, v in metrics.items()}, raw=True)
 
 
 def ihm_validate(text: str, dictionary) -> None:
@@ -108,8 +140,9 @@ def gemmi_problems(text: str, gemmi_ddl, dictionary) -> list[str]:
 
 
 @pytest.mark.parametrize("pae", [False, True])
-def test_valid_against_the_modelcif_dictionary(pae, ihm_dictionary, gemmi_ddl):
-    text = to_mmcif_string(x_prediction(), pae=pae)
+@pytest.mark.parametrize("make", [x_prediction, complex_prediction])
+def test_valid_against_the_modelcif_dictionary(make, pae, ihm_dictionary, gemmi_ddl):
+    text = to_mmcif_string(make(), pae=pae)
     ihm_validate(text, ihm_dictionary)
     assert gemmi_problems(text, gemmi_ddl, ihm_dictionary) == []
 
@@ -222,17 +255,18 @@ def test_pairwise_pae():
     assert (second_row.residue2.asym.id, second_row.residue2.seq_id) == ("A", 1)
 
 
-def test_pae_from_the_array_equals_the_modelcif_objects():
+@pytest.mark.parametrize("make", [x_prediction, complex_prediction])
+def test_pae_from_the_array_equals_the_modelcif_objects(make):
     """Fast path (rows formatted from the array) == plain path (one modelcif metric object per pair)."""
     import modelcif.dumper
 
-    pred = x_prediction(seed=7)
+    pred = make(seed=7)
     plain = io.StringIO()
     modelcif.dumper.write(plain, [build_system(pred, pae=True)])
     plain_block = gemmi.cif.read_string(plain.getvalue()).sole_block()
     fast_block = gemmi.cif.read_string(to_mmcif_string(pred, pae=True)).sole_block()
-    names = plain_block.get_mmcif_category_names()
-    assert "_ma_qa_metric_local_pairwise." in names and names == fast_block.get_mmcif_category_names()
+    names = plain_block.get_mmcif_category_names()  # the fast path appends the pairwise loop last
+    assert "_ma_qa_metric_local_pairwise." in names and sorted(names) == sorted(fast_block.get_mmcif_category_names())
     for name in names:
         plain_category = plain_block.get_mmcif_category(name, raw=True)
         fast_category = fast_block.get_mmcif_category(name, raw=True)
@@ -349,3 +383,57 @@ def test_pdb_reads_without_warnings(tmp_path, capfd):
     assert atoms.array_length() == len(expected) == structure[0].count_atom_sites()
     assert list(atoms.chain_id) == [e[0] for e in expected] and atoms.res_id.tolist() == [e[1] for e in expected]
     assert np.allclose(atoms.b_factor, [e[5] for e in expected], atol=1e-4)
+
+
+def test_complex_scores_read_back():
+    """Global ipTM/actifpTM/ranking confidence, per-chain pTM, per chain pair ipTM and minimum PAE."""
+    import modelcif.qa_metric
+    import modelcif.reader
+
+    pred = complex_prediction()
+    (system,) = modelcif.reader.read(io.StringIO(to_mmcif_string(pred)))
+    (model,) = system.model_groups[0]
+    globals_ = {m.name: (m.type, m.value) for m in model.qa_metrics if isinstance(m, modelcif.qa_metric.Global)}
+    assert globals_["ipTM"] == ("ipTM", 0.412) and globals_["actifpTM"] == ("ipTM", 0.679)
+    assert globals_["ranking confidence"] == ("normalized score", round(0.8 * 0.4123 + 0.2 * 0.734, 3))
+
+    def chain(feature):
+        (asym,) = feature.asym_units
+        return "ABC".index(asym.id)
+
+    per_chain = {chain(m.feature): m.value for m in model.qa_metrics if isinstance(m, modelcif.qa_metric.Feature)}
+    assert per_chain == pytest.approx({a: round(float(pred.chain_pair_iptm[a, a]), 3) for a in range(3)}, abs=1e-9)
+    pairs = [(m.name, chain(m.feature1), chain(m.feature2), m.value) for m in model.qa_metrics
+             if isinstance(m, modelcif.qa_metric.FeaturePairwise)]  # fmt: skip
+    iptm = {(a, b): v for name, a, b, v in pairs if name == "ipTM per chain pair"}
+    pae_min = {(a, b): v for name, a, b, v in pairs if name == "min. PAE per chain pair"}
+    assert iptm == pytest.approx({(a, b): round(float(pred.chain_pair_iptm[a, b]), 3)
+                                  for a in range(3) for b in range(a + 1, 3)}, abs=1e-9)  # fmt: skip
+    assert pae_min == pytest.approx({(a, b): round(float(pred.chain_pair_pae_min[a, b]), 2)
+                                     for a in range(3) for b in range(3) if a != b}, abs=1e-9)  # fmt: skip
+
+
+def test_chain_features_link_to_chains_and_metrics():
+    """The links 1.4.2 cannot validate: features → chains, feature scores → features and metric modes."""
+    block = gemmi.cif.read_string(to_mmcif_string(complex_prediction(), pae=True)).sole_block()
+    features = block.get_mmcif_category("_ma_feature_list.")
+    assert set(features["feature_type"]) == {"entity instance"} and set(features["entity_type"]) == {"polymer"}
+    instance = block.get_mmcif_category("_ma_entity_instance_feature.")
+    assert sorted(zip(instance["feature_id"], instance["label_asym_id"])) == sorted(
+        zip(features["feature_id"], ["A", "B", "C"]))  # fmt: skip
+    metrics = block.get_mmcif_category("_ma_qa_metric.")
+    mode = dict(zip(metrics["id"], metrics["mode"]))
+    single = block.get_mmcif_category("_ma_qa_metric_feature.")
+    pairwise = block.get_mmcif_category("_ma_qa_metric_feature_pairwise.")
+    assert {mode[m] for m in single["metric_id"]} == {"per-feature"}
+    assert {mode[m] for m in pairwise["metric_id"]} == {"per-feature-pair"}
+    used = set(single["feature_id"]) | set(pairwise["feature_id_1"]) | set(pairwise["feature_id_2"])
+    assert used == set(features["feature_id"])
+    assert set(single["model_id"]) | set(pairwise["model_id"]) == {"1"}
+    assert len(pairwise["metric_id"]) == 3 + 6  # 3 unordered pairs of ipTM, 6 ordered pairs of minimum PAE
+
+
+def test_single_chain_has_no_complex_scores():
+    block = gemmi.cif.read_string(to_mmcif_string(fake_prediction(("MKVLAT",)))).sole_block()
+    metrics = block.get_mmcif_category("_ma_qa_metric.")
+    assert "ipTM" not in metrics["type"] and not block.find_mmcif_category("_ma_feature_list.")

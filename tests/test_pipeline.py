@@ -20,7 +20,7 @@ FASTA = ">short\nMKV\n>cx complex\nMKVLA:GGW\n>long\nMKVLAAGGWDDEEKK\n"
 
 
 def fake_prediction(record_id: str, sequence: str) -> Prediction:
-    """A deterministic prediction: backbone atoms on a line, pLDDT 80, pTM 0.5."""
+    """A deterministic prediction: backbone atoms on a line, pLDDT 80, pTM 0.5; complexes: ipTM 0.3."""
     chains = sequence.split(":")
     n = len(sequence) - sequence.count(":")
     mask = np.zeros((n, 37), dtype=bool)
@@ -43,7 +43,15 @@ def fake_prediction(record_id: str, sequence: str) -> Prediction:
         weights_revision="rev0",
         seconds=0.25,
         extra={"max_pae": 31.75},
+        **(complex_scores(len(chains)) if len(chains) > 1 else {}),
     )
+
+
+def complex_scores(num_chains: int) -> dict:
+    """Fields of a complex: ipTM 0.3, actifpTM 0.6, chain pairs 0.3 (diagonal 0.9), min PAE 5 (diagonal 0.5)."""
+    eye = np.eye(num_chains, dtype=np.float32)
+    return dict(iptm=0.3, ranking_confidence=0.8 * 0.3 + 0.2 * 0.5, actifptm=0.6,
+                chain_pair_iptm=0.3 + 0.6 * eye, chain_pair_pae_min=5.0 - 4.5 * eye)  # fmt: skip
 
 
 class FakeFolder:
@@ -125,11 +133,40 @@ def test_outputs_for_every_record(tmp_path, fasta, weights_dir):
     assert [(c.name, len(c)) for c in structure[0]] == [("A", 5), ("B", 3)]
     assert gemmi.read_structure(str(out / "cx.cif"))[0].count_atom_sites() == 24
     rows = read_summary(out)
-    assert list(rows[0]) == ["id", "length", "chains", "mean_plddt", "ptm", "status", "seconds", "error"]
+    assert list(rows[0]) == ["id", "length", "chains", "mean_plddt", "ptm", "iptm", "status", "seconds", "error"]
     assert [(r["id"], r["length"], r["chains"], r["status"]) for r in rows] == [
         ("short", "3", "A:3", "ok"), ("cx", "8", "A:5,B:3", "ok"), ("long", "15", "A:15", "ok")]  # fmt: skip
     assert (rows[1]["mean_plddt"], rows[1]["ptm"], rows[1]["seconds"]) == ("80.00", "0.5000", "0.25")
+    assert (rows[0]["iptm"], rows[1]["iptm"]) == ("", "0.3000")  # a single chain has no ipTM, not 0
     assert not list(out.glob(".*.tmp"))
+
+
+def test_complex_scores_in_the_json_and_null_for_a_single_chain(tmp_path, fasta, weights_dir):
+    opts = options(tmp_path, weights_dir)
+    run_predict([fasta], opts, loader=FakeLoader())
+    cx = json.loads((opts.out_dir / "cx.json").read_text())
+    assert (cx["iptm"], cx["ranking_confidence"], cx["actifptm"]) == (0.3, 0.34, 0.6)
+    assert cx["chain_pair_iptm"] == [[0.9, 0.3], [0.3, 0.9]] and cx["chain_pair_pae_min"] == [[0.5, 5.0], [5.0, 0.5]]
+    mono = json.loads((opts.out_dir / "short.json").read_text())
+    keys = ("iptm", "ranking_confidence", "actifptm", "chain_pair_iptm", "chain_pair_pae_min")
+    assert {key: mono[key] for key in keys} == dict.fromkeys(keys)
+    # a rerun keeps the ipTM of the finished records in summary.tsv
+    run_predict([fasta], opts, loader=FakeLoader())
+    assert [r["iptm"] for r in read_summary(opts.out_dir)] == ["", "0.3000", ""]
+
+
+def test_rerun_over_a_folder_written_before_iptm(tmp_path, fasta, weights_dir):
+    """JSON files without the complex scores (older runs) are still finished records, with an empty ipTM cell."""
+    opts = options(tmp_path, weights_dir)
+    run_predict([fasta], opts, loader=FakeLoader())
+    path = opts.out_dir / "cx.json"
+    data = json.loads(path.read_text())
+    for key in ("iptm", "ranking_confidence", "actifptm", "chain_pair_iptm", "chain_pair_pae_min"):
+        del data[key]
+    path.write_text(json.dumps(data))
+    results = run_predict([fasta], opts, loader=FakeLoader())
+    assert {r.status for r in results} == {"skipped"}
+    assert read_summary(opts.out_dir)[1]["iptm"] == ""
 
 
 def record(record_id, sequence):

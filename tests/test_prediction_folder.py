@@ -66,7 +66,7 @@ def test_a_record_without_its_pdb_is_not_finished_but_its_cif_is_read(tmp_path):
 def test_report_and_server_read_through_the_folder(tmp_path):
     pytest.importorskip("jinja2")
     from remyfold.report.folder import load_folder
-    from remyfold.serve.results import record_rows
+    from remyfold.serve.results import COMPLEX_KEYS, record_rows
 
     folder = PredictionFolder(tmp_path)
     folder.write_record(prediction(), device="cpu")
@@ -77,7 +77,7 @@ def test_report_and_server_read_through_the_folder(tmp_path):
     assert records[0].chains == [("A", 8), ("B", 4)] and records[0].structure.name == "P1.pdb"
     rows = record_rows(tmp_path)
     assert rows[0] == {"id": "P1", "status": "ok", "length": 12, "chains": "A:8,B:4", "mean_plddt": 70.25,
-                       "ptm": 0.5, "seconds": 1.25, "error": ""}  # fmt: skip
+                       "ptm": 0.5, "seconds": 1.25, "error": "", **dict.fromkeys(COMPLEX_KEYS)}  # fmt: skip
     assert rows[1]["error"] == "ValueError: cannot fold this one" and rows[2]["mean_plddt"] is None
 
 

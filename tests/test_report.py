@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from report_fixtures import HELIX_ATOMS, compare_result, make_prediction_folder, write_prediction
+from report_fixtures import DIMER_SCORES, HELIX_ATOMS, compare_result, make_prediction_folder, write_prediction
 
 from remyfold.errors import InputError
 from remyfold.report import build_report, scores, viewer
@@ -102,7 +102,12 @@ def test_report_is_self_contained_with_same_figures_as_png_files(folder, stub_vi
             data = (folder / "report_files" / f"{record_id}.{kind}.png").read_bytes()
             assert data.startswith(b"\x89PNG\r\n\x1a\n")
             assert "data:image/png;base64," + base64.b64encode(data).decode() in page.images
-    assert len(page.images) == 6
+    # the dimer's chain-pair matrices, for the complex only
+    data = (folder / "report_files" / "helix_dimer.chain_pairs.png").read_bytes()
+    assert "data:image/png;base64," + base64.b64encode(data).decode() in page.images
+    matrices = sorted(p.name for p in (folder / "report_files").glob("*.chain_pairs.png"))
+    assert matrices == ["helix_dimer.chain_pairs.png"]
+    assert len(page.images) == 7
 
 
 def test_models_are_embedded_with_their_format(folder, stub_viewer):
@@ -320,15 +325,20 @@ def test_reads_a_folder_written_by_the_predict_writers(tmp_path, stub_viewer):
         positions=positions, atom_mask=atom_mask, plddt=np.linspace(95, 40, n_res)[:, None].repeat(37, 1),
         pae=np.full((n_res, n_res), 5.0), ptm=0.6, chain_index=np.repeat([0, 1], lengths),
         residue_number=np.concatenate([np.arange(1, 13), np.arange(1, 9)]), num_recycles=3, extra={"max_pae": 31.75},
+        iptm=0.25, ranking_confidence=0.32, actifptm=0.5, chain_pair_iptm=np.array([[0.9, 0.25], [0.25, 0.8]]),
+        chain_pair_pae_min=np.array([[0.5, 7.0], [8.0, 0.6]]),
     )  # fmt: skip
     (tmp_path / "P1.pdb").write_text(to_pdb_string(pred))
     (tmp_path / "P1.cif").write_text(to_mmcif_string(pred))
     (tmp_path / "P1.json").write_text(prediction_json(pred, device="cpu"))
-    rows = [RecordResult("P1", 20, "A:12,B:8", "ok", 67.5, 0.6, 1.0), RecordResult("P2", 5, "A:5", "failed", error="E")]
+    rows = [RecordResult("P1", 20, "A:12,B:8", "ok", 67.5, 0.6, 1.0, iptm=0.25),
+            RecordResult("P2", 5, "A:5", "failed", error="E")]  # fmt: skip
     PredictionFolder(tmp_path).write_summary(rows)
     records = load_folder(tmp_path)
     assert [(r.id, r.done, r.error) for r in records] == [("P1", True, ""), ("P2", False, "E")]
     assert records[0].chains == [("A", 12), ("B", 8)] and records[0].structure.name == "P1.pdb"
+    assert (records[0].iptm, records[0].ranking_confidence, records[0].actifptm) == (0.25, 0.32, 0.5)
+    assert records[0].chain_pair_pae_min.tolist() == [[0.5, 7.0], [8.0, 0.6]] and records[1].iptm is None
     page = parse_page(build_report(tmp_path))
     assert json.loads(page.scripts[0][1])[0]["data"].count(" CA ") == n_res
 
@@ -341,3 +351,41 @@ def test_report_out_with_a_trailing_slash_is_a_folder(tmp_path, capsys):
     assert main(["report", str(pred), "--out", f"{tmp_path / 'adir2'}/"]) == 0
     assert (tmp_path / "adir2" / "report.html").is_file()
     assert capsys.readouterr().out.strip() == str(tmp_path / "adir2" / "report.html")
+
+
+def test_complex_scores_and_chain_pair_matrix_are_shown(folder, stub_viewer):
+    """ipTM in the summary table; ipTM, ranking confidence, actifpTM and the chain-pair numbers in the dimer's part."""
+    path = build_report(folder)
+    page, raw = parse_page(path), path.read_text()
+    assert "ipTM" in page.text["th"]
+    rows = re.findall(r"<tr class=\"[^\"]*\">(.*?)</tr>", raw)
+    ipTM_cells = [re.findall(r'<td class="num">([^<]*)</td>', row)[3] for row in rows]
+    assert ipTM_cells == ["—", "0.432", "—", "—"]  # monomers and the failed record have none, never 0
+    section = raw[raw.index('id="rec-1"') : raw.index('id="rec-2"')]
+    assert "ipTM <b>0.432</b>" in section and "actifpTM <b>0.654</b>" in section and "<b>0.488</b>" in section
+    assert page.text["td"].count("0.812 / 0.8") == 1 and "0.432 / 11.2" in page.text["td"]
+    assert "0.432 / 12.5" in page.text["td"] and "0.779 / 0.8" in page.text["td"]
+    monomer = raw[raw.index('id="rec-0"') : raw.index('id="rec-1"')]
+    assert "chain-pairs" not in monomer and "ipTM" not in monomer
+
+
+def test_folder_from_before_complex_scores_still_reports(folder, stub_viewer):
+    """A dimer JSON without the complex scores (older runs): the report is written, with no matrix and no ipTM."""
+    path = folder / "helix_dimer.json"
+    data = json.loads(path.read_text())
+    for key in DIMER_SCORES:
+        del data[key]
+    path.write_text(json.dumps(data))
+    records = load_folder(folder)
+    assert all(r.iptm is None and r.chain_pair_iptm is None for r in records)
+    page = parse_page(build_report(folder))
+    assert len(page.images) == 6 and not (folder / "report_files" / "helix_dimer.chain_pairs.png").exists()
+
+
+def test_chain_pair_matrix_of_the_wrong_shape_is_an_input_error(folder, stub_viewer):
+    path = folder / "helix_dimer.json"
+    data = json.loads(path.read_text())
+    data["chain_pair_iptm"] = [[0.5]]
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="chain_pair_iptm"):
+        load_folder(folder)

@@ -261,7 +261,8 @@ def test_plots_and_table_are_present(report_page):
     images = report_page.evaluate(
         "Array.from(document.querySelectorAll('figure.plot img')).map(i => [i.complete, i.naturalWidth])"
     )
-    assert len(images) == 6 and all(complete and width > 100 for complete, width in images)
+    # pLDDT and PAE of three records, and the dimer's chain-pair matrices
+    assert len(images) == 7 and all(complete and width > 100 for complete, width in images)
     assert report_page.evaluate("document.querySelectorAll('table.summary tbody tr').length") == 4
 
 

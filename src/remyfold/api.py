@@ -10,7 +10,10 @@ Example::
 
 Complexes: chains separated by ``:`` are folded as one chain joined by a
 25-glycine linker with residue indices offset by 512 per chain (ESMFold's
-convention, :mod:`remyfold.sequence`); linker residues are removed from every output.
+convention, :mod:`remyfold.sequence`); linker residues are removed from every output and never count in the
+scores. A complex's prediction also has ``iptm``, ``ranking_confidence``, ``actifptm``,
+``chain_pair_iptm`` and ``chain_pair_pae_min`` (:mod:`remyfold.model.interface_confidence`);
+for a single chain they are ``None``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from remyfold.errors import InputError
 from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers
 from remyfold.model.config import ConfigError
 from remyfold.model.heads import pae_bin_centers, predicted_tm_score
+from remyfold.model.interface_confidence import InterfaceConfidence, interface_confidence, ranking_confidence
 from remyfold.model.kernels import KernelOptions, apply_kernels
 from remyfold.model.residue_constants import RESTYPES
 from remyfold.precision import default_precision
@@ -233,8 +237,9 @@ class Folder:
             torch.cuda.synchronize(self.device)
         elapsed = time.perf_counter() - start
         total = sum(len(e.aatype) for e in encoded)
+        complexes = self._interface_confidence(encoded, out)
         predictions = [
-            self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total)
+            self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total, complexes)
             for b, ((rid, _), enc) in enumerate(zip(records, encoded))
         ]
         del out
@@ -270,12 +275,24 @@ class Folder:
             residx[b, : len(e.aatype)] = torch.from_numpy(e.residue_index)
         return aatype.to(self.device), mask.to(self.device), residx.to(self.device)
 
-    def _prediction(self, rid: str, enc: EncodedRecord, out, b: int, recycles: int, seconds: float) -> Prediction:
+    def _interface_confidence(self, encoded: list[EncodedRecord], out) -> InterfaceConfidence | None:
+        """ipTM, chain-pair scores and actifpTM of the batch (linkers and padding labelled -1);
+        ``None`` when no record of the batch is a complex."""
+        if all(len(e.chains) < 2 for e in encoded):
+            return None
+        chain = torch.full(out.pae.shape[:2], -1, dtype=torch.long)
+        for b, e in enumerate(encoded):
+            chain[b, : len(e.aatype)] = torch.from_numpy(np.where(e.keep, e.chain_index, -1))
+        return interface_confidence(out.pae_logits, out.pae, out.distogram_logits, chain.to(self.device))
+
+    def _prediction(self, rid: str, enc: EncodedRecord, out, b: int, recycles: int, seconds: float,
+                    complexes: InterfaceConfidence | None = None) -> Prediction:  # fmt: skip
         """Cut record ``b`` out of the batch outputs and drop its linker residues."""
         n = len(enc.aatype)
         keep = torch.from_numpy(enc.keep).to(self.device)
         # pTM over the chains' residues (linkers weigh 0); for one chain this is ESMFold's pTM.
         ptm = predicted_tm_score(out.pae_logits[b, :n, :n].float(), keep.float())
+        scores = _complex_scores(complexes, b, len(enc.chains), float(ptm))
         take = lambda t: t[b, :n][keep].float().cpu().numpy()  # noqa: E731
         pae = out.pae[b, :n, :n][keep][:, keep].float().cpu().numpy()
         kept_chain = enc.chain_index[enc.keep]
@@ -285,5 +302,19 @@ class Folder:
             atom_mask=take(out.atom37_mask) > 0, plddt=take(out.plddt), pae=pae, ptm=float(ptm),
             chain_index=kept_chain, residue_number=residue_number, num_recycles=recycles,
             model_name=self.model_name, weights_revision=self.weights_revision, precision=self.precision,
-            seconds=seconds, extra={"max_pae": MAX_PAE},
+            seconds=seconds, extra={"max_pae": MAX_PAE}, **scores,
         )  # fmt: skip
+
+
+def _complex_scores(complexes: InterfaceConfidence | None, b: int, num_chains: int, ptm: float) -> dict:
+    """Prediction fields of record ``b``'s complex scores; ``{}`` (all absent) for a single chain."""
+    if complexes is None or num_chains < 2:
+        return {}
+    iptm = complexes.iptm[b]
+    return {
+        "iptm": float(iptm),
+        "ranking_confidence": float(ranking_confidence(iptm, torch.tensor(ptm, device=iptm.device))),
+        "actifptm": float(complexes.actifptm[b]),
+        "chain_pair_iptm": complexes.chain_pair_iptm[b, :num_chains, :num_chains].cpu().numpy(),
+        "chain_pair_pae_min": complexes.chain_pair_pae_min[b, :num_chains, :num_chains].cpu().numpy(),
+    }

@@ -253,7 +253,7 @@ def _write_record(record: FastaRecord, pred, folder, out_dir: Path) -> RecordRes
         return failed_result(record, err)
     return RecordResult(
         record.id, pred.length, chain_summary([c.sequence for c in pred.chains]), "ok",
-        mean_plddt=pred.mean_plddt, ptm=float(pred.ptm), seconds=float(pred.seconds),
+        mean_plddt=pred.mean_plddt, ptm=float(pred.ptm), seconds=float(pred.seconds), iptm=pred.iptm,
     )  # fmt: skip
 
 
@@ -266,6 +266,7 @@ def finished_result(record: FastaRecord, out_dir: Path) -> RecordResult | None:
     return RecordResult(
         record.id, record.length, chain_summary(record.chains), "skipped",
         mean_plddt=stored_mean_plddt(data), ptm=data.get("ptm"), seconds=data.get("seconds"),
+        iptm=data.get("iptm"),  # None in JSON files written before ipTM existed
     )  # fmt: skip
 
 

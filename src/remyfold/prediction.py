@@ -47,6 +47,14 @@ class Prediction:
         weights_revision: hub commit hash or content hash of the weights.
         precision: numeric mode the model ran in (``fp32``, ...).
         seconds: wall time spent folding this record (its share of a batch).
+        iptm: interface pTM (AlphaFold-Multimer) over residue pairs on different chains, 0–1;
+            ``None`` for a single chain (so are the other complex scores below).
+        ranking_confidence: AlphaFold-Multimer's ``0.8·ipTM + 0.2·pTM``.
+        actifptm: ipTM weighted by predicted contact probabilities (Varga et al. 2025, ColabFold).
+        chain_pair_iptm: ``[C, C]`` float32, ipTM of each chain pair; the diagonal is each chain's pTM
+            (AlphaFold 3 convention).
+        chain_pair_pae_min: ``[C, C]`` float32, lowest PAE (Å) with rows on chain ``a`` and columns on
+            chain ``b`` (AlphaFold 3 convention; not symmetric).
     """
 
     id: str
@@ -65,6 +73,11 @@ class Prediction:
     precision: str = "fp32"
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    iptm: float | None = None
+    ranking_confidence: float | None = None
+    actifptm: float | None = None
+    chain_pair_iptm: np.ndarray | None = None
+    chain_pair_pae_min: np.ndarray | None = None
 
     @property
     def sequence(self) -> str:

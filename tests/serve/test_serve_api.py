@@ -48,6 +48,25 @@ def test_a_job_folds_with_the_tiny_model(folded, tiny_server):
     assert records["pair"]["chains"] == "A:4,B:4" and 0 <= records["pair"]["mean_plddt"] <= 100
 
 
+def test_complex_scores_in_the_api_and_on_the_job_page(folded, tiny_server):
+    """The complex has ipTM, ranking confidence, actifpTM and [2][2] chain-pair matrices; the monomer none (null)."""
+    records = {r["id"]: r for r in folded["records"]}
+    pair, helix = records["pair"], records["helix"]
+    assert 0 <= pair["iptm"] <= 1 and 0 <= pair["actifptm"] <= 1
+    assert pair["ranking_confidence"] == pytest.approx(0.8 * pair["iptm"] + 0.2 * pair["ptm"], abs=2e-4)
+    assert [len(row) for row in pair["chain_pair_iptm"]] == [len(row) for row in pair["chain_pair_pae_min"]] == [2, 2]
+    keys = ("iptm", "ranking_confidence", "actifptm", "chain_pair_iptm", "chain_pair_pae_min")
+    assert {key: helix[key] for key in keys} == dict.fromkeys(keys)
+    browser, _ = login(tiny_server.url, tiny_server.tokens["alice"])
+    page = browser.get(f"/jobs/{folded['id']}").text
+    assert f'<td class="iptm">{pair["iptm"]:.3f}</td>' in page and '<td class="iptm">—</td>' in page
+    table = page[page.index('<table class="chain-pairs"') :]
+    table = table[: table.index("</table>")]
+    first = f'{pair["chain_pair_iptm"][0][1]:.3f} / {pair["chain_pair_pae_min"][0][1]:.1f}'
+    assert "pair:" in table and "<th>A</th>" in table and "<th>B</th>" in table and first in table
+    assert page.count('<table class="chain-pairs"') == 1  # the complex only
+
+
 def test_downloads(folded, tiny_server):
     with tiny_server.api("alice") as api:
         base = f"/api/v1/jobs/{folded['id']}"

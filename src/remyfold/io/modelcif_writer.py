@@ -15,7 +15,14 @@ own library, on top of ``python-ihm``) and holds:
 - the confidence: global pLDDT (the mean of the per-residue Cα pLDDT, the AlphaFold DB /
   ModelCIF convention: the mean of the local values), global pTM, local per-residue pLDDT
   and, on request, local pairwise PAE (``_ma_qa_metric*``, the PAE rows written by
-  :mod:`remyfold.io.modelcif_pae`).
+  :mod:`remyfold.io.modelcif_pae`);
+- for complexes (two chains or more): global ipTM, actifpTM and ranking confidence
+  (``_ma_qa_metric_global``), each chain's pTM (``_ma_qa_metric_feature``) and, per chain
+  pair, the ipTM and the minimum PAE (``_ma_qa_metric_feature_pairwise``; the chains are
+  ``entity instance`` features in ``_ma_feature_list``/``_ma_entity_instance_feature``). These
+  per-feature categories are ModelCIF's place for chain-level scores (its documentation, "How to
+  use the ModelCIF dictionary", writes AlphaFold 3's ``chain_pair_iptm``/``chain_pair_pae_min``
+  so); ModelCIF 1.4.2 and older have no such category.
 
 Residues that have no atoms (``X``, written ``UNK``) stay in the entity sequence, are
 marked "not modelled" in ``_pdbx_poly_seq_scheme`` and have no ``_atom_site`` rows, hence
@@ -31,6 +38,7 @@ through ``gemmi`` to add it (the atom names are the same in both numbering schem
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from typing import TYPE_CHECKING
 
@@ -193,34 +201,59 @@ def _software_group(pred: Prediction) -> modelcif.SoftwareGroup:
     return modelcif.SoftwareGroup([modelcif.SoftwareWithParameters(remyfold, parameters), esmfold])
 
 
+#: The ``modelcif`` QA metric classes written: key → (mode, type, name, description).
+_METRICS = {
+    "GlobalPLDDT": ("Global", "PLDDT", "pLDDT", "Predicted lDDT-Ca, mean of the per-residue values"),
+    "PTM": ("Global", "PTM", "pTM", "Predicted TM-score"),
+    "LocalPLDDT": ("Local", "PLDDT", "pLDDT", "Predicted lDDT-Ca of the residue"),
+    "PAE": ("LocalPairwise", "PAE", "PAE",
+            "Predicted aligned error (Angstrom) of residue 2 when the model is aligned on residue 1"),
+    # complexes (two chains or more)
+    "IPTM": ("Global", "IpTM", "ipTM", "Interface pTM over residue pairs on different chains (AlphaFold-Multimer)"),
+    "ActifPTM": ("Global", "IpTM", "actifpTM",
+                 "ipTM weighted by the predicted contact probability of each residue pair (actifpTM)"),
+    "RankingConfidence": ("Global", "NormalizedScore", "ranking confidence",
+                          "0.8 ipTM + 0.2 pTM (AlphaFold-Multimer model ranking confidence)"),
+    "ChainPTM": ("Feature", "PTM", "pTM per chain", "pTM of the chain alone"),
+    "ChainPairIPTM": ("FeaturePairwise", "IpTM", "ipTM per chain pair",
+                      "ipTM restricted to the residues of the two chains"),
+    "ChainPairPAEMin": ("FeaturePairwise", "PAE", "min. PAE per chain pair",
+                        "Lowest PAE (Angstrom) aligned on a residue of chain 1, for a residue of chain 2"),
+}  # fmt: skip
+
+
 def _metric_types(software) -> dict[str, type]:
-    """The ``modelcif`` QA metric classes, by name, computed by ``software``."""
+    """The ``modelcif`` QA metric classes of :data:`_METRICS`, by key, computed by ``software``
+    (``modelcif`` takes a metric's description from its class docstring)."""
     import modelcif.qa_metric as qa
 
-    class GlobalPLDDT(qa.Global, qa.PLDDT):
-        """Predicted lDDT-Ca, mean of the per-residue values"""
+    return {
+        key: type(key, (getattr(qa, mode), getattr(qa, kind)), {"name": name, "__doc__": doc, "software": software})
+        for key, (mode, kind, name, doc) in _METRICS.items()
+    }
 
-        name = "pLDDT"
 
-    class PTM(qa.Global, qa.PTM):
-        """Predicted TM-score"""
+def _complex_metrics(pred: Prediction, asyms: list, types: dict[str, type]) -> list:
+    """Global ipTM, actifpTM, ranking confidence; per-chain pTM; per chain pair ipTM (each unordered pair
+    once) and minimum PAE (each ordered pair); nothing for a single chain."""
+    import modelcif
 
-        name = "pTM"
-
-    class LocalPLDDT(qa.Local, qa.PLDDT):
-        """Predicted lDDT-Ca of the residue"""
-
-        name = "pLDDT"
-
-    class PAE(qa.LocalPairwise, qa.PAE):
-        """Predicted aligned error (Angstrom) of residue 2 when the model is aligned on residue 1"""
-
-        name = "PAE"
-
-    types = {"GlobalPLDDT": GlobalPLDDT, "PTM": PTM, "LocalPLDDT": LocalPLDDT, "PAE": PAE}
-    for cls in types.values():
-        cls.software = software
-    return types
+    if pred.iptm is None or pred.chain_pair_iptm is None or pred.chain_pair_pae_min is None:
+        return []
+    metrics = [types["IPTM"](round(float(pred.iptm), 3))]
+    if pred.actifptm is not None:
+        metrics.append(types["ActifPTM"](round(float(pred.actifptm), 3)))
+    if pred.ranking_confidence is not None:
+        metrics.append(types["RankingConfidence"](round(float(pred.ranking_confidence), 3)))
+    chains = [modelcif.EntityInstanceFeature([asym], details=f"chain {asym.id}") for asym in asyms]
+    pair_iptm = np.asarray(pred.chain_pair_iptm, dtype=np.float64)
+    pae_min = np.asarray(pred.chain_pair_pae_min, dtype=np.float64)
+    metrics += [types["ChainPTM"](chain, round(float(pair_iptm[a, a]), 3)) for a, chain in enumerate(chains)]
+    for a, b in itertools.permutations(range(len(chains)), 2):
+        if a < b:
+            metrics.append(types["ChainPairIPTM"](chains[a], chains[b], round(float(pair_iptm[a, b]), 3)))
+        metrics.append(types["ChainPairPAEMin"](chains[a], chains[b], round(float(pae_min[a, b]), 2)))
+    return metrics
 
 
 def _qa_metrics(pred: Prediction, asyms: list, *, software, pae: bool) -> list:
@@ -229,6 +262,7 @@ def _qa_metrics(pred: Prediction, asyms: list, *, software, pae: bool) -> list:
     - global pLDDT: ``pred.residue_plddt.mean()``, the mean of the per-residue Ca pLDDT over
       all residues (the number the JSON, summary and report show);
     - global pTM;
+    - for complexes, the scores of :func:`_complex_metrics`;
     - local pLDDT of each residue that has atoms (ModelCIF points local metrics at
       ``_atom_site``, so atom-less ``UNK`` residues have none);
     - with ``pae``: the PAE of every ordered pair of residues that have atoms.
@@ -236,6 +270,7 @@ def _qa_metrics(pred: Prediction, asyms: list, *, software, pae: bool) -> list:
     types = _metric_types(software)
     residue_plddt = np.asarray(pred.residue_plddt, dtype=np.float64)
     metrics = [types["GlobalPLDDT"](round(float(residue_plddt.mean()), 2)), types["PTM"](round(float(pred.ptm), 3))]
+    metrics += _complex_metrics(pred, asyms, types)
     rows = np.flatnonzero(pred.atom_mask.any(axis=1))
     label_seq = label_seq_ids(pred)
     residues = [asyms[int(pred.chain_index[row])].residue(int(label_seq[row])) for row in rows]

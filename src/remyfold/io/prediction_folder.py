@@ -3,7 +3,9 @@
 Layout of the folder:
 
 - ``<id>.pdb`` / ``<id>.cif``: the model, pLDDT in the B-factor column.
-- ``<id>.json``: the run's record (:func:`prediction_json`): sequence, chains, scores,
+- ``<id>.json``: the run's record (:func:`prediction_json`): sequence, chains, scores (for a
+  complex also ``iptm``, ``ranking_confidence``, ``actifptm``, ``chain_pair_iptm``,
+  ``chain_pair_pae_min``: :func:`complex_scores_json`),
   per-residue ``plddt`` ``[N]``, ``pae`` ``[N, N]`` (Å) and run metadata. Written last, it is the
   "finished" marker: a record is finished when its three files exist and the JSON parses and
   holds the same sequence (:meth:`PredictionFolder.finished`).
@@ -30,7 +32,7 @@ from remyfold.errors import InputError
 from remyfold.io.atomic import write_text_atomic
 
 SUMMARY_NAME = "summary.tsv"
-SUMMARY_COLUMNS = ("id", "length", "chains", "mean_plddt", "ptm", "status", "seconds", "error")
+SUMMARY_COLUMNS = ("id", "length", "chains", "mean_plddt", "ptm", "iptm", "status", "seconds", "error")
 REQUIRED_COLUMNS = ("id", "status")
 #: Statuses of a row whose outputs are in the folder.
 DONE_STATUSES = ("ok", "skipped")
@@ -50,6 +52,7 @@ class RecordResult:
     ptm: float | None = None
     seconds: float | None = None
     error: str = ""
+    iptm: float | None = None  # None (an empty cell) for a single chain
 
 
 class PredictionFolder:
@@ -85,7 +88,7 @@ class PredictionFolder:
         rows = ["\t".join(SUMMARY_COLUMNS)]
         for r in results:
             error = " ".join(r.error.split())  # no tabs or newlines inside a cell
-            fields = [r.id, str(r.length), r.chains, number(r.mean_plddt, 2), number(r.ptm, 4), r.status,
+            fields = [r.id, str(r.length), r.chains, number(r.mean_plddt, 2), number(r.ptm, 4), number(r.iptm, 4), r.status,
                       number(r.seconds, 2), error]  # fmt: skip
             rows.append("\t".join(fields))
         write_text_atomic(self.summary_path, "\n".join(rows) + "\n")
@@ -115,6 +118,7 @@ class PredictionFolder:
                 chains=(row.get("chains") or "").strip(), status=(row.get("status") or "").strip() or "unknown",
                 mean_plddt=optional_number(row.get("mean_plddt")), ptm=optional_number(row.get("ptm")),
                 seconds=optional_number(row.get("seconds")), error=(row.get("error") or "").strip(),
+                iptm=optional_number(row.get("iptm")),
             )  # fmt: skip
             for row in self.summary_rows()
         ]
@@ -185,6 +189,7 @@ def prediction_json(pred, *, device: str, threads: int | None = None) -> str:
         "mean_plddt": round(pred.mean_plddt, 2),
         "mean_plddt_all_atom": round(pred.mean_plddt_all_atom, 2),
         "ptm": round(float(pred.ptm), 4),
+        **complex_scores_json(pred),
         "plddt": np.round(np.asarray(pred.residue_plddt, dtype=np.float64), 2).tolist(),
         "pae": np.round(np.asarray(pred.pae, dtype=np.float64), 2).tolist(),
         "max_pae": pred.extra.get("max_pae"),
@@ -200,3 +205,25 @@ def prediction_json(pred, *, device: str, threads: int | None = None) -> str:
     }
     lines = [f"  {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))}" for key, value in data.items()]
     return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def complex_scores_json(pred) -> dict:
+    """The complex scores of ``<id>.json``, ColabFold / AlphaFold 3 names; ``null`` for a single chain.
+
+    ``iptm``, ``ranking_confidence`` (0.8·ipTM + 0.2·pTM), ``actifptm`` rounded to 4 decimals;
+    ``chain_pair_iptm`` (diagonal: each chain's pTM) to 4 and ``chain_pair_pae_min`` (Å, rows: the
+    chain aligned on) to 2, as ``[C][C]`` lists.
+    """
+    import numpy as np
+
+    def number(value):
+        return None if value is None else round(float(value), 4)
+
+    def matrix(value, digits: int):
+        return None if value is None else np.round(np.asarray(value, dtype=np.float64), digits).tolist()
+
+    return {
+        "iptm": number(pred.iptm), "ranking_confidence": number(pred.ranking_confidence),
+        "actifptm": number(pred.actifptm), "chain_pair_iptm": matrix(pred.chain_pair_iptm, 4),
+        "chain_pair_pae_min": matrix(pred.chain_pair_pae_min, 2),
+    }  # fmt: skip

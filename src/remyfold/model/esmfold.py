@@ -37,6 +37,7 @@ class FoldingOutput:
         plddt: ``[B, L, 37]`` per-atom pLDDT (0–100).
         pae: ``[B, L, L]`` predicted aligned error (Å).
         pae_logits: ``[B, L, L, 64]`` aligned-error logits (for pTM over any residue subset).
+        distogram_logits: ``[B, L, L, 64]`` symmetric Cβ-distance logits (contact probabilities).
     """
 
     atom14: torch.Tensor
@@ -45,6 +46,7 @@ class FoldingOutput:
     plddt: torch.Tensor
     pae: torch.Tensor
     pae_logits: torch.Tensor
+    distogram_logits: torch.Tensor
 
 
 def af2_to_esm_map(esm: EsmConfig) -> list[int]:
@@ -150,6 +152,9 @@ class ESMFold(nn.Module):
         z, s_last = z.float(), structure["states"][-1].float()
         with torch.autocast(z.device.type, enabled=False):
             pae_logits = self.ptm_head(z)
+            distogram_logits = self.distogram_head(z)
+            # [B, L, L, 64]: symmetrise over the residue pair, as ESMFold does
+            distogram_logits = (distogram_logits + distogram_logits.transpose(1, 2)) / 2
             plddt = plddt_from_logits(self.lddt_head(s_last))
         return FoldingOutput(
             atom14=atom14,
@@ -158,4 +163,5 @@ class ESMFold(nn.Module):
             plddt=plddt,
             pae=predicted_aligned_error(pae_logits),
             pae_logits=pae_logits,
+            distogram_logits=distogram_logits,
         )

@@ -5,8 +5,8 @@ Outputs (default ``output = DIR/report.html``):
 - ``report.html``: one self-contained page (3Dmol.js, structures and figures
   inlined; opens offline).
 - ``report_files/<id>.plddt.png`` and ``report_files/<id>.pae.png`` beside it
-  (folder named ``<output stem>_files``): the same figures, at 200 dpi, for
-  papers and slides.
+  (folder named ``<output stem>_files``), and ``<id>.chain_pairs.png`` for complexes:
+  the same figures, at 200 dpi, for papers and slides.
 
 Every file is written atomically.
 """
@@ -84,7 +84,7 @@ def _with_docking(html: str, pred_dir: Path, dock_dir: Path | None) -> str:
 def _record_assets(record: Record, files_dir: Path):
     """Render and save one record's figures; read its structure for the viewer."""
     from remyfold.report.html import RecordAssets
-    from remyfold.report.plots import figure_png, pae_figure, plddt_figure
+    from remyfold.report.plots import chain_pair_figure, figure_png, pae_figure, plddt_figure
 
     title = f"{record.id}: mean pLDDT (Cα) {record.mean_plddt:.1f}"
     plddt_png = figure_png(plddt_figure(record.plddt, record.chains, title))
@@ -92,9 +92,15 @@ def _record_assets(record: Record, files_dir: Path):
     pae_png = figure_png(pae_figure(record.pae, record.chains, pae_title, record.max_pae))
     write_bytes_atomic(files_dir / f"{record.id}.plddt.png", plddt_png)
     write_bytes_atomic(files_dir / f"{record.id}.pae.png", pae_png)
+    chain_pair_png = None
+    if record.chain_pair_iptm is not None and record.chain_pair_pae_min is not None:
+        ids = [chain_id for chain_id, _ in record.chains]
+        title = record.id if record.iptm is None else f"{record.id}: ipTM {record.iptm:.3f}"
+        chain_pair_png = figure_png(chain_pair_figure(ids, record.chain_pair_iptm, record.chain_pair_pae_min, title))
+        write_bytes_atomic(files_dir / f"{record.id}.chain_pairs.png", chain_pair_png)
     try:
         text = record.structure.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read {record.structure}: {err}; re-run the prediction for this record") from None
     structure_format = "cif" if record.structure.suffix == ".cif" else "pdb"
-    return RecordAssets(plddt_png, pae_png, structure_format, text)
+    return RecordAssets(plddt_png, pae_png, structure_format, text, chain_pair_png)

@@ -2,7 +2,9 @@
 
 The folder's layout and its reading (``summary.tsv``, ``<id>.json``, the structure file) are
 :class:`remyfold.io.prediction_folder.PredictionFolder`'s; ``mean_plddt`` is the mean of the
-per-residue (Cα) pLDDT.
+per-residue (Cα) pLDDT. For a complex the JSON also holds ``iptm``, ``ranking_confidence``,
+``actifptm``, ``chain_pair_iptm`` and ``chain_pair_pae_min`` ``[C, C]`` (null or absent for a single
+chain and in files from before them); ``summary.tsv``'s ``iptm`` is empty for a single chain.
 
 A row counts as *done* when its status is ``ok`` or ``skipped`` and both its
 JSON and a structure file are present; other rows are listed in the report's
@@ -41,7 +43,8 @@ class Record:
     both ``None`` unless the record is done. ``mean_plddt`` is the mean of ``plddt``;
     ``mean_plddt_all_atom`` ESMFold's mean over all atoms (when the JSON has it). ``chains`` lists
     ``(chain_id, n_residues)`` in model order, so chain boundaries are the
-    cumulative sums of the lengths.
+    cumulative sums of the lengths. The complex scores (``iptm`` ... ``chain_pair_pae_min``
+    ``[C, C]``) are ``None`` for a single chain and for folders written before them.
     """
 
     id: str
@@ -58,6 +61,11 @@ class Record:
     max_pae: float | None = None
     meta: dict = field(default_factory=dict)
     scores: dict | None = None
+    iptm: float | None = None
+    ranking_confidence: float | None = None
+    actifptm: float | None = None
+    chain_pair_iptm: np.ndarray | None = None
+    chain_pair_pae_min: np.ndarray | None = None
 
     @property
     def done(self) -> bool:
@@ -109,6 +117,7 @@ def _record_from_row(row: dict[str, str]) -> Record:
         chains=parse_chains(row.get("chains", "")),
         mean_plddt=optional_number(row.get("mean_plddt")),
         ptm=optional_number(row.get("ptm")),
+        iptm=optional_number(row.get("iptm")),
         error=(row.get("error") or "").strip(),
     )
 
@@ -140,7 +149,26 @@ def _load_outputs(record: Record, folder: PredictionFolder) -> None:
     record.mean_plddt_all_atom = optional_number(data.get("mean_plddt_all_atom"))
     record.ptm = optional_number(data.get("ptm"))
     record.max_pae = optional_number(data.get("max_pae"))
+    _load_complex_scores(record, data, json_path)
     record.meta = {key: data[key] for key in META_KEYS if data.get(key) is not None}
+
+
+def _load_complex_scores(record: Record, data: dict, path: Path) -> None:
+    """Fill ``record``'s complex scores from its JSON; the matrices must be ``[C, C]`` for its C chains."""
+    record.iptm = optional_number(data.get("iptm"))
+    record.ranking_confidence = optional_number(data.get("ranking_confidence"))
+    record.actifptm = optional_number(data.get("actifptm"))
+    for key in ("chain_pair_iptm", "chain_pair_pae_min"):
+        if data.get(key) is None:
+            continue
+        try:
+            matrix = np.asarray(data[key], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{path}: {key!r} is not a numeric matrix; re-run the prediction") from None
+        n = len(record.chains)
+        if matrix.shape != (n, n):
+            raise InputError(f"{path}: {key!r} has shape {matrix.shape}, expected ({n}, {n}) for {n} chains")
+        setattr(record, key, matrix)
 
 
 def _json_chains(data: dict, path: Path) -> list[tuple[str, int]]:

@@ -43,6 +43,7 @@ class RecordAssets:
     pae_png: bytes
     structure_format: str  # "pdb" or "cif", as 3Dmol.js names them
     structure_text: str
+    chain_pair_png: bytes | None = None  # complexes only
 
 
 def render_page(
@@ -99,8 +100,9 @@ def band_colour(plddt: float) -> str:
 def summary_table(records: list[Record], with_scores: bool) -> str:
     """The table of all records, failed ones included with their error."""
     score_columns = TABLE_SCORES if with_scores else ()
-    head = ["#", "ID", "Status", "Length", "Chains", MEAN_PLDDT_LABEL, "pTM"] + [title for _, title, _ in score_columns]
-    numeric = {"#", "Length", MEAN_PLDDT_LABEL, "pTM"} | {title for _, title, _ in score_columns}
+    head = ["#", "ID", "Status", "Length", "Chains", MEAN_PLDDT_LABEL, "pTM", "ipTM"]
+    head += [title for _, title, _ in score_columns]
+    numeric = {"#", "Length", MEAN_PLDDT_LABEL, "pTM", "ipTM"} | {title for _, title, _ in score_columns}
     header = "".join(f"<th{' class=num' if h in numeric else ''}>{escape(h)}</th>" for h in head + ["Error"])
     rows, section = [], 0
     for number, record in enumerate(records, start=1):
@@ -118,6 +120,7 @@ def summary_table(records: list[Record], with_scores: bool) -> str:
             f"<td>{escape(_chains_text(record))}</td>",
             f'<td class="num">{plddt}</td>',
             f'<td class="num">{_number(record.ptm, "{:.3f}")}</td>',
+            f'<td class="num">{_number(record.iptm, "{:.3f}")}</td>',
         ]
         cells += [f'<td class="num">{format_score(record.scores, k, fmt)}</td>' for k, _, fmt in score_columns]
         cells.append(f'<td class="error">{escape(record.error)}</td>')
@@ -138,11 +141,16 @@ def record_section(index: int, record: Record, assets: RecordAssets) -> str:
     if record.mean_plddt_all_atom is not None:
         facts.append(f"mean pLDDT (all atoms, as esm-fold logs it) <b>{record.mean_plddt_all_atom:.1f}</b>")
     facts.append(f"pTM <b>{_number(record.ptm, '{:.3f}')}</b>")
+    for label, value in (("ipTM", record.iptm), ("actifpTM", record.actifptm),
+                         ("ranking confidence (0.8·ipTM + 0.2·pTM)", record.ranking_confidence)):  # fmt: skip
+        if value is not None:
+            facts.append(f"{label} <b>{value:.3f}</b>")
     facts += [f"{META_LABELS[k]} <b>{escape(str(v))}</b>" for k, v in record.meta.items()]
+    pairs = chain_pair_block(record, assets)
     return f"""<section class="record" id="rec-{index}">
 <h2>{ident}</h2>
 <p class="facts">{" · ".join(facts)}</p>
-{scores_block(record.scores)}<div class="panels">
+{scores_block(record.scores)}<div class="panels{" complex" if pairs else ""}">
 <figure class="structure">
 <div class="viewer" data-model="{index}" role="img" aria-label="3D model of {ident} coloured by pLDDT"></div>
 <figcaption>Model coloured by pLDDT (drag to rotate, scroll to zoom).{_legend()}</figcaption>
@@ -151,8 +159,29 @@ def record_section(index: int, record: Record, assets: RecordAssets) -> str:
 <figcaption>pLDDT per residue (at its Cα atom){_boundary_note(record)}.</figcaption></figure>
 <figure class="plot pae"><img alt="PAE heatmap of {ident}" src="{_png_uri(assets.pae_png)}">
 <figcaption>Predicted aligned error (Å): low (dark) means a confident relative position{_boundary_note(record)}.</figcaption></figure>
-</div>
+{pairs}</div>
 </section>"""
+
+
+def chain_pair_block(record: Record, assets: RecordAssets) -> str:
+    """A complex's chain-pair matrices: the figure and a table of the numbers; ``""`` for a single chain."""
+    if record.chain_pair_iptm is None or record.chain_pair_pae_min is None or assets.chain_pair_png is None:
+        return ""
+    ids = [escape(chain_id) for chain_id, _ in record.chains]
+    head = "".join(f"<th class=num>{i}</th>" for i in ids)
+    rows = []
+    for a, chain_id in enumerate(ids):
+        pairs = "".join(
+            f'<td class="num">{record.chain_pair_iptm[a, b]:.3f} / {record.chain_pair_pae_min[a, b]:.1f}</td>'
+            for b in range(len(ids))
+        )
+        rows.append(f"<tr><th>{chain_id}</th>{pairs}</tr>")
+    alt = f"chain-pair ipTM and minimum PAE of {escape(record.id)}"
+    return f"""<figure class="plot chain-pairs"><img alt="{alt}" src="{_png_uri(assets.chain_pair_png)}">
+<figcaption>Chain pairs: ipTM restricted to the two chains (diagonal: the chain's own pTM) / lowest PAE (Å)
+aligned on the row's chain, for a residue of the column's chain.</figcaption>
+<table class="chain-pairs"><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></figure>
+"""
 
 
 def _boundary_note(record: Record) -> str:

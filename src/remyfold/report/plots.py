@@ -1,4 +1,4 @@
-"""Report figures: per-residue pLDDT and the PAE heatmap, rendered to PNG.
+"""Report figures: per-residue pLDDT, the PAE heatmap and the chain-pair matrices, rendered to PNG.
 
 Figures are drawn with matplotlib's object API (``Figure`` + Agg canvas), so
 no pyplot state or display is involved. Chain boundaries are drawn between the
@@ -24,6 +24,7 @@ PLDDT_BANDS = (
     (0.0, 50.0, "#FF7D45", "Very low (<50)"),
 )
 PNG_DPI = 200
+MAX_ANNOTATED_CHAINS = 12  # beyond this the chain-pair cells are too small for numbers (the page's table has them)
 BOUNDARY_STYLE = {"color": "#222222", "linewidth": 0.9, "linestyle": "--"}
 
 
@@ -87,6 +88,31 @@ def pae_figure(pae: np.ndarray, chains: list[tuple[str, int]], title: str, max_p
     ax.set_ylabel("Aligned residue")
     _title(ax, title, len(chains))
     fig.colorbar(image, ax=ax, shrink=0.85, label="Expected position error (Å)")
+    return fig
+
+
+def chain_pair_figure(chain_ids: list[str], pair_iptm: np.ndarray, pae_min: np.ndarray, title: str) -> Figure:
+    """Two annotated ``[C, C]`` matrices side by side: ipTM per chain pair (pTM of each chain on the
+    diagonal; 0–1, higher is better) and the minimum PAE per chain pair (Å, row: the chain aligned on)."""
+    fig = Figure(figsize=(7.0, 3.2), layout="constrained")
+    panels = (
+        (pair_iptm, "ipTM per chain pair\n(diagonal: chain pTM)", "Blues", 0.0, 1.0, "{:.2f}"),
+        (pae_min, "Minimum PAE (Å)\nrow: aligned chain", "Greens_r", 0.0, 31.75, "{:.1f}"),
+    )
+    ticks = np.arange(len(chain_ids))
+    for index, (matrix, label, cmap, vmin, vmax, fmt) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, index + 1)
+        image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        for (row, col), value in np.ndenumerate(matrix if len(chain_ids) <= MAX_ANNOTATED_CHAINS else np.empty((0, 0))):
+            # dark text on light cells, white on dark ones
+            light = (value - vmin) / (vmax - vmin) < 0.55 if cmap == "Blues" else (value - vmin) / (vmax - vmin) > 0.45
+            ax.text(col, row, fmt.format(value), ha="center", va="center", fontsize=8,
+                    color="#111111" if light else "white")  # fmt: skip
+        ax.set_xticks(ticks, chain_ids)
+        ax.set_yticks(ticks, chain_ids)
+        ax.set_title(label, fontsize=9)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(title, fontsize=10, x=0.02, ha="left")
     return fig
 
 

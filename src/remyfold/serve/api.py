@@ -67,6 +67,13 @@ class RecordOut(BaseModel):
     ptm: float | None
     seconds: float | None
     error: str
+    iptm: float | None = Field(None, description="interface pTM (AlphaFold-Multimer); null for a single chain")
+    ranking_confidence: float | None = Field(None, description="0.8·ipTM + 0.2·pTM; null for a single chain")
+    actifptm: float | None = Field(None, description="ipTM weighted by predicted contacts; null for a single chain")
+    chain_pair_iptm: list[list[float]] | None = Field(
+        None, description="[C][C] ipTM per chain pair, each chain's pTM on the diagonal; null for a single chain")
+    chain_pair_pae_min: list[list[float]] | None = Field(
+        None, description="[C][C] lowest PAE (Å), rows: the chain aligned on; null for a single chain")
 
 
 class JobDetail(JobOut):

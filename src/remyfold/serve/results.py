@@ -52,9 +52,29 @@ def remove_job_files(config: ServeConfig, job_id: str) -> None:
 
 
 def record_rows(folder: Path) -> list[dict]:
-    """The records of a finished job (``summary.tsv``): id, status, length, chains, scores, error."""
+    """The records of a finished job (``summary.tsv``): id, status, length, chains, scores, error;
+    complexes also get their chain-pair scores from ``<id>.json`` (:func:`complex_scores`)."""
     keys = ("id", "status", "length", "chains", "mean_plddt", "ptm", "seconds", "error")
-    return [{key: getattr(result, key) for key in keys} for result in PredictionFolder(folder).results()]
+    return [{**{key: getattr(result, key) for key in keys}, **complex_scores(folder, result.id, result.iptm)}
+            for result in PredictionFolder(folder).results()]  # fmt: skip
+
+
+#: The complex scores of a record (``<id>.json`` keys; ``None`` for a single chain).
+COMPLEX_KEYS = ("iptm", "ranking_confidence", "actifptm", "chain_pair_iptm", "chain_pair_pae_min")
+
+
+def complex_scores(folder: Path, record_id: str, iptm: float | None) -> dict:
+    """:data:`COMPLEX_KEYS` of one record: read from its JSON only when ``summary.tsv`` gives it an ipTM
+    (a complex), all ``None`` otherwise."""
+    scores = dict.fromkeys(COMPLEX_KEYS)
+    path = folder / f"{record_id}.json"
+    if iptm is None or not path.is_file():
+        return scores
+    try:
+        data = PredictionFolder(folder).read_json(record_id)
+    except InputError:
+        return scores | {"iptm": iptm}
+    return {key: data.get(key) for key in COMPLEX_KEYS}
 
 
 def record_file(folder: Path, record_id: str, fmt: str) -> Path:
