@@ -195,3 +195,55 @@ def test_receptor_with_untemplated_modified_residue_drops_it_offline(tmp_path, m
     atoms = [line for line in pdbqt.splitlines() if line.startswith("ATOM")]
     assert atoms and not any(line[17:20] == "CSO" for line in atoms)
     assert {line[17:20] for line in atoms} >= {"LYS", "GLU"}
+
+
+PYMOL_1HPV = Path("/usr/share/pymol/data/tut/1hpv.pdb")
+
+
+def _charmm_layout(source: Path, path: Path) -> Path:
+    """Rewrite a PDB in the CHARMM/NAMD layout: names from column 13, blank chain id, segment id
+    ``PROA`` in columns 73-76, no element columns, HIS named HSD."""
+    lines = []
+    for line in source.read_text().splitlines():
+        if line.startswith("ATOM"):
+            name = line[12:16].strip()
+            residue = "HSD" if line[17:20] == "HIS" else line[17:20]
+            line = f"{line[:12]}{name:<4} {residue:<4} {line[22:66]}      PROA"
+            lines.append(line)
+    path.write_text("\n".join(lines + ["END"]) + "\n")
+    return path
+
+
+@pytest.mark.skipif(not PYMOL_1HPV.is_file(), reason="Debian pymol-data is not installed")
+def test_old_layout_receptor_1hpv_docks(tmp_path):
+    """pymol-data's 1HPV (pre-1996 layout: id code and serial in columns 73-80) prepares and docks."""
+    out = tmp_path / "dock"
+    args = ["dock", str(PYMOL_1HPV), "--ligand", "CC(=O)NC", "--out", str(out),
+            "--box", "9.4,16.5,9.1,16,16,16", "--exhaustiveness", "1", "--poses", "2"]
+    assert main(args) == 0
+    record = json.loads(next(out.glob("1hpv__*.dock.json")).read_text())
+    assert record["poses"] and record["poses"][0]["vina_kcal_mol"] < 0
+    assert {"A:ASP25", "B:ASP25"} & set(record["pocket_residues"])
+    complex_pdb = gemmi.read_structure(str(next(out.glob("*.complex.pdb"))))
+    assert {ch.name for ch in complex_pdb[0]} == {"A", "B", "Z"}
+    assert not any(res.name == "HOH" or res.name == "478" for ch in complex_pdb[0] for res in ch)
+
+
+def test_charmm_layout_receptor_pockets_and_prep(pr_lbd, tmp_path, capsys):
+    """A CHARMM-layout file (no elements, blank chain, segment id) reads like the original in pockets and dock."""
+    from remyfold.dock.receptor import receptor_pdbqt
+
+    charmm = _charmm_layout(pr_lbd, tmp_path / "pr_charmm.pdb")
+    original, rewritten = load_receptor(pr_lbd), load_receptor(charmm)
+    assert np.allclose(original.coords, rewritten.coords)
+    assert {key[0] for key in rewritten.residues} == {"A"}  # the blank chain gets a letter
+    assert rewritten.protein.chain_labels == {"A": "PROA"}
+    elements = {a.element.name for ch in rewritten.protein.structure[0] for r in ch for a in r}
+    assert elements == {"C", "N", "O", "S"}
+    tops = []
+    for path in (charmm, pr_lbd):
+        assert main(["pockets", str(path), "--json", "--top", "1"]) == 0
+        tops.append(json.loads(capsys.readouterr().out)["pockets"][0])
+    assert tops[0]["volume_A3"] == tops[1]["volume_A3"] and tops[0]["residues"] == tops[1]["residues"]
+    pdbqt = receptor_pdbqt(rewritten)
+    assert sum(line.startswith("ATOM") for line in pdbqt.splitlines()) > 0

@@ -1,9 +1,11 @@
 """Receptors: the protein of a structure file, cleaned for pocket finding and docking.
 
-``load_receptor`` reads PDB/mmCIF (optionally .gz) with gemmi, keeps the first
-model's amino-acid residues (waters, ligands, ions, nucleic acids, hydrogens and
+``load_receptor`` reads the protein through :func:`remyfold.io.protein_structure.read_protein`
+(the reader ``compare`` uses: PDB/mmCIF, compressed, the pre-1996 layout,
+CHARMM files without element columns or with segment ids; the first model's
+amino-acid residues, waters, ligands, ions, nucleic acids, hydrogens and
 alternative conformations removed) and records the per-residue pLDDT when the
-file is a remyfold model (B-factor = pLDDT, titled "remyfold prediction of ...").
+file is a remyfold model (recognised from its metadata in PDB or mmCIF).
 ``receptor_pdbqt`` prepares the AutoDock receptor with Meeko's polymer
 templates (hydrogens and Gasteiger charges added; residues missing heavy atoms
 are left out, as Meeko's ``allow_bad_res`` does).
@@ -25,7 +27,6 @@ from remyfold.dock.extra import require
 
 # A residue key: (chain, sequence number, insertion code).
 ResidueKey = tuple[str, int, str]
-REMYFOLD_TITLE = "remyfold prediction"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Receptor:
     residues: tuple[ResidueKey, ...]
     residue_names: dict
     plddt: dict | None
+    protein: object = None  # the ProteinStructure read (gemmi structure of the protein)
 
     def lining_residues(self, centre: np.ndarray, radius: float) -> list[ResidueKey]:
         """Residues with a heavy atom within ``radius`` Å of ``centre``, in file order."""
@@ -59,38 +61,19 @@ class Receptor:
 
 
 def load_receptor(path: str | Path, chains: tuple[str, ...] = ("",), name: str | None = None) -> Receptor:
-    """Read ``path`` and keep its protein (``chains``: ids to keep; ``("",)`` keeps every chain)."""
-    import gemmi
+    """Read ``path`` with :func:`remyfold.io.protein_structure.read_protein` and keep its protein
+    (``chains``: ids or segment labels to keep; ``("",)`` keeps every chain)."""
+    from remyfold.errors import InputError
+    from remyfold.io.protein_structure import read_protein
 
     path = Path(path)
     try:
-        st = gemmi.read_structure(str(path))
-    except Exception as err:
-        raise DockError(f"cannot read receptor {path}: {err}; give a PDB or mmCIF file") from None
-    is_model = str(st.info["_struct.title"] if "_struct.title" in st.info else "").lower().startswith(REMYFOLD_TITLE)
-    st.setup_entities()
-    st.remove_alternative_conformations()
-    st.remove_hydrogens()
-    st.remove_ligands_and_waters()
-    model = st[0]
-    keep = {c for c in chains if c}
-    for chain in list(model):
-        if keep and chain.name not in keep:
-            model.remove_chain(chain.name)
-            continue
-        for index in reversed(range(len(chain))):
-            info = gemmi.find_tabulated_residue(chain[index].name)
-            if info is None or not info.is_amino_acid():
-                del chain[index]
-    st.remove_empty_chains()
-    for index in reversed(range(1, len(st))):
-        del st[index]
-    coords, residues, names, plddt = _atoms(st[0])
-    if not residues:
-        where = f" (chains {','.join(sorted(keep))})" if keep else ""
-        raise DockError(f"receptor {path}{where} has no protein residues; give a protein structure")
-    pdb = st.make_pdb_string(gemmi.PdbWriteOptions(minimal=True))
-    return Receptor(name or _stem(path), path, pdb, coords, tuple(residues), names, plddt if is_model else None)
+        protein = read_protein(path, tuple(c for c in chains if c))
+    except InputError as err:
+        raise DockError(f"receptor: {err}") from None
+    coords, residues, names, plddt = _atoms(protein.structure[0])
+    return Receptor(name or _stem(path), path, protein.pdb_text(), coords, tuple(residues), names,
+                    plddt if protein.remyfold_model else None, protein)
 
 
 def _atoms(model):
@@ -110,7 +93,7 @@ def _atoms(model):
 
 def _stem(path: Path) -> str:
     name = path.name
-    for suffix in (".gz", ".pdb", ".cif", ".mmcif", ".ent"):
+    for suffix in (".gz", ".bz2", ".xz", ".pdb", ".ent", ".cif", ".mmcif", ".mcif"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return name

@@ -126,40 +126,52 @@ def dock_pair(
     return record
 
 
+POSE_PROPERTIES = ("receptor", "ligand", "pocket", "pose_rank", "vina_score")
+
+
 def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str) -> str:
-    """SDF text of the poses with their scores as properties."""
+    """SDF text of the poses with their scores as properties, written by RDKit's ``SDWriter``."""
+    import io
+
     from rdkit import Chem
 
-    blocks = []
+    buffer = io.StringIO()
+    writer = Chem.SDWriter(buffer)
+    writer.SetProps(list(POSE_PROPERTIES))
     for pose in poses:
         mol = Chem.Mol(pose.mol)
         mol.SetProp("_Name", f"{ligand} pose {pose.rank} in {receptor}")
-        for key, value in (("receptor", receptor), ("ligand", ligand), ("pocket", pocket),
-                           ("pose_rank", str(pose.rank)), ("vina_score", f"{pose.score:.3f}")):
+        for key, value in zip(POSE_PROPERTIES, (receptor, ligand, pocket, str(pose.rank), f"{pose.score:.3f}")):
             mol.SetProp(key, value)
-        blocks.append(Chem.MolToMolBlock(mol) + "".join(
-            f">  <{k}>\n{mol.GetProp(k)}\n\n" for k in ("receptor", "ligand", "pocket", "pose_rank", "vina_score")
-        ) + "$$$$\n")
-    return "".join(blocks)
+        writer.write(mol)
+    writer.close()
+    return buffer.getvalue()
 
 
 def complex_pdb(receptor: Receptor, pose: Pose) -> str:
-    """The receptor protein followed by the pose's heavy atoms as HETATM ``LIG`` in chain ``Z``."""
-    protein = [line for line in receptor.pdb.splitlines() if line.startswith(("ATOM", "HETATM", "TER"))]
-    lines, serial = list(protein), len(protein) + 1
-    pos = pose.mol.GetConformer().GetPositions()
+    """The receptor protein and the pose's heavy atoms as residue ``LIG`` 1 of chain ``Z``, written by gemmi."""
+    import gemmi
+
+    structure = receptor.protein.structure.clone()
+    ligand = gemmi.Residue()
+    ligand.name, ligand.het_flag, ligand.seqid = "LIG", "H", gemmi.SeqId(1, " ")
+    positions = pose.mol.GetConformer().GetPositions()
     counts: dict[str, int] = {}
     for atom in pose.mol.GetAtoms():
         if atom.GetAtomicNum() == 1:
             continue
-        element = atom.GetSymbol()
-        counts[element] = counts.get(element, 0) + 1
-        name = f"{element}{counts[element]}"[:4]
-        x, y, z = pos[atom.GetIdx()]
-        lines.append(f"HETATM{serial:5d} {name:<4} LIG Z   1    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00"
-                     f"          {element.upper():>2}")
-        serial += 1
-    return "\n".join(lines + ["END"]) + "\n"
+        record = gemmi.Atom()
+        record.element = gemmi.Element(atom.GetSymbol())
+        counts[atom.GetSymbol()] = counts.get(atom.GetSymbol(), 0) + 1
+        record.name = f"{atom.GetSymbol().upper()}{counts[atom.GetSymbol()]}"[:4]
+        record.pos = gemmi.Position(*positions[atom.GetIdx()])
+        record.occ = 1.0
+        ligand.add_atom(record)
+    chain = gemmi.Chain("Z")
+    chain.add_residue(ligand)
+    structure[0].add_chain(chain)
+    structure.setup_entities()
+    return structure.make_pdb_string(gemmi.PdbWriteOptions(minimal=True))
 
 
 def summary_rows(out_dir: Path, receptors: list[str], ligands: list[str]) -> list[dict]:
