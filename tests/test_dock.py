@@ -247,3 +247,41 @@ def test_charmm_layout_receptor_pockets_and_prep(pr_lbd, tmp_path, capsys):
     assert tops[0]["volume_A3"] == tops[1]["volume_A3"] and tops[0]["residues"] == tops[1]["residues"]
     pdbqt = receptor_pdbqt(rewritten)
     assert sum(line.startswith("ATOM") for line in pdbqt.splitlines()) > 0
+
+
+def _predicted_pr(pr_lbd: Path, plddt: float):
+    """A synthetic remyfold Prediction of 1A28 chain A's protein with one pLDDT everywhere."""
+    from remyfold.io.residues import RESTYPES_WITH_X
+    from remyfold.io.structure_reader import read_chains
+    from remyfold.prediction import Chain, Prediction
+
+    (chain,) = read_chains(pr_lbd)
+    positions, mask = chain.atom37()
+    n = chain.length
+    return Prediction(id="pr", chains=[Chain("A", chain.sequence)],
+                      aatype=np.array([RESTYPES_WITH_X.find(c) for c in chain.sequence]),
+                      positions=positions.astype(np.float32), atom_mask=mask,
+                      plddt=np.full((n, 37), plddt, np.float32), pae=np.zeros((n, n), np.float32), ptm=0.5,
+                      chain_index=np.zeros(n, int), residue_number=np.arange(1, n + 1), num_recycles=0)
+
+
+@pytest.mark.parametrize("suffix", [".cif", ".pdb"])
+def test_remyfold_model_keeps_pocket_plddt_in_either_format(pr_lbd, tmp_path, capsys, suffix):
+    """A remyfold model is recognised from its metadata (ModelCIF software / title, PDB title)."""
+    from remyfold.io.structure_writer import to_mmcif_string, to_pdb_string
+
+    pred = _predicted_pr(pr_lbd, 55.0)
+    path = tmp_path / f"pr_model{suffix}"
+    path.write_text(to_mmcif_string(pred) if suffix == ".cif" else to_pdb_string(pred))
+    assert main(["pockets", str(path), "--json", "--top", "2"]) == 0
+    pockets = json.loads(capsys.readouterr().out)["pockets"]
+    assert pockets and all(p["mean_plddt"] == pytest.approx(55.0) and p["low_confidence"] for p in pockets)
+    if suffix == ".cif":  # the ModelCIF software rows alone are enough
+        untitled = tmp_path / "untitled.cif"
+        untitled.write_text(path.read_text().replace("_struct.title", "_struct.pdbx_descriptor"))
+        assert load_receptor(untitled).plddt is not None
+        experimental = tmp_path / "experimental.cif"
+        gemmi_st = gemmi.read_structure(str(pr_lbd))
+        gemmi_st.setup_entities()
+        experimental.write_text(gemmi_st.make_mmcif_document().as_string())
+        assert load_receptor(experimental).plddt is None
