@@ -166,13 +166,13 @@ def test_ligand_from_sdf_keeps_its_3d_coordinates(tmp_path):
     assert resolve_ligand("Metformin").smiles == "CN(C)C(=N)NC(N)=N"
 
 
-def test_receptor_with_untemplated_modified_residue_drops_it_offline(tmp_path, monkeypatch):
-    """1HVR's S-hydroxycysteine (CSO): with no network Meeko has no template; it is left out and listed."""
+def test_receptor_with_modified_residue_is_prepared_offline(tmp_path, monkeypatch):
+    """1HVR's S-hydroxycysteine (CSO): offline, PDBFixer gives it its parent's template (CYS), listed as renamed."""
     import urllib.error
     import urllib.request
     from importlib.util import find_spec
 
-    from remyfold.dock.receptor import receptor_pdbqt
+    from remyfold.dock.receptor_prep import receptor_pdbqt
 
     def offline(*_args, **_kwargs):
         raise urllib.error.URLError("offline (test)")
@@ -190,11 +190,12 @@ def test_receptor_with_untemplated_modified_residue_drops_it_offline(tmp_path, m
             del chain[i]
     path = tmp_path / "1hvr_cso.pdb"
     path.write_text(st.make_pdb_string())
-    pdbqt = receptor_pdbqt(load_receptor(path, chains=("A",)))
-    assert "REMARK   left out by Meeko: every CSO (no Meeko template)" in pdbqt.splitlines()
-    atoms = [line for line in pdbqt.splitlines() if line.startswith("ATOM")]
+    prepared = receptor_pdbqt(load_receptor(path, chains=("A",)))
+    assert prepared.renamed == ("A:CSO67 -> CYS",) and prepared.excluded == ()  # PDBFixer's parent residue
+    assert "REMARK   renamed: A:CSO67 -> CYS" in prepared.pdbqt.splitlines()
+    atoms = [line for line in prepared.pdbqt.splitlines() if line.startswith("ATOM")]
     assert atoms and not any(line[17:20] == "CSO" for line in atoms)
-    assert {line[17:20] for line in atoms} >= {"LYS", "GLU"}
+    assert {line[17:20] for line in atoms} >= {"LYS", "GLU", "CYS"}
 
 
 PYMOL_1HPV = Path("/usr/share/pymol/data/tut/1hpv.pdb")
@@ -231,7 +232,7 @@ def test_old_layout_receptor_1hpv_docks(tmp_path):
 
 def test_charmm_layout_receptor_pockets_and_prep(pr_lbd, tmp_path, capsys):
     """A CHARMM-layout file (no elements, blank chain, segment id) reads like the original in pockets and dock."""
-    from remyfold.dock.receptor import receptor_pdbqt
+    from remyfold.dock.receptor_prep import receptor_pdbqt
 
     charmm = _charmm_layout(pr_lbd, tmp_path / "pr_charmm.pdb")
     original, rewritten = load_receptor(pr_lbd), load_receptor(charmm)
@@ -245,8 +246,9 @@ def test_charmm_layout_receptor_pockets_and_prep(pr_lbd, tmp_path, capsys):
         assert main(["pockets", str(path), "--json", "--top", "1"]) == 0
         tops.append(json.loads(capsys.readouterr().out)["pockets"][0])
     assert tops[0]["volume_A3"] == tops[1]["volume_A3"] and tops[0]["residues"] == tops[1]["residues"]
-    pdbqt = receptor_pdbqt(rewritten)
-    assert sum(line.startswith("ATOM") for line in pdbqt.splitlines()) > 0
+    prepared = receptor_pdbqt(rewritten)
+    assert prepared.excluded == () and all(item.split()[-1] == "HIS" for item in prepared.renamed)
+    assert len(prepared.renamed) == sum(name == "HIS" for name in original.residue_names.values())
 
 
 def _predicted_pr(pr_lbd: Path, plddt: float):
@@ -285,3 +287,93 @@ def test_remyfold_model_keeps_pocket_plddt_in_either_format(pr_lbd, tmp_path, ca
         gemmi_st.setup_entities()
         experimental.write_text(gemmi_st.make_mmcif_document().as_string())
         assert load_receptor(experimental).plddt is None
+
+
+def _rca(pdb_path: Path, keep, tmp_path: Path, name: str, edit=None) -> Path:
+    """A small receptor cut from a real structure: chain A residues ``keep`` (a predicate on the number),
+    optionally edited in place by ``edit(chain)``; written by gemmi."""
+    st = gemmi.read_structure(str(pdb_path))
+    st.remove_ligands_and_waters()
+    chain = st[0]["A"]
+    for i in reversed(range(len(chain))):
+        if not keep(chain[i].seqid.num):
+            del chain[i]
+    if edit is not None:
+        edit(chain)
+    path = tmp_path / f"{name}.pdb"
+    path.write_text(st.make_pdb_string())
+    return path
+
+
+def _prepare(path: Path):
+    from remyfold.dock.receptor_prep import receptor_pdbqt
+
+    receptor = load_receptor(path)
+    prepared = receptor_pdbqt(receptor)
+    atoms = [line for line in prepared.pdbqt.splitlines() if line.startswith("ATOM")]
+    residues = {(line[21], int(line[22:26])) for line in atoms}
+    return receptor, prepared, residues
+
+
+def test_serines_in_charmm_atom_order_are_kept(pr_lbd, tmp_path):
+    """Atoms in CHARMM/PDBQT order (N CA CB OG C O) no longer lose every serine."""
+    def charmm_order(chain):
+        for residue in chain:
+            if residue.name == "SER":
+                atoms = {a.name: a.clone() for a in residue}
+                for i in reversed(range(len(residue))):
+                    del residue[i]
+                for name in ("N", "CA", "CB", "OG", "C", "O"):
+                    residue.add_atom(atoms[name])
+
+    path = _rca(pr_lbd, lambda n: 705 <= n <= 740, tmp_path, "ser_order", charmm_order)
+    assert [a.name for r in gemmi.read_structure(str(path))[0]["A"] if r.name == "SER" for a in r][:6] == \
+        ["N", "CA", "CB", "OG", "C", "O"]
+    receptor, prepared, residues = _prepare(path)
+    serines = {(c, n) for (c, n, _i), name in receptor.residue_names.items() if name == "SER"}
+    assert len(serines) >= 4 and serines <= residues and prepared.excluded == ()
+    assert len(residues) == len(receptor.residue_names)
+
+
+def test_salt_bridge_bonded_by_proximity_keeps_both_residues(pr_lbd, tmp_path):
+    """An Arg–Glu pair closer than Meeko's bond cut-off (a distorted model) keeps both residues."""
+    st = gemmi.read_structure(str(pr_lbd))
+    chain = st[0]["A"]
+    contacts = [(n.pos.dist(o.pos), r.seqid.num, e.seqid.num, n.name, o.name)
+                for r in chain if r.name == "ARG" for e in chain if e.name == "GLU"
+                for n in r if n.name in ("NE", "NH1", "NH2") for o in e if o.name in ("OE1", "OE2")]
+    distance, *numbers, n_name, o_name = min(contacts)
+    assert distance < 3.5  # a real salt bridge of 1A28
+    target = next(r for r in chain if r.seqid.num == numbers[0])[n_name][0].pos
+
+    def squeeze(chain):  # move the (isolated) Glu so that its oxygen sits 1.4 Å from the Arg nitrogen
+        res = next(r for r in chain if r.seqid.num == numbers[1])
+        oxygen = res[o_name][0].pos
+        shift = (target - oxygen) * (1 - 1.4 / oxygen.dist(target))
+        for atom in res:
+            atom.pos = atom.pos + shift
+
+    path = _rca(pr_lbd, lambda n: abs(n - numbers[0]) <= 3 or n == numbers[1], tmp_path, "salt_bridge", squeeze)
+    receptor, prepared, residues = _prepare(path)
+    assert {("A", n) for n in numbers} <= residues and prepared.excluded == ()
+
+
+def test_unknown_residue_is_excluded_listed_and_warned(pr_lbd, tmp_path, capsys):
+    """A residue no template knows is the one kind still excluded: listed in REMARKs, the record and stderr."""
+    def rename(chain):
+        next(r for r in chain if r.seqid.num == 719).name = "ZZQ"  # an amino acid by backbone only
+
+    path = _rca(pr_lbd, lambda n: 700 <= n <= 780, tmp_path, "unknown", rename)
+    receptor, prepared, residues = _prepare(path)
+    assert prepared.excluded == ("A:ZZQ719",) and ("A", 719) not in residues
+    assert "REMARK   excluded by Meeko (no template match): A:ZZQ719" in prepared.pdbqt.splitlines()
+    centre = receptor.coords[[k == ("A", 719, "") for k in receptor.residues]].mean(axis=0)
+    box = ",".join(f"{v:.2f}" for v in centre) + ",14,14,14"
+    out = tmp_path / "dock"
+    assert main(["dock", str(path), "--ligand", "CCO", "--out", str(out), "--box", box,
+                 "--exhaustiveness", "1", "--poses", "1"]) == 0
+    record = json.loads(next(out.glob("*.dock.json")).read_text())
+    assert record["receptor_prep"]["excluded_residues"] == ["A:ZZQ719"]
+    assert record["receptor_prep"]["excluded_residues_in_box"] == ["A:ZZQ719"]
+    assert record["receptor_prep"]["ph"] == 7.4
+    assert "A:ZZQ719" in capsys.readouterr().err

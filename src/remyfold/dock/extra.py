@@ -20,6 +20,8 @@ DISTRIBUTIONS = {
     "vina": "vina",
     "scipy": "scipy",
     "pocketeer": "pocketeer",
+    "pdbfixer": "pdbfixer",
+    "openmm": "openmm",
 }
 
 

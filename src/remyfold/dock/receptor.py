@@ -6,24 +6,18 @@ CHARMM files without element columns or with segment ids; the first model's
 amino-acid residues, waters, ligands, ions, nucleic acids, hydrogens and
 alternative conformations removed) and records the per-residue pLDDT when the
 file is a remyfold model (recognised from its metadata in PDB or mmCIF).
-``receptor_pdbqt`` prepares the AutoDock receptor with Meeko's polymer
-templates (hydrogens and Gasteiger charges added; residues missing heavy atoms
-are left out, as Meeko's ``allow_bad_res`` does).
+The AutoDock receptor is prepared from it by
+:func:`remyfold.dock.receptor_prep.prepare_receptor` (PDBFixer/OpenMM, then Meeko).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from remyfold.dock.errors import DockError
-from remyfold.dock.extra import require
 
 # A residue key: (chain, sequence number, insertion code).
 ResidueKey = tuple[str, int, str]
@@ -97,66 +91,3 @@ def _stem(path: Path) -> str:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return name
-
-
-def receptor_pdbqt(receptor: Receptor, max_dropped: int = 20) -> str:
-    """The rigid receptor as PDBQT text, prepared by Meeko (its console chatter is captured).
-
-    A residue Meeko cannot build (e.g. a distorted side chain), or a modified
-    residue it has no template for (e.g. CSO; Meeko would try to download it),
-    is left out and preparation retried, at most ``max_dropped`` times; the
-    dropped residues are listed in the PDBQT's REMARK lines.
-    """
-    pdb, dropped = receptor.pdb, []
-    while True:
-        try:
-            rigid = _meeko_rigid(pdb)
-            break
-        except Exception as err:  # Meeko raises plain RuntimeError / ValueError / PolymerCreationError
-            message = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
-            bad, unknown = _BAD_RESIDUE.search(str(err)), _NO_TEMPLATE.search(str(err))
-            if (bad is None and unknown is None) or len(dropped) >= max_dropped:
-                raise DockError(f"Meeko could not prepare receptor {receptor.path}: {message}") from None
-            if bad is not None:
-                dropped.append(bad.group(1))
-                pdb = _drop_residue(pdb, *bad.group(1).split(":"))
-            else:  # a modified residue (e.g. CSO) with no built-in template: Meeko would fetch it online
-                dropped.append(f"every {unknown.group(1)} (no Meeko template)")
-                pdb = _drop_resname(pdb, unknown.group(1))
-    if not rigid.strip():
-        raise DockError(f"Meeko matched no residue of receptor {receptor.path} to its templates")
-    return "".join(f"REMARK   left out by Meeko: {key}\n" for key in dropped) + rigid
-
-
-_BAD_RESIDUE = re.compile(r"key ([A-Za-z0-9]+:-?\d+[A-Za-z]?)")
-_NO_TEMPLATE = re.compile(r"CIF file for ([A-Za-z0-9]{1,5})\b")
-
-
-def _meeko_rigid(pdb: str) -> str:
-    meeko = require("meeko")
-    require("rdkit").RDLogger.DisableLog("rdApp.*")
-    logging.getLogger("meeko").setLevel(logging.ERROR)
-    chatter = io.StringIO()
-    with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-        templates = meeko.ResidueChemTemplates.create_from_defaults()
-        polymer = meeko.Polymer.from_pdb_string(pdb, templates, meeko.MoleculePreparation(), allow_bad_res=True)
-        rigid, _flexible = meeko.PDBQTWriterLegacy.write_from_polymer(polymer)
-    return rigid
-
-
-def _drop_resname(pdb: str, resname: str) -> str:
-    """PDB text without the ATOM/HETATM records of every residue named ``resname``."""
-    return "\n".join(
-        line for line in pdb.splitlines()
-        if not (line.startswith(("ATOM", "HETATM")) and line[17:20].strip() == resname)
-    ) + "\n"
-
-
-def _drop_residue(pdb: str, chain: str, number: str) -> str:
-    """PDB text without the ATOM records of residue ``chain:number`` (number may end in an insertion code)."""
-    seq, icode = (number[:-1], number[-1]) if number[-1].isalpha() else (number, " ")
-    return "\n".join(
-        line for line in pdb.splitlines()
-        if not (line.startswith(("ATOM", "HETATM")) and line[21] == chain
-                and line[22:26].strip() == seq and line[26] == icode)
-    ) + "\n"

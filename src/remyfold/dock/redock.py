@@ -102,7 +102,7 @@ def redock(receptor, smiles: str, crystal, settings) -> dict:
     from remyfold.dock.box import box_around
     from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
     from remyfold.dock.pockets import find_pockets
-    from remyfold.dock.receptor import receptor_pdbqt
+    from remyfold.dock.receptor_prep import receptor_pdbqt
     from remyfold.dock.vina_dock import dock_pdbqt
 
     mol = ligand_3d(LigandSpec("ligand", smiles=smiles), settings.seed)
@@ -113,7 +113,7 @@ def redock(receptor, smiles: str, crystal, settings) -> dict:
     box = box_around(top.points, ligand_extent(mol))
     with tempfile.TemporaryDirectory(prefix="remyfold-redock-") as scratch:
         rec_path = Path(scratch) / "receptor.pdbqt"
-        rec_path.write_text(receptor_pdbqt(receptor))
+        rec_path.write_text(receptor_pdbqt(receptor).pdbqt)
         poses = dock_pdbqt(rec_path, ligand_pdbqt(mol, "ligand"), box, settings)
     rmsds = [heavy_atom_rmsd(p.mol, crystal) for p in poses]
     return {

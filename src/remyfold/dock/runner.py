@@ -17,6 +17,7 @@ atomically. Ligands are validated before any docking starts.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,8 @@ from remyfold.dock.box import Box, box_around, check_box
 from remyfold.dock.errors import DockError
 from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
 from remyfold.dock.pockets import Pocket, find_pockets
-from remyfold.dock.receptor import Receptor, load_receptor, receptor_pdbqt
+from remyfold.dock.receptor import Receptor, load_receptor
+from remyfold.dock.receptor_prep import PrepSettings, PreparedReceptor, receptor_pdbqt
 from remyfold.dock.vina_dock import DockSettings, Pose, dock_pdbqt
 from remyfold.io.atomic import write_text_atomic
 
@@ -43,6 +45,7 @@ class DockJob:
     pocket: str = "auto"
     box: Box | None = None
     settings: DockSettings = field(default_factory=DockSettings)
+    prep: PrepSettings = field(default_factory=PrepSettings)
 
 
 def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
@@ -55,15 +58,16 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
     pairs = [(r, spec) for r in receptors for spec in job.ligands]
     job.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="remyfold-dock-") as scratch:
-        prepared: dict[str, Path] = {}
+        prepared: dict[str, tuple[Path, PreparedReceptor]] = {}
         pockets: dict[str, list[Pocket]] = {}  # found once per receptor
         for receptor, spec in tqdm(pairs, desc="docking", unit="pair", disable=not progress):
             record_path = job.out_dir / f"{receptor.name}__{spec.name}.dock.json"
             if record_path.exists():
                 continue
             if receptor.name not in prepared:
-                prepared[receptor.name] = Path(scratch) / f"{receptor.name}.pdbqt"
-                prepared[receptor.name].write_text(receptor_pdbqt(receptor))
+                prep = receptor_pdbqt(receptor, job.prep)
+                prepared[receptor.name] = (Path(scratch) / f"{receptor.name}.pdbqt", prep)
+                prepared[receptor.name][0].write_text(prep.pdbqt)
                 pockets[receptor.name] = [] if job.box is not None else find_pockets(receptor)
             dock_pair(job, receptor, prepared[receptor.name], spec, mols[spec.name], pockets[receptor.name])
     rows = summary_rows(job.out_dir, [r.name for r in receptors], [s.name for s in job.ligands])
@@ -98,11 +102,15 @@ def choose_site(
 
 
 def dock_pair(
-    job: DockJob, receptor: Receptor, rec_pdbqt: Path, spec: LigandSpec, mol, pockets: list[Pocket]
+    job: DockJob, receptor: Receptor, prepared: tuple[Path, PreparedReceptor], spec: LigandSpec, mol,
+    pockets: list[Pocket],
 ) -> dict:
     """Dock one pair and write its three files (record last)."""
     extent = ligand_extent(mol)
     box, pocket = choose_site(job, receptor, pockets, extent, spec.name)
+    rec_pdbqt, prep = prepared
+    excluded_in_box = _excluded_in_box(receptor, prep, box)
+    _warn_excluded(receptor, prep, excluded_in_box)
     poses = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
     pocket_label = "box" if pocket is None else str(pocket.rank)
@@ -120,10 +128,27 @@ def dock_pair(
         "pocket_mean_plddt": pocket.mean_plddt if pocket is not None else receptor.mean_plddt(lining),
         "settings": {"exhaustiveness": job.settings.exhaustiveness, "seed": job.settings.seed,
                      "poses": job.settings.poses},
+        "receptor_prep": {**prep.as_dict(), "excluded_residues_in_box": excluded_in_box},
         "poses": [{"rank": p.rank, "vina_kcal_mol": p.score} for p in poses],
     }
     write_text_atomic(f"{stem}.dock.json", json.dumps(record, indent=1) + "\n")
     return record
+
+
+def _excluded_in_box(receptor: Receptor, prep: PreparedReceptor, box: Box) -> list[str]:
+    """The excluded residues with a heavy atom inside the search box."""
+    inside = box.contains(receptor.coords)
+    touching = {key for key, hit in zip(receptor.residues, inside) if hit}
+    return [label for label, key in zip(prep.excluded, prep.excluded_keys) if key in touching]
+
+
+def _warn_excluded(receptor: Receptor, prep: PreparedReceptor, in_box: list[str]) -> None:
+    """One stderr line when receptor preparation excluded residues (and whether they touch the box)."""
+    if not prep.excluded:
+        return
+    where = f"; {len(in_box)} of them touch the search box ({', '.join(in_box)})" if in_box else "; none in the box"
+    print(f"warning: receptor {receptor.name}: {len(prep.excluded)} residue(s) excluded (no Meeko template): "
+          f"{', '.join(prep.excluded)}{where}", file=sys.stderr)
 
 
 POSE_PROPERTIES = ("receptor", "ligand", "pocket", "pose_rank", "vina_score")
