@@ -377,3 +377,47 @@ def test_unknown_residue_is_excluded_listed_and_warned(pr_lbd, tmp_path, capsys)
     assert record["receptor_prep"]["excluded_residues_in_box"] == ["A:ZZQ719"]
     assert record["receptor_prep"]["ph"] == 7.4
     assert "A:ZZQ719" in capsys.readouterr().err
+
+
+def test_record_holds_settings_and_versions_and_a_changed_rerun_redoes_the_pair(pr_lbd, tmp_path):
+    """The record stores what the result depends on; the same settings skip, other settings redo."""
+    from dataclasses import replace
+
+    from remyfold.dock.box import Box
+    from remyfold.dock.ligand import LigandSpec
+    from remyfold.dock.runner import DockJob, run_docking
+    from remyfold.dock.vina_dock import DockSettings
+
+    centre = tuple(float(v) for v in ligand_centre(crystal_ligand_from_structure(pr_lbd, "STR", "A", PROGESTERONE)))
+    job = DockJob((pr_lbd,), (LigandSpec("ethanol", smiles="CCO"),), tmp_path / "out",
+                  box=Box(centre, (12.0, 12.0, 12.0)), settings=DockSettings(exhaustiveness=1, poses=2, searches=2))
+    record_path = tmp_path / "out" / "1a28_A__ethanol.dock.json"
+
+    def run(changed: DockJob) -> tuple[dict, int]:
+        run_docking(changed, progress=False)
+        return json.loads(record_path.read_text()), record_path.stat().st_mtime_ns
+
+    record, stamp = run(job)
+    request = record["request"]
+    assert request["search"] == {"exhaustiveness": 1, "seed": 42, "poses": 2, "searches": 2, "seeds": [42, 43]}
+    assert request["site"] == {"box": [*centre, 12.0, 12.0, 12.0]} and request["receptor_prep"]["ph"] == 7.4
+    assert set(request["versions"]) >= {"remyfold", "vina", "meeko", "rdkit", "pdbfixer", "openmm"}
+    assert len(record["searches"]["top_pose_rmsd_to_first_search"]) == 1 and "agree" in record["searches"]
+    assert run(job) == (record, stamp)  # same settings: skipped
+    for changed in (replace(job, settings=replace(job.settings, seed=7)),
+                    replace(job, box=Box(centre, (13.0, 12.0, 12.0))),
+                    replace(job, settings=replace(job.settings, exhaustiveness=2))):
+        new_record, new_stamp = run(changed)
+        assert new_stamp != stamp and new_record["request"] == json.loads(json.dumps(new_record["request"]))
+        assert new_record["request"] != request
+        stamp, request = new_stamp, new_record["request"]
+
+
+def test_disagreeing_searches_are_reported():
+    from remyfold.dock.vina_dock import DockResult, DockSettings
+
+    assert DockResult([], (0.4, 1.9)).searches_agree
+    disagree = DockResult([], (0.4, 11.0))
+    assert not disagree.searches_agree and disagree.as_dict()["agree"] is False
+    defaults = DockSettings()
+    assert defaults.exhaustiveness == 32 and defaults.searches == 2 and defaults.cores() >= 1

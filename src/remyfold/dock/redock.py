@@ -114,7 +114,7 @@ def redock(receptor, smiles: str, crystal, settings) -> dict:
     with tempfile.TemporaryDirectory(prefix="remyfold-redock-") as scratch:
         rec_path = Path(scratch) / "receptor.pdbqt"
         rec_path.write_text(receptor_pdbqt(receptor).pdbqt)
-        poses = dock_pdbqt(rec_path, ligand_pdbqt(mol, "ligand"), box, settings)
+        poses = dock_pdbqt(rec_path, ligand_pdbqt(mol, "ligand"), box, settings).poses
     rmsds = [heavy_atom_rmsd(p.mol, crystal) for p in poses]
     return {
         "pocket_dcc": float(np.linalg.norm(np.asarray(top.centre) - ligand_centre(crystal))),

@@ -6,8 +6,12 @@ For each pair ``<receptor>__<ligand>`` in the output folder:
   ``pose_rank``, ``pocket``, ``receptor`` and ``ligand`` properties;
 - ``.complex.pdb``: the receptor's protein with the top pose as residue ``LIG``
   (chain ``Z``);
-- ``.dock.json``: the pair's record (box, pocket, lining residues, scores),
-  written last: a pair with this file is finished and skipped on a rerun.
+- ``.dock.json``: the pair's record (box, pocket, lining residues, scores, the
+  ``request``: inputs, site choice, search and receptor-preparation settings,
+  remyfold/Vina/Meeko/RDKit/PDBFixer/OpenMM versions; whether independent
+  searches agree; receptor residues excluded), written last: a pair whose
+  record holds the same request is finished and skipped on a rerun; a rerun with
+  other settings redoes it.
 
 ``dock_summary.tsv`` (receptor, ligand, pocket, pose rank, Vina score, pocket
 mean pLDDT) is rebuilt from every record at the end. All files are written
@@ -62,7 +66,7 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
         pockets: dict[str, list[Pocket]] = {}  # found once per receptor
         for receptor, spec in tqdm(pairs, desc="docking", unit="pair", disable=not progress):
             record_path = job.out_dir / f"{receptor.name}__{spec.name}.dock.json"
-            if record_path.exists():
+            if _finished(record_path, pair_request(job, receptor, spec)):
                 continue
             if receptor.name not in prepared:
                 prep = receptor_pdbqt(receptor, job.prep)
@@ -111,7 +115,9 @@ def dock_pair(
     rec_pdbqt, prep = prepared
     excluded_in_box = _excluded_in_box(receptor, prep, box)
     _warn_excluded(receptor, prep, excluded_in_box)
-    poses = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
+    result = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
+    poses = result.poses
+    _warn_disagreement(receptor, spec, result)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
     pocket_label = "box" if pocket is None else str(pocket.rank)
     write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, pocket_label))
@@ -126,13 +132,62 @@ def dock_pair(
         "box": {"centre": list(box.centre), "size": list(box.size)},
         "pocket_residues": [f"{c}:{receptor.residue_names[(c, n, i)]}{n}{i}" for c, n, i in lining],
         "pocket_mean_plddt": pocket.mean_plddt if pocket is not None else receptor.mean_plddt(lining),
-        "settings": {"exhaustiveness": job.settings.exhaustiveness, "seed": job.settings.seed,
-                     "poses": job.settings.poses},
+        "settings": job.settings.as_dict(),
+        "request": pair_request(job, receptor, spec),
+        "searches": result.as_dict(),
         "receptor_prep": {**prep.as_dict(), "excluded_residues_in_box": excluded_in_box},
         "poses": [{"rank": p.rank, "vina_kcal_mol": p.score} for p in poses],
     }
     write_text_atomic(f"{stem}.dock.json", json.dumps(record, indent=1) + "\n")
     return record
+
+
+def pair_request(job: DockJob, receptor: Receptor, spec: LigandSpec) -> dict:
+    """What a pair's result depends on: inputs, site choice, search and preparation settings, versions.
+
+    A rerun whose request differs from the stored record's redoes the pair (JSON-normalised for comparison).
+    """
+    request = {
+        "receptor_path": str(receptor.path),
+        "ligand": spec.smiles if spec.smiles is not None else str(spec.sdf),
+        "site": {"pocket": job.pocket} if job.box is None else {"box": [*job.box.centre, *job.box.size]},
+        "search": job.settings.as_dict(),
+        "receptor_prep": job.prep.as_dict(),
+        "versions": software_versions(),
+    }
+    return json.loads(json.dumps(request))
+
+
+def software_versions() -> dict:
+    """Versions of remyfold and the docking stack (``"not installed"`` where absent)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from remyfold import __version__
+
+    versions = {"remyfold": __version__}
+    for name in ("vina", "meeko", "rdkit", "pdbfixer", "openmm", "pyKVFinder"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _finished(record_path: Path, request: dict) -> bool:
+    """Whether the pair's record exists and was made with the same request (a damaged record is redone)."""
+    try:
+        return json.loads(record_path.read_text()).get("request") == request
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _warn_disagreement(receptor: Receptor, spec: LigandSpec, result) -> None:
+    """One stderr line when independent searches' top poses are farther apart than the agreement RMSD."""
+    if not result.searches_agree:
+        rmsd = ", ".join(f"{v:.1f}" for v in result.top_rmsd)
+        print(f"warning: {receptor.name} × {spec.name}: the independent searches' top poses disagree "
+              f"(RMSD to the first search's top pose: {rmsd} Å > {result.as_dict()['agreement_rmsd']} Å); "
+              "the top pose is uncertain: raise --exhaustiveness or give the site", file=sys.stderr)
 
 
 def _excluded_in_box(receptor: Receptor, prep: PreparedReceptor, box: Box) -> list[str]:
