@@ -87,6 +87,7 @@ def test_redock_1a28_within_2_angstrom_deterministic_and_resumable(pr_lbd, cryst
     sdf = next(out.glob("1a28_A__*.poses.sdf"))
     poses = list(Chem.SDMolSupplier(str(sdf), removeHs=False))
     assert len(poses) == 3 and float(poses[0].GetProp("vina_score")) < -8.0
+    assert poses[0].GetProp("posebusters_passed") == "yes"
     assert heavy_atom_rmsd(poses[0], crystal) <= 2.0
     summary = (out / "dock_summary.tsv").read_text().splitlines()
     assert summary[0].split("\t") == ["receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol",
@@ -224,6 +225,7 @@ def test_old_layout_receptor_1hpv_docks(tmp_path):
     assert main(args) == 0
     record = json.loads(next(out.glob("1hpv__*.dock.json")).read_text())
     assert record["poses"] and record["poses"][0]["vina_kcal_mol"] < 0
+    assert all(set(pose["posebusters"]) == {"passed", "failed"} for pose in record["poses"])
     assert {"A:ASP25", "B:ASP25"} & set(record["pocket_residues"])
     complex_pdb = gemmi.read_structure(str(next(out.glob("*.complex.pdb"))))
     assert {ch.name for ch in complex_pdb[0]} == {"A", "B", "Z"}
@@ -421,3 +423,39 @@ def test_disagreeing_searches_are_reported():
     assert not disagree.searches_agree and disagree.as_dict()["agree"] is False
     defaults = DockSettings()
     assert defaults.exhaustiveness == 32 and defaults.searches == 2 and defaults.cores() >= 1
+
+
+def test_pose_hydrogens_relaxed_and_posebusters_flags_a_clash(pr_lbd, tmp_path):
+    """An H–H contact is relaxed away (heavy atoms fixed); a pose pushed into the protein fails PoseBusters."""
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+    from rdkit.Geometry import Point3D
+
+    from remyfold.dock.pose_checks import check_poses, min_hh_distance, relax_hydrogens
+
+    pytest.importorskip("posebusters")
+    crystal = crystal_ligand_from_structure(pr_lbd, "STR", "A", PROGESTERONE)
+    pose = Chem.AddHs(Chem.MolFromSmiles("OCC(O)CO"))
+    AllChem.EmbedMolecule(pose, randomSeed=5)
+    conformer = pose.GetConformer()
+    shift = ligand_centre(crystal) - conformer.GetPositions().mean(axis=0)
+    hydroxyl = [a.GetIdx() for a in pose.GetAtoms() if a.GetAtomicNum() == 1 and a.GetNeighbors()[0].GetSymbol() == "O"]
+    for i, xyz in enumerate(conformer.GetPositions() + shift):
+        conformer.SetAtomPosition(i, Point3D(*xyz))
+    first, second = conformer.GetAtomPosition(hydroxyl[0]), conformer.GetAtomPosition(hydroxyl[1])
+    conformer.SetAtomPosition(hydroxyl[1], first + (second - first) * (1.0 / (second - first).Length()))  # 1.0 Å
+    assert min_hh_distance(pose) < 1.05
+    relaxed = relax_hydrogens(pose)
+    heavy = [a.GetIdx() for a in pose.GetAtoms() if a.GetAtomicNum() > 1]
+    assert min_hh_distance(relaxed) >= 1.5
+    assert np.allclose(relaxed.GetConformer().GetPositions()[heavy], conformer.GetPositions()[heavy])
+    receptor = load_receptor(pr_lbd)
+    clash = Chem.Mol(relaxed)
+    ca = receptor.coords[[k == ("A", 756, "") for k in receptor.residues]].mean(axis=0)  # into Met756's atoms
+    moved = clash.GetConformer()
+    offset = ca - moved.GetPositions().mean(axis=0)
+    for i, xyz in enumerate(moved.GetPositions() + offset):
+        moved.SetAtomPosition(i, Point3D(*xyz))
+    in_pocket, clashing = check_poses([relaxed, clash], receptor.pdb)
+    assert in_pocket == {"passed": True, "failed": []}
+    assert not clashing["passed"] and "minimum_distance_to_protein" in clashing["failed"]

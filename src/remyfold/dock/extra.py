@@ -22,6 +22,7 @@ DISTRIBUTIONS = {
     "pocketeer": "pocketeer",
     "pdbfixer": "pdbfixer",
     "openmm": "openmm",
+    "posebusters": "posebusters",
 }
 
 

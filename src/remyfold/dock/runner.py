@@ -2,8 +2,10 @@
 
 For each pair ``<receptor>__<ligand>`` in the output folder:
 
-- ``.poses.sdf``: the poses, best first, each with ``vina_score`` (kcal/mol),
-  ``pose_rank``, ``pocket``, ``receptor`` and ``ligand`` properties;
+- ``.poses.sdf``: the poses, best first (hydrogens relaxed, see
+  :mod:`remyfold.dock.pose_checks`), each with ``vina_score`` (kcal/mol),
+  ``pose_rank``, ``pocket``, ``receptor``, ``ligand`` and ``posebusters_passed``
+  properties;
 - ``.complex.pdb``: the receptor's protein with the top pose as residue ``LIG``
   (chain ``Z``);
 - ``.dock.json``: the pair's record (box, pocket, lining residues, scores, the
@@ -23,13 +25,14 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from remyfold.dock.box import Box, box_around, check_box
 from remyfold.dock.errors import DockError
 from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
 from remyfold.dock.pockets import Pocket, find_pockets
+from remyfold.dock.pose_checks import check_poses, relax_hydrogens
 from remyfold.dock.receptor import Receptor, load_receptor
 from remyfold.dock.receptor_prep import PrepSettings, PreparedReceptor, receptor_pdbqt
 from remyfold.dock.vina_dock import DockSettings, Pose, dock_pdbqt
@@ -116,11 +119,12 @@ def dock_pair(
     excluded_in_box = _excluded_in_box(receptor, prep, box)
     _warn_excluded(receptor, prep, excluded_in_box)
     result = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
-    poses = result.poses
+    poses = [replace(p, mol=relax_hydrogens(p.mol)) for p in result.poses]
+    checks = check_poses([p.mol for p in poses], receptor.pdb)
     _warn_disagreement(receptor, spec, result)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
     pocket_label = "box" if pocket is None else str(pocket.rank)
-    write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, pocket_label))
+    write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, pocket_label, checks))
     write_text_atomic(f"{stem}.complex.pdb", complex_pdb(receptor, poses[0]))
     lining = pocket.residues if pocket is not None else receptor.lining_residues(box.centre, min(box.size) / 2)
     record = {
@@ -136,7 +140,8 @@ def dock_pair(
         "request": pair_request(job, receptor, spec),
         "searches": result.as_dict(),
         "receptor_prep": {**prep.as_dict(), "excluded_residues_in_box": excluded_in_box},
-        "poses": [{"rank": p.rank, "vina_kcal_mol": p.score} for p in poses],
+        "poses": [{"rank": p.rank, "vina_kcal_mol": p.score, "seed": p.seed, "posebusters": check}
+                  for p, check in zip(poses, checks)],
     }
     write_text_atomic(f"{stem}.dock.json", json.dumps(record, indent=1) + "\n")
     return record
@@ -206,11 +211,11 @@ def _warn_excluded(receptor: Receptor, prep: PreparedReceptor, in_box: list[str]
           f"{', '.join(prep.excluded)}{where}", file=sys.stderr)
 
 
-POSE_PROPERTIES = ("receptor", "ligand", "pocket", "pose_rank", "vina_score")
+POSE_PROPERTIES = ("receptor", "ligand", "pocket", "pose_rank", "vina_score", "posebusters_passed")
 
 
-def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str) -> str:
-    """SDF text of the poses with their scores as properties, written by RDKit's ``SDWriter``."""
+def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str, checks: list[dict]) -> str:
+    """SDF text of the poses with their scores and PoseBusters verdicts as properties, written by ``SDWriter``."""
     import io
 
     from rdkit import Chem
@@ -218,10 +223,11 @@ def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str) -> str
     buffer = io.StringIO()
     writer = Chem.SDWriter(buffer)
     writer.SetProps(list(POSE_PROPERTIES))
-    for pose in poses:
+    for pose, check in zip(poses, checks):
         mol = Chem.Mol(pose.mol)
         mol.SetProp("_Name", f"{ligand} pose {pose.rank} in {receptor}")
-        for key, value in zip(POSE_PROPERTIES, (receptor, ligand, pocket, str(pose.rank), f"{pose.score:.3f}")):
+        values = (receptor, ligand, pocket, str(pose.rank), f"{pose.score:.3f}", "yes" if check["passed"] else "no")
+        for key, value in zip(POSE_PROPERTIES, values):
             mol.SetProp(key, value)
         writer.write(mol)
     writer.close()
