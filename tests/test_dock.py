@@ -391,9 +391,12 @@ def test_record_holds_settings_and_versions_and_a_changed_rerun_redoes_the_pair(
     from remyfold.dock.vina_dock import DockSettings
 
     centre = tuple(float(v) for v in ligand_centre(crystal_ligand_from_structure(pr_lbd, "STR", "A", PROGESTERONE)))
-    job = DockJob((pr_lbd,), (LigandSpec("ethanol", smiles="CCO"),), tmp_path / "out",
+    near = {r.seqid.num for r in gemmi.read_structure(str(pr_lbd))[0]["A"]
+            if any(a.pos.dist(gemmi.Position(*centre)) < 14.0 for a in r)}
+    site = _rca(pr_lbd, near.__contains__, tmp_path, "site")  # the residues around the pocket: a quick prep
+    job = DockJob((site,), (LigandSpec("ethanol", smiles="CCO"),), tmp_path / "out",
                   box=Box(centre, (12.0, 12.0, 12.0)), settings=DockSettings(exhaustiveness=1, poses=2, searches=2))
-    record_path = tmp_path / "out" / "1a28_A__ethanol.dock.json"
+    record_path = tmp_path / "out" / "site__ethanol.dock.json"
 
     def run(changed: DockJob) -> tuple[dict, int]:
         run_docking(changed, progress=False)
