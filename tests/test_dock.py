@@ -87,6 +87,7 @@ def test_redock_1a28_within_2_angstrom_deterministic_and_resumable(pr_lbd, cryst
     sdf = next(out.glob("1a28_A__*.poses.sdf"))
     poses = list(Chem.SDMolSupplier(str(sdf), removeHs=False))
     assert len(poses) == 3 and float(poses[0].GetProp("vina_score")) < -8.0
+    assert poses[0].GetProp("posebusters_passed") == "yes"
     assert heavy_atom_rmsd(poses[0], crystal) <= 2.0
     summary = (out / "dock_summary.tsv").read_text().splitlines()
     assert summary[0].split("\t") == ["receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol",
@@ -166,13 +167,13 @@ def test_ligand_from_sdf_keeps_its_3d_coordinates(tmp_path):
     assert resolve_ligand("Metformin").smiles == "CN(C)C(=N)NC(N)=N"
 
 
-def test_receptor_with_untemplated_modified_residue_drops_it_offline(tmp_path, monkeypatch):
-    """1HVR's S-hydroxycysteine (CSO): with no network Meeko has no template; it is left out and listed."""
+def test_receptor_with_modified_residue_is_prepared_offline(tmp_path, monkeypatch):
+    """1HVR's S-hydroxycysteine (CSO): offline, PDBFixer gives it its parent's template (CYS), listed as renamed."""
     import urllib.error
     import urllib.request
     from importlib.util import find_spec
 
-    from remyfold.dock.receptor import receptor_pdbqt
+    from remyfold.dock.receptor_prep import receptor_pdbqt
 
     def offline(*_args, **_kwargs):
         raise urllib.error.URLError("offline (test)")
@@ -190,8 +191,274 @@ def test_receptor_with_untemplated_modified_residue_drops_it_offline(tmp_path, m
             del chain[i]
     path = tmp_path / "1hvr_cso.pdb"
     path.write_text(st.make_pdb_string())
-    pdbqt = receptor_pdbqt(load_receptor(path, chains=("A",)))
-    assert "REMARK   left out by Meeko: every CSO (no Meeko template)" in pdbqt.splitlines()
-    atoms = [line for line in pdbqt.splitlines() if line.startswith("ATOM")]
+    prepared = receptor_pdbqt(load_receptor(path, chains=("A",)))
+    assert prepared.renamed == ("A:CSO67 -> CYS",) and prepared.excluded == ()  # PDBFixer's parent residue
+    assert "REMARK   renamed: A:CSO67 -> CYS" in prepared.pdbqt.splitlines()
+    atoms = [line for line in prepared.pdbqt.splitlines() if line.startswith("ATOM")]
     assert atoms and not any(line[17:20] == "CSO" for line in atoms)
-    assert {line[17:20] for line in atoms} >= {"LYS", "GLU"}
+    assert {line[17:20] for line in atoms} >= {"LYS", "GLU", "CYS"}
+
+
+PYMOL_1HPV = Path("/usr/share/pymol/data/tut/1hpv.pdb")
+
+
+def _charmm_layout(source: Path, path: Path) -> Path:
+    """Rewrite a PDB in the CHARMM/NAMD layout: names from column 13, blank chain id, segment id
+    ``PROA`` in columns 73-76, no element columns, HIS named HSD."""
+    lines = []
+    for line in source.read_text().splitlines():
+        if line.startswith("ATOM"):
+            name = line[12:16].strip()
+            residue = "HSD" if line[17:20] == "HIS" else line[17:20]
+            line = f"{line[:12]}{name:<4} {residue:<4} {line[22:66]}      PROA"
+            lines.append(line)
+    path.write_text("\n".join(lines + ["END"]) + "\n")
+    return path
+
+
+@pytest.mark.skipif(not PYMOL_1HPV.is_file(), reason="Debian pymol-data is not installed")
+def test_old_layout_receptor_1hpv_docks(tmp_path):
+    """pymol-data's 1HPV (pre-1996 layout: id code and serial in columns 73-80) prepares and docks."""
+    out = tmp_path / "dock"
+    args = ["dock", str(PYMOL_1HPV), "--ligand", "CC(=O)NC", "--out", str(out),
+            "--box", "9.4,16.5,9.1,16,16,16", "--exhaustiveness", "1", "--poses", "2"]
+    assert main(args) == 0
+    record = json.loads(next(out.glob("1hpv__*.dock.json")).read_text())
+    assert record["poses"] and record["poses"][0]["vina_kcal_mol"] < 0
+    assert all(set(pose["posebusters"]) == {"passed", "failed"} for pose in record["poses"])
+    assert {"A:ASP25", "B:ASP25"} & set(record["pocket_residues"])
+    complex_pdb = gemmi.read_structure(str(next(out.glob("*.complex.pdb"))))
+    assert {ch.name for ch in complex_pdb[0]} == {"A", "B", "Z"}
+    assert not any(res.name == "HOH" or res.name == "478" for ch in complex_pdb[0] for res in ch)
+
+
+def test_charmm_layout_receptor_pockets_and_prep(pr_lbd, tmp_path, capsys):
+    """A CHARMM-layout file (no elements, blank chain, segment id) reads like the original in pockets and dock."""
+    from remyfold.dock.receptor_prep import receptor_pdbqt
+
+    charmm = _charmm_layout(pr_lbd, tmp_path / "pr_charmm.pdb")
+    original, rewritten = load_receptor(pr_lbd), load_receptor(charmm)
+    assert np.allclose(original.coords, rewritten.coords)
+    assert {key[0] for key in rewritten.residues} == {"A"}  # the blank chain gets a letter
+    assert rewritten.protein.chain_labels == {"A": "PROA"}
+    elements = {a.element.name for ch in rewritten.protein.structure[0] for r in ch for a in r}
+    assert elements == {"C", "N", "O", "S"}
+    tops = []
+    for path in (charmm, pr_lbd):
+        assert main(["pockets", str(path), "--json", "--top", "1"]) == 0
+        tops.append(json.loads(capsys.readouterr().out)["pockets"][0])
+    assert tops[0]["volume_A3"] == tops[1]["volume_A3"] and tops[0]["residues"] == tops[1]["residues"]
+    prepared = receptor_pdbqt(rewritten)
+    assert prepared.excluded == () and all(item.split()[-1] == "HIS" for item in prepared.renamed)
+    assert len(prepared.renamed) == sum(name == "HIS" for name in original.residue_names.values())
+
+
+def _predicted_pr(pr_lbd: Path, plddt: float):
+    """A synthetic remyfold Prediction of 1A28 chain A's protein with one pLDDT everywhere."""
+    from remyfold.io.residues import RESTYPES_WITH_X
+    from remyfold.io.structure_reader import read_chains
+    from remyfold.prediction import Chain, Prediction
+
+    (chain,) = read_chains(pr_lbd)
+    positions, mask = chain.atom37()
+    n = chain.length
+    return Prediction(id="pr", chains=[Chain("A", chain.sequence)],
+                      aatype=np.array([RESTYPES_WITH_X.find(c) for c in chain.sequence]),
+                      positions=positions.astype(np.float32), atom_mask=mask,
+                      plddt=np.full((n, 37), plddt, np.float32), pae=np.zeros((n, n), np.float32), ptm=0.5,
+                      chain_index=np.zeros(n, int), residue_number=np.arange(1, n + 1), num_recycles=0)
+
+
+@pytest.mark.parametrize("suffix", [".cif", ".pdb"])
+def test_remyfold_model_keeps_pocket_plddt_in_either_format(pr_lbd, tmp_path, capsys, suffix):
+    """A remyfold model is recognised from its metadata (ModelCIF software / title, PDB title)."""
+    from remyfold.io.structure_writer import to_mmcif_string, to_pdb_string
+
+    pred = _predicted_pr(pr_lbd, 55.0)
+    path = tmp_path / f"pr_model{suffix}"
+    path.write_text(to_mmcif_string(pred) if suffix == ".cif" else to_pdb_string(pred))
+    assert main(["pockets", str(path), "--json", "--top", "2"]) == 0
+    pockets = json.loads(capsys.readouterr().out)["pockets"]
+    assert pockets and all(p["mean_plddt"] == pytest.approx(55.0) and p["low_confidence"] for p in pockets)
+    if suffix == ".cif":  # the ModelCIF software rows alone are enough
+        untitled = tmp_path / "untitled.cif"
+        untitled.write_text(path.read_text().replace("_struct.title", "_struct.pdbx_descriptor"))
+        assert load_receptor(untitled).plddt is not None
+        experimental = tmp_path / "experimental.cif"
+        gemmi_st = gemmi.read_structure(str(pr_lbd))
+        gemmi_st.setup_entities()
+        experimental.write_text(gemmi_st.make_mmcif_document().as_string())
+        assert load_receptor(experimental).plddt is None
+
+
+def _rca(pdb_path: Path, keep, tmp_path: Path, name: str, edit=None) -> Path:
+    """A small receptor cut from a real structure: chain A residues ``keep`` (a predicate on the number),
+    optionally edited in place by ``edit(chain)``; written by gemmi."""
+    st = gemmi.read_structure(str(pdb_path))
+    st.remove_ligands_and_waters()
+    chain = st[0]["A"]
+    for i in reversed(range(len(chain))):
+        if not keep(chain[i].seqid.num):
+            del chain[i]
+    if edit is not None:
+        edit(chain)
+    path = tmp_path / f"{name}.pdb"
+    path.write_text(st.make_pdb_string())
+    return path
+
+
+def _prepare(path: Path):
+    from remyfold.dock.receptor_prep import receptor_pdbqt
+
+    receptor = load_receptor(path)
+    prepared = receptor_pdbqt(receptor)
+    atoms = [line for line in prepared.pdbqt.splitlines() if line.startswith("ATOM")]
+    residues = {(line[21], int(line[22:26])) for line in atoms}
+    return receptor, prepared, residues
+
+
+def test_serines_in_charmm_atom_order_are_kept(pr_lbd, tmp_path):
+    """Atoms in CHARMM/PDBQT order (N CA CB OG C O) no longer lose every serine."""
+    def charmm_order(chain):
+        for residue in chain:
+            if residue.name == "SER":
+                atoms = {a.name: a.clone() for a in residue}
+                for i in reversed(range(len(residue))):
+                    del residue[i]
+                for name in ("N", "CA", "CB", "OG", "C", "O"):
+                    residue.add_atom(atoms[name])
+
+    path = _rca(pr_lbd, lambda n: 705 <= n <= 740, tmp_path, "ser_order", charmm_order)
+    assert [a.name for r in gemmi.read_structure(str(path))[0]["A"] if r.name == "SER" for a in r][:6] == \
+        ["N", "CA", "CB", "OG", "C", "O"]
+    receptor, prepared, residues = _prepare(path)
+    serines = {(c, n) for (c, n, _i), name in receptor.residue_names.items() if name == "SER"}
+    assert len(serines) >= 4 and serines <= residues and prepared.excluded == ()
+    assert len(residues) == len(receptor.residue_names)
+
+
+def test_salt_bridge_bonded_by_proximity_keeps_both_residues(pr_lbd, tmp_path):
+    """An Arg–Glu pair closer than Meeko's bond cut-off (a distorted model) keeps both residues."""
+    st = gemmi.read_structure(str(pr_lbd))
+    chain = st[0]["A"]
+    contacts = [(n.pos.dist(o.pos), r.seqid.num, e.seqid.num, n.name, o.name)
+                for r in chain if r.name == "ARG" for e in chain if e.name == "GLU"
+                for n in r if n.name in ("NE", "NH1", "NH2") for o in e if o.name in ("OE1", "OE2")]
+    distance, *numbers, n_name, o_name = min(contacts)
+    assert distance < 3.5  # a real salt bridge of 1A28
+    target = next(r for r in chain if r.seqid.num == numbers[0])[n_name][0].pos
+
+    def squeeze(chain):  # move the (isolated) Glu so that its oxygen sits 1.4 Å from the Arg nitrogen
+        res = next(r for r in chain if r.seqid.num == numbers[1])
+        oxygen = res[o_name][0].pos
+        shift = (target - oxygen) * (1 - 1.4 / oxygen.dist(target))
+        for atom in res:
+            atom.pos = atom.pos + shift
+
+    path = _rca(pr_lbd, lambda n: abs(n - numbers[0]) <= 3 or n == numbers[1], tmp_path, "salt_bridge", squeeze)
+    receptor, prepared, residues = _prepare(path)
+    assert {("A", n) for n in numbers} <= residues and prepared.excluded == ()
+
+
+def test_unknown_residue_is_excluded_listed_and_warned(pr_lbd, tmp_path, capsys):
+    """A residue no template knows is the one kind still excluded: listed in REMARKs, the record and stderr."""
+    def rename(chain):
+        next(r for r in chain if r.seqid.num == 719).name = "ZZQ"  # an amino acid by backbone only
+
+    path = _rca(pr_lbd, lambda n: 700 <= n <= 780, tmp_path, "unknown", rename)
+    receptor, prepared, residues = _prepare(path)
+    assert prepared.excluded == ("A:ZZQ719",) and ("A", 719) not in residues
+    assert "REMARK   excluded by Meeko (no template match): A:ZZQ719" in prepared.pdbqt.splitlines()
+    centre = receptor.coords[[k == ("A", 719, "") for k in receptor.residues]].mean(axis=0)
+    box = ",".join(f"{v:.2f}" for v in centre) + ",14,14,14"
+    out = tmp_path / "dock"
+    assert main(["dock", str(path), "--ligand", "CCO", "--out", str(out), "--box", box,
+                 "--exhaustiveness", "1", "--poses", "1"]) == 0
+    record = json.loads(next(out.glob("*.dock.json")).read_text())
+    assert record["receptor_prep"]["excluded_residues"] == ["A:ZZQ719"]
+    assert record["receptor_prep"]["excluded_residues_in_box"] == ["A:ZZQ719"]
+    assert record["receptor_prep"]["ph"] == 7.4
+    assert "A:ZZQ719" in capsys.readouterr().err
+
+
+def test_record_holds_settings_and_versions_and_a_changed_rerun_redoes_the_pair(pr_lbd, tmp_path):
+    """The record stores what the result depends on; the same settings skip, other settings redo."""
+    from dataclasses import replace
+
+    from remyfold.dock.box import Box
+    from remyfold.dock.ligand import LigandSpec
+    from remyfold.dock.runner import DockJob, run_docking
+    from remyfold.dock.vina_dock import DockSettings
+
+    centre = tuple(float(v) for v in ligand_centre(crystal_ligand_from_structure(pr_lbd, "STR", "A", PROGESTERONE)))
+    near = {r.seqid.num for r in gemmi.read_structure(str(pr_lbd))[0]["A"]
+            if any(a.pos.dist(gemmi.Position(*centre)) < 14.0 for a in r)}
+    site = _rca(pr_lbd, near.__contains__, tmp_path, "site")  # the residues around the pocket: a quick prep
+    job = DockJob((site,), (LigandSpec("ethanol", smiles="CCO"),), tmp_path / "out",
+                  box=Box(centre, (12.0, 12.0, 12.0)), settings=DockSettings(exhaustiveness=1, poses=2, searches=2))
+    record_path = tmp_path / "out" / "site__ethanol.dock.json"
+
+    def run(changed: DockJob) -> tuple[dict, int]:
+        run_docking(changed, progress=False)
+        return json.loads(record_path.read_text()), record_path.stat().st_mtime_ns
+
+    record, stamp = run(job)
+    request = record["request"]
+    assert request["search"] == {"exhaustiveness": 1, "seed": 42, "poses": 2, "searches": 2, "seeds": [42, 43]}
+    assert request["site"] == {"box": [*centre, 12.0, 12.0, 12.0]} and request["receptor_prep"]["ph"] == 7.4
+    assert set(request["versions"]) >= {"remyfold", "vina", "meeko", "rdkit", "pdbfixer", "openmm"}
+    assert len(record["searches"]["top_pose_rmsd_to_first_search"]) == 1 and "agree" in record["searches"]
+    assert run(job) == (record, stamp)  # same settings: skipped
+    for changed in (replace(job, settings=replace(job.settings, seed=7)),
+                    replace(job, box=Box(centre, (13.0, 12.0, 12.0))),
+                    replace(job, settings=replace(job.settings, exhaustiveness=2))):
+        new_record, new_stamp = run(changed)
+        assert new_stamp != stamp and new_record["request"] == json.loads(json.dumps(new_record["request"]))
+        assert new_record["request"] != request
+        stamp, request = new_stamp, new_record["request"]
+
+
+def test_disagreeing_searches_are_reported():
+    from remyfold.dock.vina_dock import DockResult, DockSettings
+
+    assert DockResult([], (0.4, 1.9)).searches_agree
+    disagree = DockResult([], (0.4, 11.0))
+    assert not disagree.searches_agree and disagree.as_dict()["agree"] is False
+    defaults = DockSettings()
+    assert defaults.exhaustiveness == 32 and defaults.searches == 2 and defaults.cores() >= 1
+
+
+def test_pose_hydrogens_relaxed_and_posebusters_flags_a_clash(pr_lbd, tmp_path):
+    """An H–H contact is relaxed away (heavy atoms fixed); a pose pushed into the protein fails PoseBusters."""
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+    from rdkit.Geometry import Point3D
+
+    from remyfold.dock.pose_checks import check_poses, min_hh_distance, relax_hydrogens
+
+    pytest.importorskip("posebusters")
+    crystal = crystal_ligand_from_structure(pr_lbd, "STR", "A", PROGESTERONE)
+    pose = Chem.AddHs(Chem.MolFromSmiles("OCC(O)CO"))
+    AllChem.EmbedMolecule(pose, randomSeed=5)
+    conformer = pose.GetConformer()
+    shift = ligand_centre(crystal) - conformer.GetPositions().mean(axis=0)
+    hydroxyl = [a.GetIdx() for a in pose.GetAtoms() if a.GetAtomicNum() == 1 and a.GetNeighbors()[0].GetSymbol() == "O"]
+    for i, xyz in enumerate(conformer.GetPositions() + shift):
+        conformer.SetAtomPosition(i, Point3D(*xyz))
+    first, second = conformer.GetAtomPosition(hydroxyl[0]), conformer.GetAtomPosition(hydroxyl[1])
+    conformer.SetAtomPosition(hydroxyl[1], first + (second - first) * (1.0 / (second - first).Length()))  # 1.0 Å
+    assert min_hh_distance(pose) < 1.05
+    relaxed = relax_hydrogens(pose)
+    heavy = [a.GetIdx() for a in pose.GetAtoms() if a.GetAtomicNum() > 1]
+    assert min_hh_distance(relaxed) >= 1.5
+    assert np.allclose(relaxed.GetConformer().GetPositions()[heavy], conformer.GetPositions()[heavy])
+    receptor = load_receptor(pr_lbd)
+    clash = Chem.Mol(relaxed)
+    ca = receptor.coords[[k == ("A", 756, "") for k in receptor.residues]].mean(axis=0)  # into Met756's atoms
+    moved = clash.GetConformer()
+    offset = ca - moved.GetPositions().mean(axis=0)
+    for i, xyz in enumerate(moved.GetPositions() + offset):
+        moved.SetAtomPosition(i, Point3D(*xyz))
+    in_pocket, clashing = check_poses([relaxed, clash], receptor.pdb)
+    assert in_pocket == {"passed": True, "failed": []}
+    assert not clashing["passed"] and "minimum_distance_to_protein" in clashing["failed"]

@@ -95,3 +95,17 @@ def test_browser_shows_the_docked_ligand_and_pocket(tmp_path):
         assert page.console_errors() == []
     finally:
         browser.close()
+
+
+def test_docking_table_shows_the_top_pose_posebusters_verdict(tmp_path):
+    folder = write_docking_folder(tmp_path)
+    verdicts = {"progesterone": {"passed": True, "failed": []},
+                "bexarotene<b>": {"passed": False, "failed": ["minimum_distance_to_protein"]}}
+    for name, check in verdicts.items():
+        path = folder / f"1a28_A__{name}.dock.json"
+        record = json.loads(path.read_text())
+        record["poses"][0]["posebusters"] = check
+        path.write_text(json.dumps(record))
+    html = add_docking("<html><body><main></main></body></html>", load_docking(folder))
+    assert "<th>top pose PoseBusters</th>" in html
+    assert "<td>pass</td>" in html and '<span class="low">fail</span> (minimum_distance_to_protein)' in html

@@ -136,3 +136,19 @@ def test_one_letter_codes():
         None,
         None,
     ]
+
+
+def test_protein_elements_inferred_without_element_columns(data):
+    """CHARMM layout (names from column 13, no element columns): CA is carbon, HG1 hydrogen, not Ca or Hg."""
+    from remyfold.io.protein_structure import read_protein
+    from remyfold.io.structure_files import open_structure
+
+    structure = open_structure(data / "adk_open.pdb")
+    first = structure[0][0][0]
+    assert {a.name: a.element.name for a in first}["CA"] == "C"
+    assert {a.name: a.element.name for a in first}["HG1"] == "H"
+    protein = read_protein(data / "adk_open.pdb")
+    atoms = [a for ch in protein.structure[0] for r in ch for a in r]
+    assert {a.element.name for a in atoms} == {"C", "N", "O", "S"}
+    assert [ch.name for ch in protein.structure[0]] == ["A"] and protein.chain_labels == {"A": "4AKE"}
+    assert sum(len(ch) for ch in protein.structure[0]) == 214

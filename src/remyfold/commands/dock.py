@@ -41,9 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--box", metavar="CX,CY,CZ,SX,SY,SZ",
                        help=f"search box centre and side lengths in Å (sides up to {MAX_SIDE_LIMIT:.0f}); "
                        "instead of --pocket")
-    parser.add_argument("--exhaustiveness", type=int, default=8, metavar="N", help="Vina exhaustiveness (default: 8)")
-    parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default: 42)")
+    parser.add_argument("--exhaustiveness", type=int, default=32, metavar="N",
+                        help="Vina exhaustiveness (default: 32, the PoseBusters protocol)")
+    parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed of the first search (default: 42)")
     parser.add_argument("--poses", type=int, default=9, metavar="N", help="poses kept per pair (default: 9)")
+    parser.add_argument("--searches", type=int, default=2, metavar="N",
+                        help="independent Vina searches, seeds S, S+1, ...; their top poses are compared (default: 2)")
+    parser.add_argument("--cpu", type=int, default=0, metavar="N", help="cores for Vina (default: 0, all available)")
+    parser.add_argument("--ph", type=float, default=7.4, metavar="PH",
+                        help="pH of the receptor's protonation states (default: 7.4)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,12 +82,14 @@ def _job(args: argparse.Namespace):
     from remyfold.dock.errors import DockError
     from remyfold.dock.ligand import resolve_ligands
     from remyfold.dock.runner import DockJob
+    from remyfold.dock.receptor_prep import PrepSettings
     from remyfold.dock.vina_dock import DockSettings
 
     pocket = args.pocket.strip().lower()
     if pocket != "auto" and not (pocket.isdigit() and int(pocket) >= 1):
         raise DockError(f"--pocket {args.pocket!r}: give auto or a pocket rank (1, 2, ...)")
-    settings = DockSettings(args.exhaustiveness, args.seed, args.poses)
+    settings = DockSettings(args.exhaustiveness, args.seed, args.poses, args.searches, args.cpu)
+    prep = PrepSettings(args.ph)
     box = parse_box(args.box) if args.box else None
     for path in args.receptors:
         check_structure(path)
@@ -94,4 +102,4 @@ def _job(args: argparse.Namespace):
             print(f"remyfold dock: warning: ligand {spec.name}: docking its largest fragment, "
                   f"dropped {' '.join(spec.dropped)}", file=sys.stderr)  # fmt: skip
     return DockJob(receptors=tuple(Path(p) for p in args.receptors), ligands=ligands, out_dir=Path(args.out),
-                   pocket=pocket, box=box, settings=settings)
+                   pocket=pocket, box=box, settings=settings, prep=prep)

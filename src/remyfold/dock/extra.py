@@ -22,6 +22,9 @@ DISTRIBUTIONS = {
     "vina": "vina",
     "scipy": "scipy",
     "pocketeer": "pocketeer",
+    "pdbfixer": "pdbfixer",
+    "openmm": "openmm",
+    "posebusters": "posebusters",
 }
 
 

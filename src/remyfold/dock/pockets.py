@@ -55,8 +55,28 @@ class Pocket:
         }
 
 
+STEP = 0.6  # grid spacing (Å), pyKVFinder's default
+
+
 def find_pockets(receptor: Receptor) -> list[Pocket]:
     """Detect, rank (largest volume first) and describe the receptor's pockets."""
+    names, volume, residues, cavities, vertices = _detect(receptor)
+    # Grid axes: the vertices are the origin and the ends of the X, Y and Z edges of the grid box.
+    origin = vertices[0]
+    axes = np.stack([(vertices[k] - origin) / np.linalg.norm(vertices[k] - origin) for k in (1, 2, 3)])  # [3, 3]
+    pockets = []
+    for rank, name in enumerate(sorted(names, key=lambda name: -volume[name]), start=1):
+        idx = np.argwhere(cavities == names.index(name) + 2)  # cavity i (0-based) is tagged i + 2
+        points = origin + (idx * STEP) @ axes  # grid index [M, 3] -> Å
+        lining = tuple(dict.fromkeys(_key(r) for r in residues.get(name, [])))
+        pockets.append(Pocket(rank, float(volume[name]), float(volume[name]),
+                              tuple(float(v) for v in points.mean(axis=0)), lining,
+                              receptor.mean_plddt(list(lining)), points))
+    return pockets
+
+
+def _detect(receptor: Receptor):
+    """pyKVFinder's public steps: atoms, grid vertices ``[4, 3]``, cavities, volumes, lining residues."""
     kv = require("pyKVFinder")
     root = logging.getLogger()
     level = root.level
@@ -65,23 +85,16 @@ def find_pockets(receptor: Receptor) -> list[Pocket]:
         with tempfile.NamedTemporaryFile("w", suffix=".pdb") as handle:
             handle.write(receptor.pdb)
             handle.flush()
-            result = kv.run_workflow(handle.name)
+            atomic = kv.read_pdb(handle.name)
+        vertices = np.asarray(kv.get_vertices(atomic, step=STEP), dtype=float)
+        ncav, cavities = kv.detect(atomic, vertices, step=STEP)
+        if ncav == 0:
+            return [], {}, {}, cavities, vertices
+        _surface, volume, _area = kv.spatial(cavities, step=STEP)
+        residues = kv.constitutional(cavities, atomic, vertices, step=STEP)
     finally:
         root.setLevel(level)
-    if result is None:
-        return []
-    names = list(result.volume)  # cavity i (0-based) is tagged i + 2 in the grid
-    origin = np.asarray(result._vertices[0], dtype=float)
-    order = sorted(names, key=lambda name: -result.volume[name])
-    pockets = []
-    for rank, name in enumerate(order, start=1):
-        idx = np.argwhere(result.cavities == names.index(name) + 2)
-        points = origin + idx * float(result._step)  # grid index [M, 3] -> Å
-        residues = tuple(dict.fromkeys(_key(r) for r in result.residues.get(name, [])))
-        pockets.append(Pocket(rank, float(result.volume[name]), float(result.volume[name]),
-                              tuple(float(v) for v in points.mean(axis=0)), residues,
-                              receptor.mean_plddt(list(residues)), points))
-    return pockets
+    return list(volume), volume, residues, cavities, vertices
 
 
 def _key(entry) -> ResidueKey:

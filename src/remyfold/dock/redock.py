@@ -20,11 +20,15 @@ from remyfold.dock.extra import require
 
 def crystal_ligand_from_structure(path: str | Path, resname: str, chain: str | None, smiles: str):
     """The first residue named ``resname`` (in ``chain`` when given) as an RDKit molecule with bond orders."""
-    import gemmi
+    from remyfold.errors import InputError
+    from remyfold.io.structure_files import open_structure
 
     Chem = require("rdkit.Chem")
     AllChem = require("rdkit.Chem.AllChem")
-    st = gemmi.read_structure(str(path))
+    try:
+        st = open_structure(Path(path))
+    except InputError as err:
+        raise DockError(str(err)) from None
     st.remove_hydrogens()
     st.remove_alternative_conformations()
     for ch in st[0]:
@@ -42,15 +46,17 @@ def crystal_ligand_from_structure(path: str | Path, resname: str, chain: str | N
 
 
 def _residue_pdb_block(chain: str, res) -> str:
-    """HETATM records of one residue (element columns set so RDKit types atoms right)."""
-    lines = []
-    for i, atom in enumerate(res, start=1):
-        name = atom.name if len(atom.name) == 4 else f" {atom.name:<3}"
-        lines.append(
-            f"HETATM{i:5d} {name} {res.name:>3} {chain[:1] or 'A'}{res.seqid.num:4d}    "
-            f"{atom.pos.x:8.3f}{atom.pos.y:8.3f}{atom.pos.z:8.3f}  1.00 0.00          {atom.element.name.upper():>2}"
-        )
-    return "\n".join(lines) + "\nEND\n"
+    """PDB text of one residue (HETATM records with element columns, so RDKit types atoms right), by gemmi."""
+    import gemmi
+
+    structure = gemmi.Structure()
+    model = gemmi.Model(1)
+    part = gemmi.Chain(chain[:1] or "A")
+    part.add_residue(res)
+    model.add_chain(part)
+    model[0][0].het_flag = "H"
+    structure.add_model(model)
+    return structure.make_pdb_string(gemmi.PdbWriteOptions(minimal=True))
 
 
 def crystal_ligand_from_sdf(path: str | Path):
@@ -96,7 +102,7 @@ def redock(receptor, smiles: str, crystal, settings) -> dict:
     from remyfold.dock.box import box_around
     from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
     from remyfold.dock.pockets import find_pockets
-    from remyfold.dock.receptor import receptor_pdbqt
+    from remyfold.dock.receptor_prep import receptor_pdbqt
     from remyfold.dock.vina_dock import dock_pdbqt
 
     mol = ligand_3d(LigandSpec("ligand", smiles=smiles), settings.seed)
@@ -107,8 +113,8 @@ def redock(receptor, smiles: str, crystal, settings) -> dict:
     box = box_around(top.points, ligand_extent(mol))
     with tempfile.TemporaryDirectory(prefix="remyfold-redock-") as scratch:
         rec_path = Path(scratch) / "receptor.pdbqt"
-        rec_path.write_text(receptor_pdbqt(receptor))
-        poses = dock_pdbqt(rec_path, ligand_pdbqt(mol, "ligand"), box, settings)
+        rec_path.write_text(receptor_pdbqt(receptor).pdbqt)
+        poses = dock_pdbqt(rec_path, ligand_pdbqt(mol, "ligand"), box, settings).poses
     rmsds = [heavy_atom_rmsd(p.mol, crystal) for p in poses]
     return {
         "pocket_dcc": float(np.linalg.norm(np.asarray(top.centre) - ligand_centre(crystal))),

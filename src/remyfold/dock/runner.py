@@ -2,12 +2,18 @@
 
 For each pair ``<receptor>__<ligand>`` in the output folder:
 
-- ``.poses.sdf``: the poses, best first, each with ``vina_score`` (kcal/mol),
-  ``pose_rank``, ``pocket``, ``receptor`` and ``ligand`` properties;
+- ``.poses.sdf``: the poses, best first (hydrogens relaxed, see
+  :mod:`remyfold.dock.pose_checks`), each with ``vina_score`` (kcal/mol),
+  ``pose_rank``, ``pocket``, ``receptor``, ``ligand`` and ``posebusters_passed``
+  properties;
 - ``.complex.pdb``: the receptor's protein with the top pose as residue ``LIG``
   (chain ``Z``);
-- ``.dock.json``: the pair's record (box, pocket, lining residues, scores),
-  written last: a pair with this file is finished and skipped on a rerun.
+- ``.dock.json``: the pair's record (box, pocket, lining residues, scores, the
+  ``request``: inputs, site choice, search and receptor-preparation settings,
+  remyfold/Vina/Meeko/RDKit/PDBFixer/OpenMM versions; whether independent
+  searches agree; receptor residues excluded), written last: a pair whose
+  record holds the same request is finished and skipped on a rerun; a rerun with
+  other settings redoes it.
 
 ``dock_summary.tsv`` (receptor, ligand, pocket, pose rank, Vina score, pocket
 mean pLDDT) is rebuilt from every record at the end. All files are written
@@ -17,15 +23,18 @@ atomically. Ligands are validated before any docking starts.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from remyfold.dock.box import Box, box_around, check_box
 from remyfold.dock.errors import DockError
 from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
 from remyfold.dock.pockets import Pocket, find_pockets
-from remyfold.dock.receptor import Receptor, load_receptor, receptor_pdbqt
+from remyfold.dock.pose_checks import check_poses, relax_hydrogens
+from remyfold.dock.receptor import Receptor, load_receptor
+from remyfold.dock.receptor_prep import PrepSettings, PreparedReceptor, receptor_pdbqt
 from remyfold.dock.vina_dock import DockSettings, Pose, dock_pdbqt
 from remyfold.io.atomic import write_text_atomic
 
@@ -43,6 +52,7 @@ class DockJob:
     pocket: str = "auto"
     box: Box | None = None
     settings: DockSettings = field(default_factory=DockSettings)
+    prep: PrepSettings = field(default_factory=PrepSettings)
 
 
 def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
@@ -55,15 +65,16 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
     pairs = [(r, spec) for r in receptors for spec in job.ligands]
     job.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="remyfold-dock-") as scratch:
-        prepared: dict[str, Path] = {}
+        prepared: dict[str, tuple[Path, PreparedReceptor]] = {}
         pockets: dict[str, list[Pocket]] = {}  # found once per receptor
         for receptor, spec in tqdm(pairs, desc="docking", unit="pair", disable=not progress):
             record_path = job.out_dir / f"{receptor.name}__{spec.name}.dock.json"
-            if record_path.exists():
+            if _finished(record_path, pair_request(job, receptor, spec)):
                 continue
             if receptor.name not in prepared:
-                prepared[receptor.name] = Path(scratch) / f"{receptor.name}.pdbqt"
-                prepared[receptor.name].write_text(receptor_pdbqt(receptor))
+                prep = receptor_pdbqt(receptor, job.prep)
+                prepared[receptor.name] = (Path(scratch) / f"{receptor.name}.pdbqt", prep)
+                prepared[receptor.name][0].write_text(prep.pdbqt)
                 pockets[receptor.name] = [] if job.box is not None else find_pockets(receptor)
             dock_pair(job, receptor, prepared[receptor.name], spec, mols[spec.name], pockets[receptor.name])
     rows = summary_rows(job.out_dir, [r.name for r in receptors], [s.name for s in job.ligands])
@@ -98,15 +109,22 @@ def choose_site(
 
 
 def dock_pair(
-    job: DockJob, receptor: Receptor, rec_pdbqt: Path, spec: LigandSpec, mol, pockets: list[Pocket]
+    job: DockJob, receptor: Receptor, prepared: tuple[Path, PreparedReceptor], spec: LigandSpec, mol,
+    pockets: list[Pocket],
 ) -> dict:
     """Dock one pair and write its three files (record last)."""
     extent = ligand_extent(mol)
     box, pocket = choose_site(job, receptor, pockets, extent, spec.name)
-    poses = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
+    rec_pdbqt, prep = prepared
+    excluded_in_box = _excluded_in_box(receptor, prep, box)
+    _warn_excluded(receptor, prep, excluded_in_box)
+    result = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
+    poses = [replace(p, mol=relax_hydrogens(p.mol)) for p in result.poses]
+    checks = check_poses([p.mol for p in poses], receptor.pdb)
+    _warn_disagreement(receptor, spec, result)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
     pocket_label = "box" if pocket is None else str(pocket.rank)
-    write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, pocket_label))
+    write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, pocket_label, checks))
     write_text_atomic(f"{stem}.complex.pdb", complex_pdb(receptor, poses[0]))
     lining = pocket.residues if pocket is not None else receptor.lining_residues(box.centre, min(box.size) / 2)
     record = {
@@ -118,48 +136,128 @@ def dock_pair(
         "box": {"centre": list(box.centre), "size": list(box.size)},
         "pocket_residues": [f"{c}:{receptor.residue_names[(c, n, i)]}{n}{i}" for c, n, i in lining],
         "pocket_mean_plddt": pocket.mean_plddt if pocket is not None else receptor.mean_plddt(lining),
-        "settings": {"exhaustiveness": job.settings.exhaustiveness, "seed": job.settings.seed,
-                     "poses": job.settings.poses},
-        "poses": [{"rank": p.rank, "vina_kcal_mol": p.score} for p in poses],
+        "settings": job.settings.as_dict(),
+        "request": pair_request(job, receptor, spec),
+        "searches": result.as_dict(),
+        "receptor_prep": {**prep.as_dict(), "excluded_residues_in_box": excluded_in_box},
+        "poses": [{"rank": p.rank, "vina_kcal_mol": p.score, "seed": p.seed, "posebusters": check}
+                  for p, check in zip(poses, checks)],
     }
     write_text_atomic(f"{stem}.dock.json", json.dumps(record, indent=1) + "\n")
     return record
 
 
-def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str) -> str:
-    """SDF text of the poses with their scores as properties."""
+def pair_request(job: DockJob, receptor: Receptor, spec: LigandSpec) -> dict:
+    """What a pair's result depends on: inputs, site choice, search and preparation settings, versions.
+
+    A rerun whose request differs from the stored record's redoes the pair (JSON-normalised for comparison).
+    """
+    request = {
+        "receptor_path": str(receptor.path),
+        "ligand": spec.smiles if spec.smiles is not None else str(spec.sdf),
+        "site": {"pocket": job.pocket} if job.box is None else {"box": [*job.box.centre, *job.box.size]},
+        "search": job.settings.as_dict(),
+        "receptor_prep": job.prep.as_dict(),
+        "versions": software_versions(),
+    }
+    return json.loads(json.dumps(request))
+
+
+def software_versions() -> dict:
+    """Versions of remyfold and the docking stack (``"not installed"`` where absent)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from remyfold._version import __version__
+
+    versions = {"remyfold": __version__}
+    for name in ("vina", "meeko", "rdkit", "pdbfixer", "openmm", "pyKVFinder"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _finished(record_path: Path, request: dict) -> bool:
+    """Whether the pair's record exists and was made with the same request (a damaged record is redone)."""
+    try:
+        return json.loads(record_path.read_text()).get("request") == request
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _warn_disagreement(receptor: Receptor, spec: LigandSpec, result) -> None:
+    """One stderr line when independent searches' top poses are farther apart than the agreement RMSD."""
+    if not result.searches_agree:
+        rmsd = ", ".join(f"{v:.1f}" for v in result.top_rmsd)
+        print(f"warning: {receptor.name} × {spec.name}: the independent searches' top poses disagree "
+              f"(RMSD to the first search's top pose: {rmsd} Å > {result.as_dict()['agreement_rmsd']} Å); "
+              "the top pose is uncertain: raise --exhaustiveness or give the site", file=sys.stderr)
+
+
+def _excluded_in_box(receptor: Receptor, prep: PreparedReceptor, box: Box) -> list[str]:
+    """The excluded residues with a heavy atom inside the search box."""
+    inside = box.contains(receptor.coords)
+    touching = {key for key, hit in zip(receptor.residues, inside) if hit}
+    return [label for label, key in zip(prep.excluded, prep.excluded_keys) if key in touching]
+
+
+def _warn_excluded(receptor: Receptor, prep: PreparedReceptor, in_box: list[str]) -> None:
+    """One stderr line when receptor preparation excluded residues (and whether they touch the box)."""
+    if not prep.excluded:
+        return
+    where = f"; {len(in_box)} of them touch the search box ({', '.join(in_box)})" if in_box else "; none in the box"
+    print(f"warning: receptor {receptor.name}: {len(prep.excluded)} residue(s) excluded (no Meeko template): "
+          f"{', '.join(prep.excluded)}{where}", file=sys.stderr)
+
+
+POSE_PROPERTIES = ("receptor", "ligand", "pocket", "pose_rank", "vina_score", "posebusters_passed")
+
+
+def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str, checks: list[dict]) -> str:
+    """SDF text of the poses with their scores and PoseBusters verdicts as properties, written by ``SDWriter``."""
+    import io
+
     from rdkit import Chem
 
-    blocks = []
-    for pose in poses:
+    buffer = io.StringIO()
+    writer = Chem.SDWriter(buffer)
+    writer.SetProps(list(POSE_PROPERTIES))
+    for pose, check in zip(poses, checks):
         mol = Chem.Mol(pose.mol)
         mol.SetProp("_Name", f"{ligand} pose {pose.rank} in {receptor}")
-        for key, value in (("receptor", receptor), ("ligand", ligand), ("pocket", pocket),
-                           ("pose_rank", str(pose.rank)), ("vina_score", f"{pose.score:.3f}")):
+        values = (receptor, ligand, pocket, str(pose.rank), f"{pose.score:.3f}", "yes" if check["passed"] else "no")
+        for key, value in zip(POSE_PROPERTIES, values):
             mol.SetProp(key, value)
-        blocks.append(Chem.MolToMolBlock(mol) + "".join(
-            f">  <{k}>\n{mol.GetProp(k)}\n\n" for k in ("receptor", "ligand", "pocket", "pose_rank", "vina_score")
-        ) + "$$$$\n")
-    return "".join(blocks)
+        writer.write(mol)
+    writer.close()
+    return buffer.getvalue()
 
 
 def complex_pdb(receptor: Receptor, pose: Pose) -> str:
-    """The receptor protein followed by the pose's heavy atoms as HETATM ``LIG`` in chain ``Z``."""
-    protein = [line for line in receptor.pdb.splitlines() if line.startswith(("ATOM", "HETATM", "TER"))]
-    lines, serial = list(protein), len(protein) + 1
-    pos = pose.mol.GetConformer().GetPositions()
+    """The receptor protein and the pose's heavy atoms as residue ``LIG`` 1 of chain ``Z``, written by gemmi."""
+    import gemmi
+
+    structure = receptor.protein.structure.clone()
+    ligand = gemmi.Residue()
+    ligand.name, ligand.het_flag, ligand.seqid = "LIG", "H", gemmi.SeqId(1, " ")
+    positions = pose.mol.GetConformer().GetPositions()
     counts: dict[str, int] = {}
     for atom in pose.mol.GetAtoms():
         if atom.GetAtomicNum() == 1:
             continue
-        element = atom.GetSymbol()
-        counts[element] = counts.get(element, 0) + 1
-        name = f"{element}{counts[element]}"[:4]
-        x, y, z = pos[atom.GetIdx()]
-        lines.append(f"HETATM{serial:5d} {name:<4} LIG Z   1    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00"
-                     f"          {element.upper():>2}")
-        serial += 1
-    return "\n".join(lines + ["END"]) + "\n"
+        record = gemmi.Atom()
+        record.element = gemmi.Element(atom.GetSymbol())
+        counts[atom.GetSymbol()] = counts.get(atom.GetSymbol(), 0) + 1
+        record.name = f"{atom.GetSymbol().upper()}{counts[atom.GetSymbol()]}"[:4]
+        record.pos = gemmi.Position(*positions[atom.GetIdx()])
+        record.occ = 1.0
+        ligand.add_atom(record)
+    chain = gemmi.Chain("Z")
+    chain.add_residue(ligand)
+    structure[0].add_chain(chain)
+    structure.setup_entities()
+    return structure.make_pdb_string(gemmi.PdbWriteOptions(minimal=True))
 
 
 def summary_rows(out_dir: Path, receptors: list[str], ligands: list[str]) -> list[dict]:

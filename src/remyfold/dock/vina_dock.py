@@ -1,13 +1,21 @@
-"""One docking run: AutoDock Vina (Vina scoring function, Monte-Carlo search + BFGS) of a ligand in a box.
+"""Docking runs: AutoDock Vina (Vina scoring function, Monte-Carlo search + BFGS) of a ligand in a box.
 
 ``dock_pdbqt`` runs the ``vina`` Python bindings on a prepared receptor and
 ligand and returns the poses as RDKit molecules (rebuilt by Meeko from Vina's
-PDBQT, bond orders kept) with their Vina scores in kcal/mol. Deterministic for
-a given ``seed``: Vina runs on one CPU with that seed.
+PDBQT, bond orders kept) with their Vina scores in kcal/mol.
+
+Search defaults follow the PoseBusters benchmark protocol: exhaustiveness 32,
+on every available core (Vina's ``cpu``). ``searches`` independent runs (seeds
+``seed``, ``seed + 1``, ...) are pooled: poses are ranked by score, a pose
+within 1 Å RMSD of a better one is dropped, and the run reports whether the
+searches' top poses agree (heavy-atom RMSD between them at most 2 Å). Each run
+is deterministic for its seed, whatever the number of cores (Vina seeds each
+Monte-Carlo chain from the run's seed).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,34 +23,80 @@ from remyfold.dock.box import Box
 from remyfold.dock.errors import DockError
 from remyfold.dock.extra import require
 
+AGREEMENT_RMSD = 2.0  # Å: top poses of independent searches farther apart than this disagree
+DUPLICATE_RMSD = 1.0  # Å: a pooled pose this close to a better one is the same pose
+
 
 @dataclass(frozen=True)
 class DockSettings:
-    """Search settings: Vina's exhaustiveness, random seed, number of poses kept."""
+    """Search settings: exhaustiveness, first random seed, poses kept, independent searches, cores (0 = all)."""
 
-    exhaustiveness: int = 8
+    exhaustiveness: int = 32
     seed: int = 42
     poses: int = 9
+    searches: int = 2
+    cpu: int = 0
 
     def __post_init__(self):
-        if self.exhaustiveness < 1 or self.poses < 1:
-            raise DockError("--exhaustiveness and --poses must be at least 1")
+        if self.exhaustiveness < 1 or self.poses < 1 or self.searches < 1 or self.cpu < 0:
+            raise DockError("--exhaustiveness, --poses and --searches must be at least 1")
+
+    def cores(self) -> int:
+        """Cores Vina uses: ``cpu``, or every core this process may run on."""
+        if self.cpu:
+            return self.cpu
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+    def as_dict(self) -> dict:
+        """What the record stores (cores are left out: they do not change the result)."""
+        return {"exhaustiveness": self.exhaustiveness, "seed": self.seed, "poses": self.poses,
+                "searches": self.searches, "seeds": [self.seed + k for k in range(self.searches)]}
 
 
 @dataclass(frozen=True)
 class Pose:
-    """A docked pose: rank (1 = best), Vina score (kcal/mol) and the molecule with hydrogens."""
+    """A docked pose: rank (1 = best), Vina score (kcal/mol), the molecule with hydrogens, the search's seed."""
 
     rank: int
     score: float
     mol: object
+    seed: int = 0
 
 
-def dock_pdbqt(receptor_pdbqt: Path, ligand_pdbqt: str, box: Box, settings: DockSettings) -> list[Pose]:
-    """Dock and return up to ``settings.poses`` poses, best first."""
+@dataclass(frozen=True)
+class DockResult:
+    """Pooled poses (best first) and the heavy-atom RMSD (Å) between each search's top pose and the first's."""
+
+    poses: list
+    top_rmsd: tuple[float, ...]
+
+    @property
+    def searches_agree(self) -> bool:
+        return all(value <= AGREEMENT_RMSD for value in self.top_rmsd)
+
+    def as_dict(self) -> dict:
+        return {"top_pose_rmsd_to_first_search": [round(v, 3) for v in self.top_rmsd],
+                "agree": self.searches_agree, "agreement_rmsd": AGREEMENT_RMSD}
+
+
+def dock_pdbqt(receptor_pdbqt: Path, ligand_pdbqt: str, box: Box, settings: DockSettings) -> DockResult:
+    """Run ``settings.searches`` searches and pool them (see the module docstring)."""
+    from remyfold.dock.redock import heavy_atom_rmsd
+
+    runs = [_search(receptor_pdbqt, ligand_pdbqt, box, settings, settings.seed + k) for k in range(settings.searches)]
+    top_rmsd = tuple(heavy_atom_rmsd(run[0].mol, runs[0][0].mol) for run in runs[1:])
+    pooled: list[Pose] = []
+    for pose in sorted((p for run in runs for p in run), key=lambda p: p.score):
+        if len(pooled) < settings.poses and all(heavy_atom_rmsd(pose.mol, kept.mol) > DUPLICATE_RMSD for kept in pooled):
+            pooled.append(pose)
+    return DockResult([Pose(rank, p.score, p.mol, p.seed) for rank, p in enumerate(pooled, start=1)], top_rmsd)
+
+
+def _search(receptor_pdbqt: Path, ligand_pdbqt: str, box: Box, settings: DockSettings, seed: int) -> list[Pose]:
+    """One Vina search with ``seed``: up to ``settings.poses`` poses, best first."""
     vina = require("vina")
     meeko = require("meeko")
-    engine = vina.Vina(sf_name="vina", cpu=1, seed=settings.seed, verbosity=0)
+    engine = vina.Vina(sf_name="vina", cpu=settings.cores(), seed=seed, verbosity=0)
     engine.set_receptor(rigid_pdbqt_filename=str(receptor_pdbqt))
     engine.set_ligand_from_string(ligand_pdbqt)
     engine.compute_vina_maps(center=list(box.centre), box_size=list(box.size))
@@ -53,10 +107,10 @@ def dock_pdbqt(receptor_pdbqt: Path, ligand_pdbqt: str, box: Box, settings: Dock
     mols = meeko.RDKitMolCreate.from_pdbqt_mol(molecule)
     if not mols or mols[0] is None:
         raise DockError("Meeko could not rebuild the docked poses as molecules")
-    return _split_conformers(mols[0], [float(row[0]) for row in energies])
+    return _split_conformers(mols[0], [float(row[0]) for row in energies], seed)
 
 
-def _split_conformers(mol, scores: list[float]) -> list[Pose]:
+def _split_conformers(mol, scores: list[float], seed: int) -> list[Pose]:
     """One molecule per conformer (Meeko returns the poses as conformers of one molecule)."""
     Chem = require("rdkit.Chem")
     poses = []
@@ -64,5 +118,5 @@ def _split_conformers(mol, scores: list[float]) -> list[Pose]:
         single = Chem.Mol(mol)
         single.RemoveAllConformers()
         single.AddConformer(Chem.Conformer(conf), assignId=True)
-        poses.append(Pose(rank, score, single))
+        poses.append(Pose(rank, score, single, seed))
     return poses

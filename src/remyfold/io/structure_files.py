@@ -11,6 +11,11 @@
   on the "charge" columns 79–80. Such a file is read again with columns 73–80
   ignored, as the ``TMscore`` program does (only element and segment columns live
   there, and elements are then inferred from the atom names).
+* A PDB file without element columns (CHARMM/NAMD layout: names start in
+  column 13, so gemmi reads ``CA`` as calcium and ``HG1`` as mercury) gets the
+  elements of its amino-acid atoms from their names: the first letter after any
+  digits (``D`` for deuterium is hydrogen; ``SE`` of MSE is selenium). Atoms of
+  other residues keep gemmi's inference.
 """
 
 from __future__ import annotations
@@ -61,7 +66,10 @@ def open_structure(path: Path):
     text = _text(path, compression)
     if inner in MMCIF_SUFFIXES or (inner not in PDB_SUFFIXES and text.lstrip().startswith("data_")):
         return _parse_mmcif(path, text)
-    return _parse_pdb(path, text)
+    structure = _parse_pdb(path, text)
+    if not _has_element_columns(text):
+        _infer_amino_acid_elements(structure)
+    return structure
 
 
 def _text(path: Path, compression: str | None) -> str:
@@ -102,4 +110,36 @@ def _parse_pdb(path: Path, text: str):
         raise InputError(
             f"{path} is not a readable PDB file ({first_line(first_error)}); supported: {SUPPORTED}"
         ) from None
+
+
+def _has_element_columns(text: str) -> bool:
+    """Whether any ATOM/HETATM record has an element symbol in columns 77-78 (not the serial number of
+    the pre-1996 layout)."""
+    return any(
+        line.startswith(("ATOM", "HETATM")) and line[76:78].strip().isalpha()
+        for line in text.splitlines()
+    )
+
+
+def _infer_amino_acid_elements(structure) -> None:
+    """Set the element of every amino-acid atom from its name (file without element columns)."""
+    import gemmi
+
+    from remyfold.io.parent_residues import one_letter
+
+    for model in structure:
+        for chain in model:
+            for residue in chain:
+                if one_letter(residue.name) is None:
+                    continue
+                for atom in residue:
+                    atom.element = gemmi.Element(_element_of_name(residue.name, atom.name))
+
+
+def _element_of_name(residue: str, atom: str) -> str:
+    """The element of a protein atom name: C, N, O, S or H (``D`` too); Se for MSE's SE."""
+    if residue == "MSE" and atom == "SE":
+        return "Se"
+    letter = atom.lstrip("0123456789")[:1].upper()
+    return "H" if letter == "D" else (letter if letter in "CNOSH" else "X")
 

@@ -3,7 +3,7 @@
 ``load_docking(dir)`` reads the ``*.dock.json`` records and ``*.complex.pdb``
 files that ``remyfold dock`` writes; ``add_docking(html, pairs)`` inserts a
 "Docking" section (table of receptor, ligand, pocket, top Vina score, pocket
-mean pLDDT (Cα), lining residues; a pair selector; a 3Dmol.js view with the
+mean pLDDT (Cα), the top pose's PoseBusters verdict, lining residues; a pair selector; a 3Dmol.js view with the
 ligand as sticks and the pocket residues as thin sticks) before ``</main>``,
 and its data and script before ``</body>``. Text from files is escaped; the
 structures travel as JSON (see :func:`remyfold.report.viewer.json_for_script`).
@@ -71,7 +71,7 @@ def docking_section(pairs: list[DockedPair]) -> str:
 <h2>Docking</h2>
 <table class="docking">
 <thead><tr><th>receptor</th><th>ligand</th><th>pocket</th><th>Vina (kcal/mol)</th>\
-<th>pocket mean pLDDT (Cα)</th><th>pocket residues</th></tr></thead>
+<th>pocket mean pLDDT (Cα)</th><th>top pose PoseBusters</th><th>pocket residues</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -91,11 +91,21 @@ def _row(index: int, pair: DockedPair) -> str:
         plddt_cell = "—"
     else:
         plddt_cell = f"{plddt:.1f}" + (' <span class="low">low</span>' if plddt < LOW_PLDDT else "")
+    checks = _posebusters_cell(top.get("posebusters"))
     residues = ", ".join(r.get("pocket_residues", [])[:12])
     more = len(r.get("pocket_residues", [])) - 12
     return (f'<tr data-pair="{index}"><td>{escape(r["receptor"])}</td><td>{escape(r["ligand"])}</td>'
-            f'<td>{escape(str(r["pocket"]))}</td><td>{top["vina_kcal_mol"]:.2f}</td><td>{plddt_cell}</td>'
+            f'<td>{escape(str(r["pocket"]))}</td><td>{top["vina_kcal_mol"]:.2f}</td><td>{plddt_cell}</td><td>{checks}</td>'
             f'<td>{escape(residues)}{f" (+{more})" if more > 0 else ""}</td></tr>')
+
+
+def _posebusters_cell(check: dict | None) -> str:
+    """``pass``, ``fail`` with the failed tests, or a dash for records made before the checks."""
+    if not check:
+        return "—"
+    if check.get("passed"):
+        return "pass"
+    return f'<span class="low">fail</span> ({escape(", ".join(check.get("failed", [])))})'
 
 
 def _pocket_selection(record: dict) -> list[dict]:
