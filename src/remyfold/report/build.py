@@ -28,7 +28,8 @@ DEFAULT_NAME = "report.html"
 
 
 def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: Path | None = None,
-                 dock_dir: Path | None = None, warn: Callable[[str], None] | None = None) -> Path:  # fmt: skip
+                 dock_dir: Path | None = None, warn: Callable[[str], None] | None = None,
+                 title: str | None = None) -> Path:  # fmt: skip
     """Write the report of ``pred_dir`` and return the HTML path.
 
     ``reference_dir``: folder of ``<id>.pdb`` / ``<id>.cif`` (optionally
@@ -40,6 +41,8 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     or a missing viewer library (see ``scripts/install_viewer.sh``).
     ``dock_dir``: a ``remyfold dock`` output folder whose poses to show
     (default: ``pred_dir`` itself when it holds ``dock_summary.tsv``).
+    ``title``: the report's title in place of the folder (then the folder's path is not shown:
+    the server's reports name the job, never the server's own paths).
     """
     from remyfold.report.html import render_page  # imported here: keeps matplotlib out of import time
 
@@ -54,8 +57,10 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     assets = {record.id: _record_assets(record, files_dir) for record in records if record.done}
     n_done = len(assets)
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    meta = f"Folder {pred_dir.resolve()} · {n_done} of {len(records)} predictions done · written {stamp}"
-    html = render_page(records, assets, library, title=f"remyfold report: {pred_dir.resolve().name}", meta=meta)
+    where = f"Folder {pred_dir.resolve()} · " if title is None else ""
+    meta = f"{where}{n_done} of {len(records)} predictions done · written {stamp}"
+    title = title if title is not None else pred_dir.resolve().name
+    html = render_page(records, assets, library, title=f"remyfold report: {title}", meta=meta)
     html = _with_docking(html, pred_dir, dock_dir)
     write_text_atomic(output, html)
     return output

@@ -8,8 +8,6 @@ from pathlib import Path
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DATABASE_NAME = "remyfold-serve.sqlite"
-#: Default engine loader: ``module:function(config, device) -> folder`` (see :mod:`remyfold.serve.worker`).
-DEFAULT_LOADER = "remyfold.serve.worker:load_folder"
 
 
 @dataclass(frozen=True)
@@ -22,6 +20,7 @@ class Limits:
         max_records: records per job (422 beyond).
         max_queued_jobs: jobs a user may have queued or running at once (429 beyond).
         max_recycles: largest ``num_recycles`` a job may ask for (422 beyond).
+        max_reference_bytes: largest reference structure for ``compare``, once unpacked (413 beyond).
     """
 
     max_request_bytes: int = 2 * 1024 * 1024
@@ -29,6 +28,7 @@ class Limits:
     max_records: int = 100
     max_queued_jobs: int = 20
     max_recycles: int = 24
+    max_reference_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -43,6 +43,8 @@ class ServeConfig:
     Attributes:
         data_dir: folder holding the SQLite job store and every job's files.
         weights: what ``--weights`` names (a folder or a hub id); loaded once by each worker.
+        weights_name, weights_revision: which weights these are (:func:`remyfold.weights.resolve_weights`);
+            recorded on every job at submission, and a worker folds only jobs of its revision.
         devices: one worker process per device (``cpu``, ``cuda:0``, ...).
         host, port: where uvicorn listens (loopback by default; put TLS in front, see README).
         secure_cookies: mark the session cookie ``Secure`` (only sent over HTTPS). Turn off only
@@ -51,12 +53,15 @@ class ServeConfig:
         session_hours: lifetime of a browser session.
         max_tokens_per_batch: the folding token budget (as ``predict --max-tokens-per-batch``).
         precision, chunk_size: as for ``predict``.
-        loader: ``module:function`` building the engine in a worker (tests plug a fake engine in).
+        loader: ``module:function``, a :class:`remyfold.pipeline.FolderLoader` ``(weights, options) -> folder``
+            building the engine in a worker; ``None``: the predict pipeline's (tests plug a fake engine in).
         poll_s: how often an idle worker looks for a job.
     """
 
     data_dir: Path
     weights: str = "facebook/esmfold_v1"
+    weights_name: str = ""
+    weights_revision: str = ""
     devices: tuple[str, ...] = ("auto",)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
@@ -66,12 +71,14 @@ class ServeConfig:
     max_tokens_per_batch: int = 1024
     precision: str = "fp32"
     chunk_size: int | None = None
-    loader: str = DEFAULT_LOADER
+    loader: str | None = None
     poll_s: float = 0.2
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if not self.weights_name:
+            object.__setattr__(self, "weights_name", str(self.weights))
         if not self.devices:
             raise ValueError("at least one device is needed")
 
