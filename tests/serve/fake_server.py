@@ -53,7 +53,8 @@ def main() -> None:
     parser.add_argument("--weights-revision", default="fake-1", help="the revision the fake weights claim to be")
     args = parser.parse_args()
     os.environ["REMYFOLD_FAKE_FOLD_SECONDS"] = str(args.fold_seconds)  # read by the spawned worker
-    config = ServeConfig(data_dir=args.data, weights="fake", weights_revision=args.weights_revision, devices=("cpu",) * args.workers, port=args.port, secure_cookies=False,
+    config = ServeConfig(data_dir=args.data, weights="fake", weights_revision=args.weights_revision,
+                         devices=("cpu",) * args.workers, port=args.port, secure_cookies=False,
                          loader="fake_server:load_fake", limits=Limits(max_queued_jobs=100))  # fmt: skip
     run_server(config)
 

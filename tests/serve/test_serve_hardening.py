@@ -231,3 +231,17 @@ def test_a_client_leaving_the_atlas_endpoint_does_not_leave_its_job_queued(tmp_p
         while time.monotonic() < deadline and store.jobs(AUDITOR)[0].state == "queued":
             time.sleep(0.1)
         assert store.jobs(AUDITOR)[0].state == "cancelled"
+
+
+def test_a_data_folder_of_an_older_server_gets_the_weights_columns(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    alice = store.add_user("alice", "a" * 64, admin=False)
+    store.submit(alice, "old", name="j", n_records=1, n_residues=3, num_recycles=None, max_active=5)
+    with store.engine.connect() as conn:  # as an older server made it: no weights columns
+        conn.exec_driver_sql("ALTER TABLE jobs DROP COLUMN weights")
+        conn.exec_driver_sql("ALTER TABLE jobs DROP COLUMN weights_revision")
+    store.engine.dispose()
+    reopened = Store(tmp_path / "db.sqlite")
+    assert reopened.job(alice, "old").public()["weights"] == {"name": "", "revision": ""}
+    assert reopened.fail_other_weights("facebook/esmfold_v1", "abc") == 1
+    assert "unrecorded weights" in reopened.job(alice, "old").reason

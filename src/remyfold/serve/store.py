@@ -394,7 +394,7 @@ def _add_missing_columns(engine) -> None:
             for column in table.columns:
                 if column.name not in present:
                     default = column.default.arg if column.default is not None else None
-                    literal = "''" if default == "" else "NULL" if default is None else repr(default)
+                    literal = {None: "NULL", "": "''", False: "0", True: "1"}.get(default, str(default))
                     kind = column.type.compile(engine.dialect)
                     null = "" if column.nullable else " NOT NULL"
                     conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{null} DEFAULT {literal}")
