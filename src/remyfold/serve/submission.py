@@ -21,8 +21,10 @@ from remyfold.io.fasta import FastaRecord, parse_fasta_text
 from remyfold.serve.config import Limits
 from remyfold.serve.errors import RequestError
 
-#: Packed uploads, by their magic bytes: (format name, streaming reader).
-PACKED = {b"\x1f\x8b": ("gzip", gzip.open), b"BZh": ("bzip2", bz2.open), b"\xfd7zXZ\x00": ("xz", lzma.open)}
+#: Bytes unpacked at a time (the most an upload holds in memory beyond the limit).
+UNPACK_CHUNK = 1 << 20
+#: Most memory the xz decoder may take (xz -9 needs 65 MiB; a file may ask for far more).
+XZ_MEMORY_LIMIT = 80 << 20
 #: Longest record id, in UTF-8 bytes: ``<id>.json`` and the atomic writer's temporary name must fit
 #: a file name (255 bytes on common file systems) with room to spare.
 MAX_ID_BYTES = 128
@@ -52,22 +54,61 @@ class Submission:
         return "".join(f">{record.id}\n{record.sequence}\n" for record in self.records)
 
 
+def _file_chunks(opener):
+    """Pieces of a packed upload unpacked by ``opener`` (``gzip.open``, ``bz2.open``): their window is small."""
+
+    def chunks(data: bytes):
+        with opener(io.BytesIO(data)) as handle:
+            while chunk := handle.read(UNPACK_CHUNK):
+                yield chunk
+
+    return chunks
+
+
+def _xz_chunks(data: bytes):
+    """Pieces of an xz upload, every stream; the decoder's memory (the dictionary the file asks
+    for) is capped at :data:`XZ_MEMORY_LIMIT`."""
+    while data:
+        decoder = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMORY_LIMIT)
+        yield decoder.decompress(data, UNPACK_CHUNK)
+        while not decoder.eof:
+            if decoder.needs_input:
+                raise EOFError("the xz stream ends early")
+            yield decoder.decompress(b"", UNPACK_CHUNK)
+        data = decoder.unused_data.lstrip(b"\0")  # stream padding, then maybe another stream
+
+
+#: Packed uploads, by their magic bytes: (format name, pieces of the unpacked data).
+PACKED = {b"\x1f\x8b": ("gzip", _file_chunks(gzip.open)), b"BZh": ("bzip2", _file_chunks(bz2.open)),
+          b"\xfd7zXZ\x00": ("xz", _xz_chunks)}  # fmt: skip
+
+
 def unpack_upload(data: bytes, limit: int, what: str) -> bytes:
     """``data``, unpacked when gzip, bzip2 or xz (recognised by magic bytes), at most ``limit`` bytes.
 
-    Unpacks as a stream and stops after ``limit + 1`` bytes, so a small "bomb" that unpacks to
-    gigabytes costs at most ``limit`` bytes of memory: 413 beyond the limit, 422 for a damaged file.
+    Unpacks as a stream, one :data:`UNPACK_CHUNK` at a time, and stops once past ``limit``, so a
+    small "bomb" that unpacks to gigabytes costs about ``limit`` bytes of memory (twice that for the
+    final copy of an accepted file): 413 beyond the limit, 422 for a damaged file.
     """
-    for magic, (kind, reader) in PACKED.items():
+    too_large = RequestError(413, f"{what} is (or unpacks to) more than {limit} bytes, this server's limit; send less")
+    for magic, (kind, chunks) in PACKED.items():
         if data.startswith(magic):
+            unpacked = bytearray()
             try:
-                with reader(io.BytesIO(data)) as handle:
-                    data = handle.read(limit + 1)
-            except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+                for chunk in chunks(data):
+                    unpacked += chunk
+                    if len(unpacked) > limit:
+                        raise too_large
+            except lzma.LZMAError as err:
+                if "memory" in str(err).lower():
+                    raise RequestError(413, f"{what}: its xz settings need more than {XZ_MEMORY_LIMIT >> 20} MiB "
+                                            "to unpack; pack it with xz -6 or gzip") from None  # fmt: skip
                 raise RequestError(422, f"{what} is a damaged {kind} file; upload it again") from None
-            break
+            except (OSError, EOFError, ValueError, zlib.error):
+                raise RequestError(422, f"{what} is a damaged {kind} file; upload it again") from None
+            return bytes(unpacked)
     if len(data) > limit:
-        raise RequestError(413, f"{what} is (or unpacks to) more than {limit} bytes, this server's limit; send less")
+        raise too_large
     return data
 
 
