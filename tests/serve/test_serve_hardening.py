@@ -198,7 +198,9 @@ def test_restart_with_other_weights_marks_old_jobs_and_files_are_private(tmp_pat
             new = api.post("/api/v1/jobs", json={"fasta": ">b\nMKVLW\n"}).json()
             assert new["weights"] == {"name": "fake", "revision": "fake-2"}
             assert wait_for_job(api, new["id"])["state"] == "done"
-            assert "fake-2" in api.get(f"/jobs/{new['id']}").text  # the job page names the weights
+            page = api.get(f"/jobs/{new['id']}").text
+            assert "fake-2" in page  # the job page names the weights
+            assert "<table" not in page and 'id="report"' in page  # one records table: the report's
     finally:
         server.stop()
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
@@ -219,6 +221,10 @@ def test_browsers_get_html_error_pages_the_api_json(queue_server):
         answer = api.post("/api/v1/jobs/upload", files={"file": ("big.fa", big)}, headers=html)
         assert answer.status_code == 413 and "detail" in answer.json()
         assert api.get("/jobs/nothere", headers=html).status_code == 404
+        csrf = api.get("/").text.split('name="csrf-token" content="')[1].split('"')[0]  # bearer: no CSRF
+        both = api.post("/submit", data={"fasta": ">a\nMKV\n", "csrf_token": csrf},
+                        files={"file": ("b.fa", b">b\nMKV\n")}, headers=html)  # fmt: skip
+        assert both.status_code == 422 and "both a file and pasted FASTA" in both.text
     with client(queue_server.url) as anonymous:
         expired = anonymous.post("/login", data={"token": "x", "csrf_token": "y"}, headers=html)
         assert expired.status_code == 403 and "expired" in expired.text and 'id="token"' in expired.text
