@@ -142,8 +142,7 @@ def _start_server(engine: str, data_dir: Path, port: int):
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            workers = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["workers"]
-            if workers and all(w["state"] == "ready" for w in workers):
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["ready"]:
                 return process
         except httpx.HTTPError:
             time.sleep(0.3)

@@ -92,9 +92,12 @@ class EngineLoader:
 
     precisions: tuple[str, ...] = PRECISIONS
 
-    def __call__(self, weights: ResolvedWeights, options: PredictOptions):
+    def __call__(self, weights: ResolvedWeights | str | Path, options: PredictOptions):
+        """The engine for ``options``; ``weights`` resolved already, or a name/folder to resolve."""
         from remyfold.api import Folder
 
+        if not isinstance(weights, ResolvedWeights):
+            weights = resolve_weights(weights)
         return Folder.from_settings(options.engine, resolved=weights)
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -57,7 +58,7 @@ def make_users(data_dir: Path, names=("alice", "bob"), admin: str = "root") -> d
 
 def client(url: str, token: str | None = None, **kwargs) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=url, headers=headers, timeout=60, **kwargs)
+    return httpx.Client(base_url=url, headers=headers, **{"timeout": 60, **kwargs})
 
 
 def wait_for_job(api: httpx.Client, job_id: str, timeout: float = 90.0, states=("done", "failed", "cancelled")) -> dict:
@@ -101,7 +102,7 @@ class ServerProcess:
                 raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log_text()[-2000:]}")
             try:
                 health = httpx.get(f"{self.url}/health", timeout=5).json()
-                if health["workers"] and all(w["state"] == "ready" for w in health["workers"]):
+                if health["ready"]:
                     return health
             except httpx.HTTPError:
                 pass
@@ -156,19 +157,27 @@ def tiny_server(tiny_weights_dir, tmp_path_factory):
         server.stop()
 
 
-QUEUE_LIMITS = Limits(max_request_bytes=64 * 1024, max_residues=50, max_records=3, max_queued_jobs=3, max_recycles=8)
+QUEUE_LIMITS = Limits(max_request_bytes=64 * 1024, max_residues=50, max_records=3, max_queued_jobs=3, max_recycles=8,
+                      max_reference_bytes=1024 * 1024)
 
 
 @pytest.fixture(scope="session")
 def queue_server(tmp_path_factory):
     """The app without workers in a uvicorn thread (jobs stay queued)."""
+    data_dir = tmp_path_factory.mktemp("serve-queue") / "data"
+    tokens = make_users(data_dir, names=("alice", "bob", "carol", "fuzz"))
+    config = ServeConfig(data_dir=data_dir, secure_cookies=False, atlas_wait_s=0.3, limits=QUEUE_LIMITS)
+    with app_thread(config) as url:
+        yield RunningServer(url, tokens, data_dir)
+
+
+@contextlib.contextmanager
+def app_thread(config: ServeConfig):
+    """The app of ``config`` (no workers) served by uvicorn in a thread of this process; yields its URL."""
     import uvicorn
 
     from remyfold.serve.app import create_app
 
-    data_dir = tmp_path_factory.mktemp("serve-queue") / "data"
-    tokens = make_users(data_dir, names=("alice", "bob", "carol", "fuzz"))
-    config = ServeConfig(data_dir=data_dir, secure_cookies=False, atlas_wait_s=0.3, limits=QUEUE_LIMITS)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(config, Store(config.database)), host="127.0.0.1", port=port,
                                            log_level="warning"))  # fmt: skip
@@ -178,6 +187,8 @@ def queue_server(tmp_path_factory):
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    yield RunningServer(f"http://127.0.0.1:{port}", tokens, data_dir)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

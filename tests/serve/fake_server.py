@@ -30,11 +30,17 @@ class FakeEngine:
     def fold_batch(self, records, *, num_recycles=None, progress=None):
         from test_cli_predict import fake_prediction
 
-        time.sleep(self.seconds)
+        # Stages as the real engine reports them, at most 0.2 s apart (a cancel stops at one of them).
+        steps = max(1, int(self.seconds / 0.2))
+        for step in range(steps):
+            if progress is not None:
+                progress("language model" if step == 0 else f"trunk pass {step} of {steps - 1}")
+            time.sleep(self.seconds / steps)
         return [fake_prediction(record_id, sequence) for record_id, sequence in records]
 
 
-def load_fake(config: ServeConfig, device: str) -> FakeEngine:
+def load_fake(weights, options) -> FakeEngine:
+    """A :class:`remyfold.pipeline.FolderLoader` of the fake engine."""
     return FakeEngine(float(os.environ.get("REMYFOLD_FAKE_FOLD_SECONDS", "0")))
 
 
@@ -44,9 +50,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--fold-seconds", type=float, default=0.0)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (they race to claim jobs)")
+    parser.add_argument("--weights-revision", default="fake-1", help="the revision the fake weights claim to be")
     args = parser.parse_args()
     os.environ["REMYFOLD_FAKE_FOLD_SECONDS"] = str(args.fold_seconds)  # read by the spawned worker
-    config = ServeConfig(data_dir=args.data, weights="fake", devices=("cpu",) * args.workers, port=args.port, secure_cookies=False,
+    config = ServeConfig(data_dir=args.data, weights="fake", weights_revision=args.weights_revision,
+                         devices=("cpu",) * args.workers, port=args.port, secure_cookies=False,
                          loader="fake_server:load_fake", limits=Limits(max_queued_jobs=100))  # fmt: skip
     run_server(config)
 

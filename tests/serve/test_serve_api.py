@@ -25,9 +25,13 @@ def folded(tiny_server):
         return wait_for_job(api, job["id"])
 
 
-def test_health_needs_no_token(tiny_server):
+def test_health_shows_anonymous_callers_only_liveness(tiny_server):
     health = client(tiny_server.url).get("/health")
-    assert health.status_code == 200 and health.json()["workers_alive"] == 1
+    assert health.status_code == 200 and health.json() == {"status": "ok", "ready": True}
+    with tiny_server.api("bob") as api:
+        signed_in = api.get("/health").json()
+    assert signed_in["workers_alive"] == 1 and signed_in["workers"][0]["state"] in ("ready", "busy")
+    assert signed_in["weights"]["revision"].startswith("local-")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/jobs", "/api/v1/jobs/abc", "/openapi.json"])
@@ -58,13 +62,13 @@ def test_complex_scores_in_the_api_and_on_the_job_page(folded, tiny_server):
     keys = ("iptm", "ranking_confidence", "actifptm", "chain_pair_iptm", "chain_pair_pae_min")
     assert {key: helix[key] for key in keys} == dict.fromkeys(keys)
     browser, _ = login(tiny_server.url, tiny_server.tokens["alice"])
-    page = browser.get(f"/jobs/{folded['id']}").text
-    assert f'<td class="iptm">{pair["iptm"]:.3f}</td>' in page and '<td class="iptm">—</td>' in page
-    table = page[page.index('<table class="chain-pairs"') :]
-    table = table[: table.index("</table>")]
+    page = browser.get(f"/jobs/{folded['id']}").text  # one records table: the report's, shown in the page
+    assert f"/api/v1/jobs/{folded['id']}/report" in page
+    report = browser.get(f"/api/v1/jobs/{folded['id']}/report").text
+    assert f'<td class="num">{pair["iptm"]:.3f}</td>' in report and '<td class="num">—</td>' in report
     first = f'{pair["chain_pair_iptm"][0][1]:.3f} / {pair["chain_pair_pae_min"][0][1]:.1f}'
-    assert "pair:" in table and "<th>A</th>" in table and "<th>B</th>" in table and first in table
-    assert page.count('<table class="chain-pairs"') == 1  # the complex only
+    assert first in report
+    assert report.count('<figure class="plot chain-pairs">') == 1  # the complex only
 
 
 def test_downloads(folded, tiny_server):
@@ -78,12 +82,17 @@ def test_downloads(folded, tiny_server):
         assert gemmi.cif.read_string(cif.text).sole_block().find_value("_entry.id")
         data = api.get(f"{base}/records/helix/json").json()
         assert len(data["plddt"]) == 10 and len(data["pae"]) == 10 and data["num_recycles"] == 0
+        # The results name the weights the job was submitted for.
+        assert folded["weights"]["revision"].startswith("local-")
+        assert data["weights_revision"] == folded["weights"]["revision"]
         archive = zipfile.ZipFile(io.BytesIO(api.get(f"{base}/results.zip").content))
         names = sorted(name.split("/")[1] for name in archive.namelist())
         assert names == sorted(["summary.tsv"] + [f"{r}.{s}" for r in ("helix", "pair") for s in ("pdb", "cif", "json")])
         assert archive.read(f"{folded['id']}/helix.pdb").decode() == api.get(f"{base}/records/helix/pdb").text
         report = api.get(f"{base}/report")
         assert report.status_code == 200 and "3Dmol" in report.text and "pair" in report.text
+        assert "remyfold report: two" in report.text  # the job's name, never the server's paths
+        assert str(tiny_server.data_dir) not in report.text and "remyfold report: result" not in report.text
         assert "unsafe-inline" in report.headers["content-security-policy"]
         assert api.get(f"{base}/records/nothere/pdb").status_code == 404
 
@@ -119,15 +128,40 @@ def test_atlas_endpoint_returns_the_pdb(tiny_server):
         assert api.post("/foldSequence/v1/pdb/", content=b"MKV1").status_code == 422
 
 
-def test_atlas_endpoint_answers_202_with_where_to_poll(queue_server):
+def test_atlas_endpoint_not_done_in_time_is_an_error_unless_202_is_asked_for(queue_server):
     with queue_server.api("carol") as api:
-        answer = api.post("/foldSequence/v1/pdb/", content=b"MKVLA", headers={"content-type": "text/plain"})
-        assert answer.status_code == 202
-        body = answer.json()
-        assert answer.headers["location"] == body["links"]["self"] and body["state"] == "queued"
-        assert api.get(body["links"]["self"]).json()["id"] == body["id"]
+        plain = api.post("/foldSequence/v1/pdb/", content=b"MKVLA", headers={"content-type": "text/plain"})
+        assert plain.status_code == 503 and int(plain.headers["retry-after"]) > 0
+        body = plain.json()
+        assert plain.headers["location"] == body["links"]["self"] and body["job"]["state"] == "queued"
         assert api.get(body["links"]["pdb"]).status_code == 409
         assert api.post(f"{body['links']['self']}/cancel").json()["state"] == "cancelled"
+        for asks in ({"headers": {"accept": "application/json"}}, {"params": {"pending": "202"}}):
+            answer = api.post("/foldSequence/v1/pdb/", content=b"MKVLA", **asks)
+            assert answer.status_code == 202, asks
+            body = answer.json()
+            assert answer.headers["location"] == body["links"]["self"] and body["state"] == "queued"
+            assert api.get(body["links"]["self"]).json()["id"] == body["id"]
+            assert api.post(f"{body['links']['self']}/cancel").json()["state"] == "cancelled"
+
+
+def test_atlas_endpoint_with_curl_f_fails_and_writes_no_pdb(queue_server, tmp_path):
+    """The script of the issue: ``curl -f ... > model.pdb`` must fail when the fold is not done in time."""
+    import shutil
+    import subprocess
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl not installed")
+    model = tmp_path / "model.pdb"
+    with model.open("wb") as out:
+        run = subprocess.run(["curl", "-sf", "-H", f"Authorization: Bearer {queue_server.tokens['carol']}",
+                              "--data-binary", "MKVLA", f"{queue_server.url}/foldSequence/v1/pdb/"],
+                             stdout=out, timeout=60)  # fmt: skip
+    assert run.returncode == 22 and model.read_bytes() == b""
+    with queue_server.api("carol") as api:
+        for job in api.get("/api/v1/jobs").json():
+            if job["state"] == "queued":
+                api.post(f"/api/v1/jobs/{job['id']}/cancel")
 
 
 def test_cancel_and_the_queued_jobs_limit(queue_server):

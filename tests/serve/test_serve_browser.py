@@ -80,6 +80,13 @@ def test_log_in_submit_watch_view_and_download(tiny_server, browser, tmp_path):
     assert pixels[drawn].std(axis=0).max() > 10, "the 3D view is one flat colour"
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "serve-job.png").write_bytes(page.screenshot())
+    # The report frame takes its content's height (one scroll bar: the page's).
+    settle(page, "window.remyfoldUI.frameFitted === true")
+    frame_height, content_height = page.evaluate(
+        "(() => { const f = document.getElementById('report');"
+        " return [f.getBoundingClientRect().height, f.contentDocument.documentElement.scrollHeight]; })()"
+    )
+    assert abs(frame_height - content_height) <= 4 and frame_height != 900
 
     page.evaluate("document.querySelector('a.download.pdb').click()")
     deadline = time.monotonic() + 30
@@ -98,3 +105,17 @@ def test_log_in_submit_watch_view_and_download(tiny_server, browser, tmp_path):
     page.call("Page.navigate", {"url": f"{tiny_server.url}/docs"})
     settle(page, "document.querySelectorAll('.swagger-ui .opblock').length >= 10", 30)
     assert page.console_errors() == []
+
+    # An upload over the limit through the form: an HTML error page, not raw JSON (last: the
+    # browser logs the 413 as a console error).
+    big = tmp_path / "big.fa"
+    big.write_bytes(b">big\n" + b"M" * (3 * 1024 * 1024))
+    page.call("Page.navigate", {"url": f"{tiny_server.url}/"})
+    settle(page, "!!document.getElementById('file') && document.readyState === 'complete'")
+    root = page.call("DOM.getDocument")["root"]["nodeId"]
+    node = page.call("DOM.querySelector", {"nodeId": root, "selector": "#file"})["nodeId"]
+    page.call("DOM.setFileInputFiles", {"files": [str(big)], "nodeId": node})
+    page.evaluate("document.getElementById('submit').click()")
+    settle(page, "!!document.getElementById('error-title')")
+    assert page.evaluate("document.getElementById('error-title').textContent") == "Too large"
+    assert "limit" in page.evaluate("document.getElementById('error-message').textContent")

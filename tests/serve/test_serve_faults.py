@@ -83,7 +83,7 @@ def test_corrupt_and_oversized_uploads_leave_the_server_serving(tiny_server):
         ]
         assert [a.status_code // 100 for a in attempts] == [4] * len(attempts), [a.text for a in attempts]
         assert all("detail" in a.json() for a in attempts)
-        assert client(tiny_server.url).get("/health").json()["workers_alive"] == 1
+        assert api.get("/health").json()["workers_alive"] == 1
         answer = api.post("/foldSequence/v1/pdb/?num_recycles=0", content=b"MKVLW")
         assert answer.status_code == 200 and "ATOM" in answer.text
 
@@ -101,7 +101,7 @@ def test_a_worker_killed_mid_job_is_restarted_and_the_job_requeued(tmp_path):
             [worker] = store.workers()
             os.kill(worker["pid"], 9)
             assert wait_for_job(api, job["id"], timeout=60)["state"] == "done"
-            assert client(server.url).get("/health").json()["workers_alive"] == 1
+            assert api.get("/health").json()["workers_alive"] == 1
     finally:
         server.stop()
     assert [kind for kind, _ in store.events(job["id"])] == ["submitted", "started", "requeued", "started", "done"]

@@ -21,6 +21,13 @@ def store(tmp_path):
     return Store(tmp_path / "db.sqlite")
 
 
+def local(engine):
+    """The worker's executor with ``engine`` as its loaded engine."""
+    from remyfold.pipeline import LocalExecutor
+
+    return LocalExecutor(lambda weights, options: engine)
+
+
 def submit(store, user, n=1, max_active=100):
     return [
         store.submit(user, f"{user.name}-{uuid.uuid4().hex[:12]}", name="j", n_records=1, n_residues=5,
@@ -112,7 +119,7 @@ def test_a_job_killed_after_its_results_were_moved_is_only_finished(tmp_path):
     store.claim_next("w")
     (result_dir(config, "job1")).mkdir(parents=True)  # the rename happened, then the process died
     assert store.requeue_running() == 1
-    run_job(store, config, NeverFold(), store.claim_next("w"))
+    run_job(store, config, local(NeverFold()), "cpu", store.claim_next("w"))
     assert store.job(alice, "job1").state == "done"
     assert [kind for kind, _ in store.events("job1")].count("done") == 1
 
@@ -236,7 +243,7 @@ def queued_job(tmp_path, fasta=">a\nMKV\n>b\nGGW:MK\n"):
 
 def test_a_job_whose_records_all_fail_is_failed_with_a_one_line_reason(tmp_path):
     config, store, alice = queued_job(tmp_path)
-    run_job(store, config, Broken(), store.claim_next("w"))
+    run_job(store, config, local(Broken()), "cpu", store.claim_next("w"))
     job = store.job(alice, "job1")
     assert job.state == "failed"
     assert job.reason == "no record could be folded: a: RuntimeError: CUDA out of memory"
@@ -245,7 +252,7 @@ def test_a_job_whose_records_all_fail_is_failed_with_a_one_line_reason(tmp_path)
 
 def test_a_job_cancelled_while_folding_leaves_no_results(tmp_path):
     config, store, alice = queued_job(tmp_path)
-    run_job(store, config, CancelledMidway(store, alice, "job1"), store.claim_next("w"))
+    run_job(store, config, local(CancelledMidway(store, alice, "job1")), "cpu", store.claim_next("w"))
     assert store.job(alice, "job1").state == "cancelled"
     assert sorted(p.name for p in (config.jobs_dir / "job1").iterdir()) == ["input.fasta"]
     assert [kind for kind, _ in store.events("job1")] == ["submitted", "started", "cancelled"]

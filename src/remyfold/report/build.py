@@ -30,7 +30,8 @@ DOCK_SUMMARY = "dock_summary.tsv"
 
 
 def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: Path | None = None,
-                 dock_dir: Path | None = None, warn: Callable[[str], None] | None = None) -> Path:  # fmt: skip
+                 dock_dir: Path | None = None, warn: Callable[[str], None] | None = None,
+                 title: str | None = None) -> Path:  # fmt: skip
     """Write the report of ``pred_dir`` and return the HTML path.
 
     ``reference_dir``: folder of ``<id>.pdb`` / ``<id>.cif`` (optionally
@@ -43,6 +44,8 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     ``dock_dir``: a ``remyfold dock`` output folder whose poses to show
     (default: ``pred_dir`` itself when it holds ``dock_summary.tsv``). A ``pred_dir`` that is a
     ``remyfold dock`` folder (``dock_summary.tsv``, no ``summary.tsv``) gives a docking-only report.
+    ``title``: the report's title in place of the folder (then the folder's path is not shown:
+    the server's reports name the job, never the server's own paths).
     """
     from remyfold.report.html import render_page  # imported here: keeps matplotlib out of import time
 
@@ -58,9 +61,11 @@ def build_report(pred_dir: Path, *, output: Path | None = None, reference_dir: P
     assets = {record.id: _record_assets(record, files_dir) for record in records if record.done}
     n_done = len(assets)
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    meta = f"Folder {pred_dir.resolve()} · " + ("docking results" if docking_only else
-                                                 f"{n_done} of {len(records)} predictions done") + f" · written {stamp}"
-    html = render_page(records, assets, library, title=f"remyfold report: {pred_dir.resolve().name}", meta=meta)
+    where = f"Folder {pred_dir.resolve()} · " if title is None else ""
+    meta = f"{where}" + ("docking results" if docking_only else
+                         f"{n_done} of {len(records)} predictions done") + f" · written {stamp}"
+    title = title if title is not None else pred_dir.resolve().name
+    html = render_page(records, assets, library, title=f"remyfold report: {title}", meta=meta)
     if docking_only:  # no predictions: the page keeps its docking section only
         html = re.sub(r'<section id="summary">.*?</section>\n?', "", html, count=1, flags=re.S)
     html = _with_docking(html, pred_dir, dock_dir)

@@ -6,9 +6,10 @@ Layout (one concept per module):
 - :mod:`.store`: the job store, SQLite in the data folder through SQLAlchemy (users, sessions,
   jobs, events, workers); claiming and finishing jobs are transactions.
 - :mod:`.submission`: FASTA text → validated records (the ``predict`` rules) under the limits.
-- :mod:`.worker`: one process per device; loads the model once, folds claimed jobs.
+- :mod:`.worker`: one process per device; the predict pipeline's local executor loads the model
+  once and folds claimed jobs; a cancel stops a fold at the engine's next stage.
 - :mod:`.results`: a finished job's files: downloads, zip, report page, comparison.
-- :mod:`.auth`: tokens, browser sessions, CSRF.
+- :mod:`.auth`: tokens, browser sessions, CSRF; revoking and rotating tokens.
 - :mod:`.api` / :mod:`.ui`: the REST routes and the server-rendered pages.
 - :mod:`.app`: the FastAPI app factory and :func:`~remyfold.serve.app.run_server` (uvicorn + workers).
 

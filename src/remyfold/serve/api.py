@@ -1,9 +1,11 @@
 """The REST API (``/api/v1``, the ESM Atlas compatible ``/foldSequence/v1/pdb/``, ``/health``).
 
 Every route but ``/health`` needs ``Authorization: Bearer <token>`` (or a browser session
-cookie, with ``X-CSRF-Token`` on state-changing requests). A user sees only their own jobs;
-another user's job answers 404 as if it did not exist; an admin sees every job.
-Errors are JSON ``{"detail": "one line"}`` with a 4xx status.
+cookie, with ``X-CSRF-Token`` on state-changing requests); ``/health`` tells an anonymous caller
+only that the server lives. A user sees only their own jobs; another user's job answers 404 as
+if it did not exist; an admin sees every job. Every job names the weights (name, revision) it
+was submitted for. Errors are JSON ``{"detail": "one line"}`` with a 4xx status (a 503 from the
+Atlas endpoint when its fold is not done in time).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel, Field
 
 from remyfold.serve import results
-from remyfold.serve.auth import Identity
+from remyfold.serve.auth import Identity, identify_quietly
 from remyfold.serve.deps import Context, caller, context, queue_job, require_done
 from remyfold.serve.store import Job
-from remyfold.serve.submission import decode_upload, parse_sequence, parse_submission
+from remyfold.serve.submission import decode_upload, parse_sequence, parse_submission, unpack_upload
 
 REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
               "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")  # fmt: skip
+#: Seconds a client of the Atlas endpoint is asked to wait before polling again.
+ATLAS_RETRY_AFTER_S = 30
 JobId = Annotated[str, Path(description="job id", max_length=64)]
 RecordId = Annotated[str, Path(description="record id (first word of its FASTA header)", max_length=512)]
 Recycles = Annotated[int | None, Field(ge=0, description="recycles (N means N+1 trunk passes); default: the model's")]
@@ -44,6 +48,11 @@ class Progress(BaseModel):
     records: int
 
 
+class Weights(BaseModel):
+    name: str = Field(description="the weights the job was submitted for (hub id or folder name)")
+    revision: str = Field(description="their revision: hub commit, or local-<hash> of a folder's content")
+
+
 class JobOut(BaseModel):
     id: str
     name: str
@@ -53,6 +62,7 @@ class JobOut(BaseModel):
     num_recycles: int | None
     progress: Progress
     residues: int = Field(description="residues over all records and chains")
+    weights: Weights
     created_at: float = Field(description="Unix time (s) of submission")
     started_at: float | None = Field(description="Unix time (s) the latest attempt started")
     finished_at: float | None = Field(description="Unix time (s) the job ended")
@@ -95,12 +105,18 @@ router = APIRouter()
 Caller = Annotated[Identity, Depends(caller)]
 
 
-@router.get("/health", tags=["server"], summary="Health check (no token needed)")
+@router.get("/health", tags=["server"], summary="Liveness (no token needed); workers and queue for a signed-in caller")
 def health(request: Request) -> dict:
     ctx = context(request)
-    workers = [{k: w[k] for k in ("name", "device", "state", "detail")} for w in ctx.store.workers()]
+    workers = ctx.store.workers()
+    ready = bool(workers) and all(w["state"] in ("ready", "busy") for w in workers)
+    if identify_quietly(request, ctx.store) is None:
+        return {"status": "ok", "ready": ready}
     alive = ctx.pool.alive() if ctx.pool is not None else 0
-    return {"status": "ok", "workers_alive": alive, "workers": workers, "queued": ctx.store.queue_length()}
+    shown = [{k: w[k] for k in ("name", "device", "state", "detail")} for w in workers]
+    return {"status": "ok", "ready": ready, "workers_alive": alive, "workers": shown,
+            "queued": ctx.store.queue_length(),
+            "weights": {"name": ctx.config.weights_name, "revision": ctx.config.weights_revision}}  # fmt: skip
 
 
 @router.post("/api/v1/jobs", tags=["jobs"], status_code=201, response_model=JobOut, summary="Submit FASTA text")
@@ -168,7 +184,8 @@ def results_zip(request: Request, job_id: JobId, who: Caller) -> Response:
 @router.get("/api/v1/jobs/{job_id}/report", tags=["results"], summary="Report page: 3D view, pLDDT, PAE",
             responses={200: {"content": {"text/html": {}}}})  # fmt: skip
 def report(request: Request, job_id: JobId, who: Caller) -> FileResponse:
-    path = results.report_path(_done_job_dir(request, job_id, who)[1])
+    job, directory = _done_job_dir(request, job_id, who)
+    path = results.report_path(directory, job.name)
     return FileResponse(path, media_type="text/html", headers={"Content-Security-Policy": REPORT_CSP})
 
 
@@ -179,9 +196,9 @@ async def compare(request: Request, job_id: JobId, record_id: RecordId, who: Cal
                   chains: Annotated[str, Form(max_length=200, description="reference chains, e.g. A or A,B")] = "",
                   ) -> dict:  # fmt: skip
     ctx = context(request)
+    data = unpack_upload(await reference.read(), ctx.config.limits.max_reference_bytes, "the reference structure")
     job = await run_in_threadpool(ctx.store.job, who.user, job_id)
     require_done(job)
-    data = await reference.read()
     folder = results.result_dir(ctx.config, job.id)
     return await run_in_threadpool(results.compare_with_reference, folder, record_id, data,
                                    reference.filename or "reference", chains)  # fmt: skip
@@ -193,16 +210,21 @@ SEQUENCE_BODY = {"requestBody": {"required": True, "description": "the sequence 
 
 @router.post("/foldSequence/v1/pdb/", tags=["ESM Atlas compatible"], response_class=PlainTextResponse,
              summary="Fold one sequence (request body), answer its PDB (ESM Atlas API)", openapi_extra=SEQUENCE_BODY,
-             responses={200: {"content": {"text/plain": {}}}, 202: {"description": "still folding; poll links.self"}})  # fmt: skip
+             responses={200: {"content": {"text/plain": {}}},
+                        202: {"description": "still folding (only with Accept: application/json or ?pending=202); "
+                                             "poll links.self"},
+                        503: {"description": "still folding after --atlas-wait; Location names the job, "
+                                             "Retry-After says when to ask again"}})  # fmt: skip
 async def fold_sequence(request: Request, who: Caller,
-                        num_recycles: Annotated[int | None, Query(ge=0)] = None) -> Response:  # fmt: skip
+                        num_recycles: Annotated[int | None, Query(ge=0)] = None,
+                        pending: Annotated[Literal["503", "202"], Query(
+                            description="status of the answer when the fold is not done in time: 503 (default: an "
+                                        "error `curl -f` catches) or 202 (the job as JSON)")] = "503",
+                        ) -> Response:  # fmt: skip
     ctx = context(request)
     submission = parse_sequence(await request.body(), ctx.config.limits, num_recycles=num_recycles)
     job = await run_in_threadpool(queue_job, ctx, who, submission)
-    deadline = time.monotonic() + ctx.config.atlas_wait_s
-    while job.state in ("queued", "running") and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        job = await run_in_threadpool(ctx.store.job, who.user, job.id)
+    job = await _wait_for_job(request, ctx, who, job)
     record_id = submission.records[0].id
     if job.state == "done":
         folder = results.result_dir(ctx.config, job.id)
@@ -210,6 +232,22 @@ async def fold_sequence(request: Request, who: Caller,
         return PlainTextResponse(path.read_text(encoding="utf-8"))
     if job.state in ("queued", "running"):
         links = {**job_links(job.id), "pdb": f"/api/v1/jobs/{job.id}/records/{record_id}/pdb"}
-        return JSONResponse({**job.public(), "links": links}, status_code=202, headers={"Location": links["self"]})
+        headers = {"Location": links["self"], "Retry-After": str(ATLAS_RETRY_AFTER_S)}
+        if pending == "202" or "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({**job.public(), "links": links}, status_code=202, headers=headers)
+        detail = (f"job {job.id} is still {job.state} after {ctx.config.atlas_wait_s:g} s; fetch {links['pdb']} "
+                  f"once {links['self']} says done (ask again in {ATLAS_RETRY_AFTER_S} s)")  # fmt: skip
+        return JSONResponse({"detail": detail, "job": job.public(), "links": links}, status_code=503, headers=headers)
     detail = f"job {job.id} {job.state}" + (f": {job.reason}" if job.reason else "")
     return JSONResponse({"detail": detail, "job": job.public()}, status_code=422 if job.state == "failed" else 409)
+
+
+async def _wait_for_job(request: Request, ctx: Context, who: Identity, job: Job) -> Job:
+    """Poll ``job`` until it ends or ``--atlas-wait`` passes; cancel it if the client leaves while it is queued."""
+    deadline = time.monotonic() + ctx.config.atlas_wait_s
+    while job.state in ("queued", "running") and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        if job.state == "queued" and await request.is_disconnected():
+            return await run_in_threadpool(ctx.store.cancel, who.user, job.id)
+        job = await run_in_threadpool(ctx.store.job, who.user, job.id)
+    return job

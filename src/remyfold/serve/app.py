@@ -13,12 +13,15 @@ a strict Content-Security-Policy (pages may load only the server's own scripts) 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
+import socket
 from importlib import resources
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -47,6 +50,26 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body over the limit of {limit} bytes; send less (split the job)")
 
 
+#: Paths answered in JSON whatever the client accepts (the API); other paths answer a browser in HTML.
+API_PREFIXES = ("/api/", "/foldSequence/", "/health", "/openapi.json")
+
+
+def wants_html(path: str, accept: str) -> bool:
+    """Whether an error for this request should be an HTML page: a browser (Accept: text/html) off the API."""
+    return "text/html" in accept and not path.startswith(API_PREFIXES)
+
+
+def error_response(request: Request, status: int, message: str, headers: dict | None = None):
+    """The error as an HTML page for a browser, else as JSON ``{"detail": message}``."""
+    if wants_html(request.url.path, request.headers.get("accept", "")):
+        from remyfold.serve import ui
+
+        response = ui.error_page(request, status, message)
+        response.headers.update(headers or {})
+        return response
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413 (by Content-Length, or while streaming)."""
 
@@ -59,7 +82,7 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             error = BodyTooLarge(self.limit)
-            response = JSONResponse({"detail": error.detail}, status_code=413, headers={"Connection": "close"})
+            response = error_response(Request(scope), 413, error.detail, {"Connection": "close"})
             return await response(scope, receive, send)
         seen = 0
 
@@ -113,7 +136,11 @@ def create_app(config: ServeConfig, store: Store, pool=None) -> FastAPI:
     @app.exception_handler(RequestError)
     async def request_error(request: Request, err: RequestError):
         headers = {"WWW-Authenticate": 'Bearer realm="remyfold"'} if err.status == 401 else None
-        return JSONResponse({"detail": err.message}, status_code=err.status, headers=headers)
+        return await run_in_threadpool(error_response, request, err.status, err.message, headers)
+
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(request: Request, err: BodyTooLarge):
+        return await run_in_threadpool(error_response, request, 413, err.detail, {"Connection": "close"})
 
     @app.exception_handler(ui.LoginRequired)
     async def login_required(request: Request, err: ui.LoginRequired):
@@ -122,7 +149,7 @@ def create_app(config: ServeConfig, store: Store, pool=None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in err.errors()[:5])
-        return JSONResponse({"detail": f"invalid request: {problems}"}, status_code=422)
+        return await run_in_threadpool(error_response, request, 422, f"invalid request: {problems}")
 
     return app
 
@@ -133,15 +160,14 @@ def run_server(config: ServeConfig) -> None:
 
     from remyfold.serve.supervisor import WorkerPool
 
+    store = open_data_dir(config.data_dir, create=True)
     lock = lock_data_dir(config)
     if config.host not in ("127.0.0.1", "::1", "localhost"):
         log.warning("listening on %s: tokens and results cross the network in clear text unless a TLS reverse "
                     "proxy is in front (see README)", config.host)  # fmt: skip
     try:
-        store = Store(config.database)
-        requeued = store.requeue_running()
-        if requeued:
-            log.warning("%d job(s) left running by an earlier server were put back in the queue", requeued)
+        check_listen(config.host, config.port)
+        _requeue(store, config)
         pool = WorkerPool(config, store)
         pool.start()
         server = uvicorn.Server(uvicorn.Config(create_app(config, store, pool), host=config.host, port=config.port,
@@ -158,10 +184,66 @@ def run_server(config: ServeConfig) -> None:
         os.close(lock)
 
 
-def lock_data_dir(config: ServeConfig) -> int:
-    """Create the data folder if needed and lock it for this server (released when the process dies)."""
+def _requeue(store: Store, config: ServeConfig) -> None:
+    """Put jobs of a killed server back in the queue; fail (and say so) those submitted for other weights."""
+    requeued = store.requeue_running()
+    if requeued:
+        log.warning("%d job(s) left running by an earlier server were put back in the queue", requeued)
+    other = store.fail_other_weights(config.weights_name, config.weights_revision)
+    if other:
+        log.warning("%d queued job(s) were submitted for other weights than %s (%s); they are marked failed, "
+                    "not folded with these weights (restart with their --weights to keep them)",
+                    other, config.weights_name, config.weights_revision)  # fmt: skip
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise a one-line :class:`ServeError` unless this machine can listen on ``host:port`` now."""
     try:
-        config.jobs_dir.mkdir(parents=True, exist_ok=True)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise ServeError(f"--host {host}: not an address or a host name this machine knows; "
+                         "give an address of this machine, e.g. 127.0.0.1") from None  # fmt: skip
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise ServeError(f"cannot listen on {host}:{port}: the port is in use; stop what uses it or "
+                                 "choose another --port") from None  # fmt: skip
+            if err.errno == errno.EADDRNOTAVAIL:
+                raise ServeError(f"--host {host}: not an address of this machine; give one of its addresses, "
+                                 "e.g. 127.0.0.1") from None  # fmt: skip
+            raise ServeError(f"cannot listen on {host}:{port} ({err.strerror}); try another --port") from None
+
+
+def open_data_dir(data_dir, *, create: bool) -> Store:
+    """The job store of ``data_dir``; the folder (made if ``create``) is private: 0700, files 0600.
+
+    Sets this process's umask to 077, so every file the server writes later is private too.
+    """
+    os.umask(0o077)
+    config = ServeConfig(data_dir=data_dir)
+    if not create and not config.database.is_file():
+        raise ServeError(f"--data {config.data_dir}: no remyfold serve data folder there (no {config.database.name}); "
+                         "check the path, or create it with: remyfold serve add-user NAME --data DIR")  # fmt: skip
+    try:
+        fresh = not config.data_dir.exists()
+        config.jobs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if fresh or config.database.is_file():
+            config.data_dir.chmod(0o700)
+        for path in (config.jobs_dir, *config.data_dir.glob(f"{config.database.name}*")):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+    except OSError as err:
+        raise ServeError(f"--data {config.data_dir}: cannot use the folder ({err.strerror}); choose another") from None
+    return Store(config.database)
+
+
+def lock_data_dir(config: ServeConfig) -> int:
+    """Lock the data folder (made if needed, 0700) for this server (released when the process dies)."""
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(config.data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as err:
         raise ServeError(f"--data {config.data_dir}: cannot use the folder ({err.strerror}); choose another") from None

@@ -33,6 +33,8 @@ LOGIN_CSRF_COOKIE = "remyfold_login_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CSRF_FAILURE = ("missing or wrong CSRF token: the request did not come from this server's own page; "
+                "reload the page and try again")  # fmt: skip
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
@@ -60,16 +62,53 @@ def hash_secret(secret: str) -> str:
 
 def add_user(store: Store, name: str, *, admin: bool = False) -> tuple[User, str]:
     """Create a user and return it with its new API token (shown once, stored hashed)."""
-    if not _USER_NAME.match(name):
-        raise ServeError(
-            f"user name {name!r} is not allowed; use up to 64 letters, digits and . _ @ - (starting with a letter or digit)"
-        )
+    check_user_name(name)
     token = TOKEN_PREFIX + new_secret()
     try:
         user = store.add_user(name, hash_secret(token), admin=admin)
     except RequestError as err:
         raise ServeError(f"{err.message}; choose another name") from None
     return user, token
+
+
+#: Prefix of the stored token hash of a revoked account (no token hashes to it: SHA-256 hex has no '-').
+REVOKED_PREFIX = "revoked-"
+
+
+def check_user_name(name: str) -> None:
+    """Raise a one-line :class:`ServeError` unless ``name`` is an allowed user name."""
+    if not _USER_NAME.match(name):
+        raise ServeError(
+            f"user name {name!r} is not allowed; use up to 64 letters, digits and . _ @ - (starting with a letter or digit)"
+        )
+
+
+def rotate_token(store: Store, name: str) -> tuple[User, str]:
+    """Give ``name`` a new API token (the old one and every browser session stop working); the new token."""
+    token = TOKEN_PREFIX + new_secret()
+    return _set_hash(store, name, hash_secret(token)), token
+
+
+def revoke(store: Store, name: str) -> int:
+    """Lock ``name`` out (token and sessions stop working) and cancel their queued and running jobs;
+    their finished results stay for the admin. Returns how many jobs were cancelled.
+    ``rotate-token`` gives the account a working token again."""
+    user = _set_hash(store, name, REVOKED_PREFIX + secrets.token_hex(28))
+    return store.cancel_all(user)
+
+
+def list_users(store: Store) -> list[dict]:
+    """Every account: ``name``, ``role`` (admin/user), ``state`` (active/revoked), ``jobs``, ``created_at``."""
+    return [{"name": row["name"], "role": "admin" if row["is_admin"] else "user",
+             "state": "revoked" if row["token_hash"].startswith(REVOKED_PREFIX) else "active",
+             "jobs": row["jobs"], "created_at": row["created_at"]} for row in store.user_list()]  # fmt: skip
+
+
+def _set_hash(store: Store, name: str, token_hash: str) -> User:
+    try:
+        return store.set_token_hash(name, token_hash)
+    except RequestError:
+        raise ServeError(f"no user {name!r}; see the accounts with: remyfold serve users --data DIR") from None
 
 
 def user_for_token(store: Store, token: str) -> User | None:
@@ -133,14 +172,26 @@ def check_csrf(identity: Identity, method: str, presented: str | None) -> None:
     if not identity.by_cookie or method in SAFE_METHODS:
         return
     if not presented or not hmac.compare_digest(presented.encode(), identity.csrf.encode()):
-        raise RequestError(403, "missing or wrong CSRF token; reload the page and try again")
+        raise RequestError(403, CSRF_FAILURE)
+
+
+class LoginFormExpired(RequestError):
+    """The login form's cookie is gone (it lives an hour): the form is shown again, not a CSRF error."""
+
+    def __init__(self):
+        super().__init__(403, "The login form expired (it is valid for an hour); paste your token again.")
 
 
 def check_login_csrf(request: Request, presented: str) -> None:
-    """The login form's double-submit check: the form field must equal the login CSRF cookie."""
+    """The login form's double-submit check: the form field must equal the login CSRF cookie.
+
+    No cookie: :class:`LoginFormExpired`. A cookie that does not match the form: a CSRF failure (403).
+    """
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not presented or not hmac.compare_digest(cookie.encode(), presented.encode()):
-        raise RequestError(403, "the login form expired; reload the login page and try again")
+    if not cookie:
+        raise LoginFormExpired()
+    if not presented or not hmac.compare_digest(cookie.encode(), presented.encode()):
+        raise RequestError(403, CSRF_FAILURE)
 
 
 def cookie_options(config: ServeConfig) -> dict:

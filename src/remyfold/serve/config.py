@@ -10,8 +10,6 @@ from remyfold.settings import DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_WEIGHTS, Eng
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DATABASE_NAME = "remyfold-serve.sqlite"
-#: Default engine loader: ``module:function(config, device) -> folder`` (see :mod:`remyfold.serve.worker`).
-DEFAULT_LOADER = "remyfold.serve.worker:load_folder"
 
 
 @dataclass(frozen=True)
@@ -24,6 +22,7 @@ class Limits:
         max_records: records per job (422 beyond).
         max_queued_jobs: jobs a user may have queued or running at once (429 beyond).
         max_recycles: largest ``num_recycles`` a job may ask for (422 beyond).
+        max_reference_bytes: largest reference structure for ``compare``, once unpacked (413 beyond).
     """
 
     max_request_bytes: int = 2 * 1024 * 1024
@@ -31,6 +30,7 @@ class Limits:
     max_records: int = 100
     max_queued_jobs: int = 20
     max_recycles: int = 24
+    max_reference_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -45,6 +45,8 @@ class ServeConfig:
     Attributes:
         data_dir: folder holding the SQLite job store and every job's files.
         weights: what ``--weights`` names (a folder or a hub id); loaded once by each worker.
+        weights_name, weights_revision: which weights these are (:func:`remyfold.weights.resolve_weights`);
+            recorded on every job at submission, and a worker folds only jobs of its revision.
         devices: one worker process per device (``cpu``, ``cuda:0``, ...).
         host, port: where uvicorn listens (loopback by default; put TLS in front, see README).
         secure_cookies: mark the session cookie ``Secure`` (only sent over HTTPS). Turn off only
@@ -55,12 +57,15 @@ class ServeConfig:
         precision, chunk_size: as for ``predict``.
         engine: the engine's settings made of the above (:class:`~remyfold.settings.EngineSettings`,
             checked once when the config is made; each worker runs it on its own device).
-        loader: ``module:function`` building the engine in a worker (tests plug a fake engine in).
+        loader: ``module:function``, a :class:`remyfold.pipeline.FolderLoader` ``(weights, options) -> folder``
+            building the engine in a worker; ``None``: the predict pipeline's (tests plug a fake engine in).
         poll_s: how often an idle worker looks for a job.
     """
 
     data_dir: Path
     weights: str = DEFAULT_WEIGHTS
+    weights_name: str = ""
+    weights_revision: str = ""
     devices: tuple[str, ...] = ("auto",)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
@@ -70,7 +75,7 @@ class ServeConfig:
     max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH
     precision: str = EngineSettings.precision
     chunk_size: int | None = None
-    loader: str = DEFAULT_LOADER
+    loader: str | None = None
     poll_s: float = 0.2
     limits: Limits = field(default_factory=Limits)
     engine: EngineSettings = field(init=False, repr=False, compare=False)
@@ -80,6 +85,8 @@ class ServeConfig:
         engine = EngineSettings(weights=self.weights, precision=self.precision, chunk_size=self.chunk_size,
                                 max_tokens_per_batch=self.max_tokens_per_batch)  # fmt: skip
         object.__setattr__(self, "engine", engine)
+        if not self.weights_name:
+            object.__setattr__(self, "weights_name", str(self.weights))
         if not self.devices:
             raise ValueError("at least one device is needed")
 

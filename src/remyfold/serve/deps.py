@@ -46,7 +46,7 @@ def new_job_id() -> str:
 
 
 def queue_job(ctx: Context, identity: Identity, submission: Submission) -> Job:
-    """Write the job's input, then queue it (429 when the user has too many jobs waiting)."""
+    """Write the job's input, then queue it for the server's weights (429 when the user has too many jobs waiting)."""
     job_id = new_job_id()
     write_input(ctx.config, job_id, submission.fasta())
     try:
@@ -54,6 +54,7 @@ def queue_job(ctx: Context, identity: Identity, submission: Submission) -> Job:
             identity.user, job_id, name=submission.name, n_records=len(submission.records),
             n_residues=submission.n_residues, num_recycles=submission.num_recycles,
             max_active=ctx.config.limits.max_queued_jobs,
+            weights=(ctx.config.weights_name, ctx.config.weights_revision),
         )  # fmt: skip
     except RequestError:
         remove_job_files(ctx.config, job_id)

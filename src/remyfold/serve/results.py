@@ -106,27 +106,29 @@ def zip_bytes(folder: Path, job_id: str) -> bytes:
     return buffer.getvalue()
 
 
-def report_path(folder: Path) -> Path:
-    """The job's ``report.html`` (3D view, pLDDT plot, PAE heatmap), built on first use."""
+def report_path(folder: Path, title: str) -> Path:
+    """The job's ``report.html`` (3D view, pLDDT plot, PAE heatmap) titled ``title`` (the job's name,
+    never the server's paths), built on first use."""
     path = folder / REPORT_NAME
     with _report_lock:
         if not path.is_file():
             from remyfold.report import build_report
 
             try:
-                build_report(folder, output=path)
+                build_report(folder, output=path, title=title)
             except InputError as err:
                 raise RequestError(409, f"no report for this job: {err}") from None
     return path
 
 
 def compare_with_reference(folder: Path, record_id: str, reference: bytes, filename: str, chains: str | None) -> dict:
-    """``remyfold compare --json`` of a finished record against an uploaded reference structure."""
+    """``remyfold compare --json`` of a finished record against an uploaded reference structure
+    (``reference``: its bytes, already unpacked by :func:`~remyfold.serve.submission.unpack_upload`)."""
     from remyfold.metrics import RESULT_KEYS, compare_structures
 
     model = record_file(folder, record_id, "pdb")
-    suffix = ".cif" if filename.lower().removesuffix(".gz").endswith((".cif", ".mmcif")) else ".pdb"
-    suffix += ".gz" if reference[:2] == b"\x1f\x8b" else ""
+    stem = filename.lower().removesuffix(".gz").removesuffix(".bz2").removesuffix(".xz")
+    suffix = ".cif" if stem.endswith((".cif", ".mmcif")) else ".pdb"
     with tempfile.TemporaryDirectory(prefix="remyfold-compare-") as tmp:
         path = Path(tmp) / f"reference{suffix}"
         path.write_bytes(reference)

@@ -29,7 +29,9 @@ from sqlalchemy import (
     Boolean, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, event, func, select,
 )  # fmt: skip
 
-from remyfold.serve.errors import NotFound, RequestError
+from sqlalchemy.exc import DatabaseError
+
+from remyfold.serve.errors import NotFound, RequestError, ServeError
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 ACTIVE_STATES = ("queued", "running")
@@ -60,6 +62,8 @@ jobs = Table(
     Column("state", String(16), nullable=False, index=True),
     Column("reason", Text, nullable=False, default=""),
     Column("num_recycles", Integer),
+    Column("weights", String(200), nullable=False, default=""),  # name of the weights it was submitted for
+    Column("weights_revision", String(80), nullable=False, default=""),  # and their revision
     Column("n_records", Integer, nullable=False),
     Column("n_residues", Integer, nullable=False),
     Column("records_done", Integer, nullable=False, default=0),
@@ -108,6 +112,8 @@ class Job:
     state: str
     reason: str
     num_recycles: int | None
+    weights: str
+    weights_revision: str
     n_records: int
     n_residues: int
     records_done: int
@@ -123,6 +129,7 @@ class Job:
         data = {key: getattr(self, key) for key in fields}
         data["progress"] = {"records_done": self.records_done, "records": self.n_records}
         data["residues"] = self.n_residues
+        data["weights"] = {"name": self.weights, "revision": self.weights_revision}
         return data
 
 
@@ -136,7 +143,14 @@ class Store:
         self.engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(self.engine, "connect", _on_connect)
         event.listen(self.engine, "begin", _on_begin)
-        metadata.create_all(self.engine)
+        try:
+            metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
+        except DatabaseError as err:
+            self.engine.dispose()
+            reason = " ".join(str(err.orig).split()) if err.orig is not None else type(err).__name__
+            raise ServeError(f"{path}: not a usable remyfold serve database ({reason}); "
+                             "move it away or choose another --data folder") from None
 
     def _write(self):
         """A connection whose transaction starts with ``BEGIN IMMEDIATE`` (use as ``with ... .begin()``)."""
@@ -154,6 +168,33 @@ class Store:
             values = dict(name=name, token_hash=token_hash, is_admin=admin, created_at=time.time(), last_served=0)
             uid = conn.execute(users.insert().values(**values)).inserted_primary_key[0]
         return User(uid, name, admin)
+
+    def set_token_hash(self, name: str, token_hash: str) -> User:
+        """Give user ``name`` a new token hash and end their browser sessions; :class:`NotFound` if no such user."""
+        with self._write() as conn, conn.begin():
+            row = conn.execute(select(users).where(users.c.name == name)).first()
+            if row is None:
+                raise NotFound(f"user {name!r}")
+            conn.execute(users.update().where(users.c.id == row.id).values(token_hash=token_hash))
+            conn.execute(sessions.delete().where(sessions.c.user_id == row.id))
+        return User(row.id, row.name, row.is_admin)
+
+    def cancel_all(self, user: User) -> int:
+        """Cancel every queued or running job of ``user``; how many."""
+        with self._write() as conn, conn.begin():
+            query = select(jobs.c.seq, jobs.c.attempt).where(jobs.c.user_id == user.id, jobs.c.state.in_(ACTIVE_STATES))
+            rows = conn.execute(query).all()
+            for seq, attempt in rows:
+                conn.execute(jobs.update().where(jobs.c.seq == seq).values(state="cancelled", finished_at=time.time()))
+                _event(conn, seq, "cancelled", attempt)
+        return len(rows)
+
+    def user_list(self) -> list[dict]:
+        """Every account: ``name``, ``is_admin``, ``created_at``, ``token_hash``, ``jobs`` (how many), oldest first."""
+        count = select(func.count()).select_from(jobs).where(jobs.c.user_id == users.c.id).scalar_subquery()
+        query = select(users.c.name, users.c.is_admin, users.c.created_at, users.c.token_hash, count.label("jobs"))
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query.order_by(users.c.id))]
 
     def user_by_token_hash(self, token_hash: str) -> tuple[User, str] | None:
         """The user whose token hashes to ``token_hash`` and the stored hash (to compare in constant time)."""
@@ -184,8 +225,9 @@ class Store:
 
     # -- jobs as users see them ---------------------------------------------------------
     def submit(self, user: User, job_id: str, *, name: str, n_records: int, n_residues: int,
-               num_recycles: int | None, max_active: int) -> Job:  # fmt: skip
-        """Queue a job; raise :class:`RequestError` (429) when the user has ``max_active`` jobs waiting."""
+               num_recycles: int | None, max_active: int, weights: tuple[str, str] = ("", "")) -> Job:  # fmt: skip
+        """Queue a job for ``weights`` (name, revision); :class:`RequestError` (429) when the user has
+        ``max_active`` jobs waiting."""
         with self._write() as conn, conn.begin():
             active = conn.execute(
                 select(func.count()).select_from(jobs).where(jobs.c.user_id == user.id, jobs.c.state.in_(ACTIVE_STATES))
@@ -194,6 +236,7 @@ class Store:
                 raise RequestError(429, f"you have {active} jobs queued or running, the limit is {max_active}; "
                                         "wait for some to finish or cancel some")  # fmt: skip
             values = dict(id=job_id, user_id=user.id, name=name, state="queued", reason="", num_recycles=num_recycles,
+                          weights=weights[0], weights_revision=weights[1],
                           n_records=n_records, n_residues=n_residues, records_done=0, attempt=0,
                           created_at=time.time())  # fmt: skip
             seq = conn.execute(jobs.insert().values(**values)).inserted_primary_key[0]
@@ -241,12 +284,17 @@ class Store:
             return [tuple(row) for row in conn.execute(query)]
 
     # -- jobs as workers see them -------------------------------------------------------
-    def claim_next(self, worker: str) -> Job | None:
-        """Start the next job (fair between users) for ``worker``; ``None`` when none is queued."""
+    def claim_next(self, worker: str, weights_revision: str | None = None) -> Job | None:
+        """Start the next job (fair between users) for ``worker``; ``None`` when none is queued.
+
+        With ``weights_revision``, only jobs submitted for those weights are claimed.
+        """
         query = (
             select(jobs.c.seq, jobs.c.user_id).join(users, users.c.id == jobs.c.user_id)
             .where(jobs.c.state == "queued").order_by(users.c.last_served, jobs.c.seq).limit(1)
         )  # fmt: skip
+        if weights_revision is not None:
+            query = query.where(jobs.c.weights_revision == weights_revision)
         with self._write() as conn, conn.begin():
             row = conn.execute(query).first()
             if row is None:
@@ -306,6 +354,22 @@ class Store:
                 _event(conn, seq, "requeued", attempt)
         return len(rows)
 
+    def fail_other_weights(self, name: str, revision: str) -> int:
+        """Fail queued jobs submitted for other weights than ``name``/``revision`` (saying which); how many."""
+        with self._write() as conn, conn.begin():
+            rows = conn.execute(
+                select(jobs.c.seq, jobs.c.attempt, jobs.c.weights, jobs.c.weights_revision)
+                .where(jobs.c.state == "queued", jobs.c.weights_revision != revision)
+            ).all()  # fmt: skip
+            for seq, attempt, old_name, old_revision in rows:
+                was = f"{old_name} ({old_revision})" if old_revision else "unrecorded weights"
+                reason = (f"submitted for {was}, but the server now runs {name} ({revision}); "
+                          "submit it again to fold it with these weights")  # fmt: skip
+                conn.execute(jobs.update().where(jobs.c.seq == seq)
+                             .values(state="failed", reason=reason, finished_at=time.time()))  # fmt: skip
+                _event(conn, seq, "failed", attempt)
+        return len(rows)
+
     def set_worker(self, name: str, *, device: str, pid: int, state: str, detail: str = "") -> None:
         """Record a worker's state (``starting``, ``ready``, ``busy``, ``failed``, ``stopped``)."""
         values = dict(device=device, pid=pid, state=state, detail=detail, heartbeat=time.time())
@@ -320,6 +384,20 @@ class Store:
     def queue_length(self) -> int:
         with self._read() as conn:
             return conn.execute(select(func.count()).select_from(jobs).where(jobs.c.state == "queued")).scalar_one()
+
+
+def _add_missing_columns(engine) -> None:
+    """Bring a data folder made by an older server up to date: add the columns it lacks (their defaults)."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        for table in metadata.sorted_tables:
+            present = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table.name})")}
+            for column in table.columns:
+                if column.name not in present:
+                    default = column.default.arg if column.default is not None else None
+                    literal = {None: "NULL", "": "''", False: "0", True: "1"}.get(default, str(default))
+                    kind = column.type.compile(engine.dialect)
+                    null = "" if column.nullable else " NOT NULL"
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{null} DEFAULT {literal}")
 
 
 def _job_query():

@@ -8,8 +8,11 @@ problem is a :class:`~remyfold.serve.errors.RequestError` with status 422 and on
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
+import unicodedata
 import zlib
 from dataclasses import dataclass
 
@@ -18,7 +21,15 @@ from remyfold.sequence import FastaRecord, parse_fasta_text
 from remyfold.serve.config import Limits
 from remyfold.serve.errors import RequestError
 
-_GZIP_MAGIC = b"\x1f\x8b"
+#: Bytes unpacked at a time (the most an upload holds in memory beyond the limit).
+UNPACK_CHUNK = 1 << 20
+#: Most memory the xz decoder may take (xz -9 needs 65 MiB; a file may ask for far more).
+XZ_MEMORY_LIMIT = 80 << 20
+#: Longest record id, in UTF-8 bytes: ``<id>.json`` and the atomic writer's temporary name must fit
+#: a file name (255 bytes on common file systems) with room to spare.
+MAX_ID_BYTES = 128
+#: Longest display name made from a record id (a job's default name).
+MAX_SHOWN_ID = 60
 #: How the input is named in error messages.
 SOURCE = "input"
 #: The record id of a bare sequence (``POST /foldSequence/v1/pdb/``).
@@ -43,16 +54,67 @@ class Submission:
         return "".join(f">{record.id}\n{record.sequence}\n" for record in self.records)
 
 
+def _file_chunks(opener):
+    """Pieces of a packed upload unpacked by ``opener`` (``gzip.open``, ``bz2.open``): their window is small."""
+
+    def chunks(data: bytes):
+        with opener(io.BytesIO(data)) as handle:
+            while chunk := handle.read(UNPACK_CHUNK):
+                yield chunk
+
+    return chunks
+
+
+def _xz_chunks(data: bytes):
+    """Pieces of an xz upload, every stream; the decoder's memory (the dictionary the file asks
+    for) is capped at :data:`XZ_MEMORY_LIMIT`."""
+    while data:
+        decoder = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMORY_LIMIT)
+        yield decoder.decompress(data, UNPACK_CHUNK)
+        while not decoder.eof:
+            if decoder.needs_input:
+                raise EOFError("the xz stream ends early")
+            yield decoder.decompress(b"", UNPACK_CHUNK)
+        data = decoder.unused_data.lstrip(b"\0")  # stream padding, then maybe another stream
+
+
+#: Packed uploads, by their magic bytes: (format name, pieces of the unpacked data).
+PACKED = {b"\x1f\x8b": ("gzip", _file_chunks(gzip.open)), b"BZh": ("bzip2", _file_chunks(bz2.open)),
+          b"\xfd7zXZ\x00": ("xz", _xz_chunks)}  # fmt: skip
+
+
+def unpack_upload(data: bytes, limit: int, what: str) -> bytes:
+    """``data``, unpacked when gzip, bzip2 or xz (recognised by magic bytes), at most ``limit`` bytes.
+
+    Unpacks as a stream, one :data:`UNPACK_CHUNK` at a time, and stops once past ``limit``, so a
+    small "bomb" that unpacks to gigabytes costs about ``limit`` bytes of memory (twice that for the
+    final copy of an accepted file): 413 beyond the limit, 422 for a damaged file.
+    """
+    too_large = RequestError(413, f"{what} is (or unpacks to) more than {limit} bytes, this server's limit; send less")
+    for magic, (kind, chunks) in PACKED.items():
+        if data.startswith(magic):
+            unpacked = bytearray()
+            try:
+                for chunk in chunks(data):
+                    unpacked += chunk
+                    if len(unpacked) > limit:
+                        raise too_large
+            except lzma.LZMAError as err:
+                if "memory" in str(err).lower():
+                    raise RequestError(413, f"{what}: its xz settings need more than {XZ_MEMORY_LIMIT >> 20} MiB "
+                                            "to unpack; pack it with xz -6 or gzip") from None  # fmt: skip
+                raise RequestError(422, f"{what} is a damaged {kind} file; upload it again") from None
+            except (OSError, EOFError, ValueError, zlib.error):
+                raise RequestError(422, f"{what} is a damaged {kind} file; upload it again") from None
+            return bytes(unpacked)
+    if len(data) > limit:
+        raise too_large
+    return data
+
+
 def decode_upload(data: bytes, limits: Limits) -> str:
-    """Text of an uploaded FASTA file: gzip is recognised by its magic bytes, bounded in size."""
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-                data = handle.read(limits.max_request_bytes + 1)
-        except (OSError, EOFError, zlib.error):
-            raise RequestError(422, "the uploaded file is a damaged gzip file; upload the FASTA file again") from None
-        if len(data) > limits.max_request_bytes:
-            raise RequestError(413, f"the uploaded file unpacks to more than {limits.max_request_bytes} bytes")
+    """Text of an uploaded FASTA file (plain, gzip, bzip2 or xz), bounded in its unpacked size."""
+    data = unpack_upload(data, limits.max_request_bytes, "the uploaded file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -73,13 +135,33 @@ def parse_submission(text: str, limits: Limits, *, num_recycles: int | None = No
             422, f"{len(records)} records, over the limit of {limits.max_records} per job; split them into several jobs"
         )
     for record in records:
+        check_record_id(record)
         if record.length > limits.max_residues:
             raise RequestError(
                 422, f"{SOURCE} line {record.line}, record '{record.id}': {record.length} residues, over this server's "
                      f"limit of {limits.max_residues} per record; shorten it"
             )  # fmt: skip
-    name = " ".join(name.split())[:200] or records[0].id + (f" +{len(records) - 1}" if len(records) > 1 else "")
+    name = " ".join(name.split())[:200] or shorten(records[0].id) + (f" +{len(records) - 1}" if len(records) > 1 else "")
     return Submission(records, num_recycles, name)
+
+
+def check_record_id(record: FastaRecord) -> None:
+    """422 unless the record's id can name its output files: no control characters (a null byte
+    among them), at most :data:`MAX_ID_BYTES` bytes (the file-name limit, with room for suffixes)."""
+    where = f"{SOURCE} line {record.line}, record '{shorten(record.id)}'"
+    bad = next((char for char in record.id if unicodedata.category(char) == "Cc"), None)
+    if bad is not None:
+        raise RequestError(422, f"{where}: the id holds the control character {bad!r}; use printable characters")
+    size = len(record.id.encode("utf-8"))
+    if size > MAX_ID_BYTES:
+        raise RequestError(422, f"{where}: the id is {size} bytes long, over the limit of {MAX_ID_BYTES} (it names "
+                                "the output files); give the record a shorter id")  # fmt: skip
+
+
+def shorten(text: str, limit: int = MAX_SHOWN_ID) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis marks the cut), control characters escaped."""
+    text = "".join(char if unicodedata.category(char) != "Cc" else repr(char)[1:-1] for char in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_sequence(body: bytes, limits: Limits, *, num_recycles: int | None = None) -> Submission:

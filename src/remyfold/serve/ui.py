@@ -47,6 +47,18 @@ def render(name: str, status_code: int = 200, **values) -> HTMLResponse:
     return HTMLResponse(html, status_code=status_code)
 
 
+#: Titles of the error pages, by status.
+ERROR_TITLES = {400: "Bad request", 401: "Log in first", 403: "Request refused", 404: "Not found",
+                409: "Not ready", 413: "Too large", 422: "Cannot use this input", 429: "Too many jobs"}  # fmt: skip
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The HTML page of an error, for a browser (the API answers JSON)."""
+    who = auth.identify_quietly(request, context(request).store)
+    return render("error.html", status, user=who.user if who else None, csrf_token=(who.csrf or "") if who else "",
+                  title=ERROR_TITLES.get(status, "Error"), message=message)  # fmt: skip
+
+
 @router.get("/login")
 def login_page(request: Request, error: str = "", status_code: int = 200) -> Response:
     if auth.identify_quietly(request, context(request).store) is not None:
@@ -61,7 +73,10 @@ def login_page(request: Request, error: str = "", status_code: int = 200) -> Res
 def login(request: Request, token: Annotated[str, Form(max_length=200)] = "",
           csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:  # fmt: skip
     ctx = context(request)
-    auth.check_login_csrf(request, csrf_token)
+    try:
+        auth.check_login_csrf(request, csrf_token)
+    except auth.LoginFormExpired as err:
+        return login_page(request, error=err.message, status_code=err.status)
     user = auth.user_for_token(ctx.store, token.strip()) if token.strip() else None
     if user is None:
         return login_page(request, error="That token is not valid. Ask the server's admin for one.", status_code=401)
@@ -106,6 +121,9 @@ async def submit(request: Request, who: Viewer, fasta: Annotated[str, Form()] = 
     try:
         recycles = _recycles(num_recycles)
         data = await file.read() if file is not None else b""
+        if data and fasta.strip():
+            raise RequestError(422, "both a file and pasted FASTA were given; clear the text box or remove the "
+                                    "file, and submit again")  # fmt: skip
         text = decode_upload(data, ctx.config.limits) if data else fasta
         submission = parse_submission(text, ctx.config.limits, num_recycles=recycles, name=name)
         job = await run_in_threadpool(queue_job, ctx, who, submission)
@@ -129,7 +147,7 @@ def job_page(request: Request, job_id: str, who: Viewer) -> Response:
     try:
         job = ctx.store.job(who.user, job_id)
     except RequestError as err:
-        return render("error.html", err.status, user=who.user, csrf_token=who.csrf or "", message=err.message)
+        return error_page(request, err.status, err.message)
     rows = results.record_rows(results.result_dir(ctx.config, job.id)) if job.state == "done" else []
     return render("job.html", user=who.user, csrf_token=who.csrf or "", job=job.public(), records=rows)
 

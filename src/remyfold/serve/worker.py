@@ -1,11 +1,19 @@
 """The worker process: one per device, loads the model once, folds jobs one at a time.
 
-Loop of :func:`worker_main`: claim the next job (:meth:`Store.claim_next`, fair between
-users), fold it with the predict pipeline (:func:`remyfold.pipeline.make_batches` /
-:func:`~remyfold.pipeline.fold_batch`, which writes ``<id>.pdb``/``.cif``/``.json``
-atomically into ``work-<attempt>/``), record progress after every batch, and finish it:
-the work folder is renamed to ``result/`` inside the transaction that marks the job done
-(:meth:`Store.finish`). A job cancelled meanwhile is dropped at the next batch.
+The worker is one more :class:`remyfold.pipeline.BatchExecutor` user: a
+:class:`~remyfold.pipeline.LocalExecutor` (the same loader and the same :func:`fold_batch` as
+``remyfold predict``) loads the engine once; each claimed job is planned with
+:func:`~remyfold.pipeline.make_batches` and its batches are folded by the executor, which
+writes ``<id>.pdb``/``.cif``/``.json`` atomically into ``work-<attempt>/``. Progress is
+recorded after every batch; the finished job's work folder is renamed to ``result/`` inside
+the transaction that marks it done (:meth:`Store.finish`).
+
+Cancelling: the executor hands the engine a stage callback (:class:`StopCheck`), called as each
+stage starts (language model, every trunk pass, structure module) and before each batch (the
+record boundary). When the job is no longer running in this attempt (cancelled, or taken over),
+the callback raises :class:`JobStopped` and the fold ends there; the worker drops the work folder
+and takes the next job. ``JobStopped`` is a ``BaseException`` so that the pipeline's per-record
+retry of a failed batch (which catches ``Exception``) cannot swallow it.
 
 Crash safety: a worker (or the whole server) may be killed at any moment. The job it ran
 stays ``running`` and is put back in the queue when the server starts again (or when the
@@ -33,30 +41,63 @@ from remyfold.serve.results import INPUT_NAME, job_dir, result_dir
 from remyfold.serve.store import Job, Store
 
 HEARTBEAT_S = 5.0
+#: Least time between two looks at the job's state from the engine's stage callback.
+STOP_CHECK_S = 0.25
 
 
-def load_folder(config: ServeConfig, device: str):
-    """The default engine: :class:`remyfold.api.Folder` with the server's weights on ``device``."""
-    from remyfold.api import Folder
+class JobStopped(BaseException):
+    """The job stopped running in this attempt (cancelled or taken over): end its fold now."""
 
-    return Folder.from_pretrained(config.weights, device=device, precision=config.precision,
-                                  chunk_size=config.chunk_size)  # fmt: skip
+
+class StopCheck:
+    """The engine's ``progress(stage)`` callback of one job: raises :class:`JobStopped` once the
+    job no longer runs in this attempt (looks at the store at most every ``STOP_CHECK_S``)."""
+
+    def __init__(self, store: Store, job: Job):
+        self.store, self.job = store, job
+        self._last = float("-inf")
+
+    def __call__(self, stage: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last < STOP_CHECK_S:
+            return
+        self._last = now
+        if not self.store.still_running(self.job):
+            raise JobStopped(stage)
 
 
 def resolve_loader(spec: str):
-    """``module:function`` → the function."""
+    """``module:function`` → the function (a :class:`~remyfold.pipeline.FolderLoader`)."""
     module_name, _, function = spec.partition(":")
     return getattr(importlib.import_module(module_name), function)
+
+
+def make_executor(config: ServeConfig):
+    """The worker's executor: the predict pipeline's local executor with the server's loader."""
+    from remyfold.pipeline import LocalExecutor
+
+    return LocalExecutor(resolve_loader(config.loader) if config.loader else None)
+
+
+def job_options(config: ServeConfig, device: str, out_dir, num_recycles: int | None = None):
+    """The predict options of a job folded by this worker (``out_dir``: where its files go)."""
+    from remyfold.pipeline import PredictOptions
+
+    return PredictOptions(out_dir=out_dir, weights=config.weights, device=device, precision=config.precision,
+                          num_recycles=num_recycles, chunk_size=config.chunk_size,
+                          max_tokens_per_batch=config.max_tokens_per_batch, progress=False)  # fmt: skip
 
 
 def worker_main(config: ServeConfig, device: str, name: str, parent_pid: int) -> None:
     """Entry point of a worker process (started by :class:`remyfold.serve.supervisor.WorkerPool`)."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.umask(0o077)  # results are private to the server's account
     store = Store(config.database)
     store.set_worker(name, device=device, pid=os.getpid(), state="starting")
+    executor = make_executor(config)
     try:
-        folder = resolve_loader(config.loader)(config, device)
+        executor.start(config.weights, job_options(config, device, config.jobs_dir))
     except Exception as err:  # noqa: BLE001 - reported to the supervisor and /health in one line
         store.set_worker(name, device=device, pid=os.getpid(), state="failed", detail=one_line(err))
         sys.exit(3)
@@ -65,10 +106,10 @@ def worker_main(config: ServeConfig, device: str, name: str, parent_pid: int) ->
     while True:
         if os.getppid() != parent_pid:
             sys.exit(0)
-        job = store.claim_next(name)
+        job = store.claim_next(name, weights_revision=config.weights_revision)
         if job is not None:
             store.set_worker(name, device=device, pid=os.getpid(), state="busy", detail=job.id)
-            run_job(store, config, folder, job)
+            run_job(store, config, executor, device, job)
             store.set_worker(name, device=device, pid=os.getpid(), state="ready")
             beat = time.monotonic()
         elif time.monotonic() - beat > HEARTBEAT_S:
@@ -78,20 +119,20 @@ def worker_main(config: ServeConfig, device: str, name: str, parent_pid: int) ->
             time.sleep(config.poll_s)
 
 
-def run_job(store: Store, config: ServeConfig, folder, job: Job) -> None:
-    """Fold ``job`` and finish it (done, or failed with a one-line reason)."""
+def run_job(store: Store, config: ServeConfig, executor, device: str, job: Job) -> None:
+    """Fold ``job`` and finish it (done, or failed with a one-line reason); stop early if cancelled."""
     final = result_dir(config, job.id)
     if final.is_dir():  # an earlier attempt got as far as the rename: only the commit is missing
         store.finish(job, lambda: None)
         return
     work = _fresh_work_dir(config, job)
     try:
-        results = _fold(store, config, folder, job, work)
-    except Exception as err:  # noqa: BLE001 - any failure of the job is its one-line reason
-        store.fail(job, one_line(err))
+        results = _fold(store, config, executor, device, job, work)
+    except JobStopped:  # cancelled (or taken over) meanwhile
         shutil.rmtree(work, ignore_errors=True)
         return
-    if results is None:  # cancelled (or taken over) meanwhile
+    except Exception as err:  # noqa: BLE001 - any failure of the job is its one-line reason
+        store.fail(job, one_line(err))
         shutil.rmtree(work, ignore_errors=True)
         return
     if not any(result.status == "ok" for result in results):
@@ -102,24 +143,26 @@ def run_job(store: Store, config: ServeConfig, folder, job: Job) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _fold(store: Store, config: ServeConfig, folder, job: Job, work):
-    """Fold every record into ``work``; the results in input order, or ``None`` if the job stopped."""
-    from remyfold.sequence import read_fasta
+def _fold(store: Store, config: ServeConfig, executor, device: str, job: Job, work):
+    """Fold every record into ``work`` with ``executor``; the results in input order.
+
+    Raises :class:`JobStopped` when the job stops running (checked at every stage of the engine
+    and before every batch).
+    """
     from remyfold.io.prediction_folder import PredictionFolder
-    from remyfold.pipeline import PredictOptions, fold_batch
-    from remyfold.sequence import make_batches
+    from remyfold.sequence import make_batches, read_fasta
 
     records = read_fasta(job_dir(config, job.id) / INPUT_NAME, max_length=1 << 62)
-    options = PredictOptions(out_dir=work, weights=config.weights, num_recycles=job.num_recycles,
-                             max_tokens_per_batch=config.max_tokens_per_batch, progress=False)  # fmt: skip
+    options = job_options(config, device, work, job.num_recycles)
+    check = StopCheck(store, job)
     results = {}
-    for batch in make_batches(records, config.max_tokens_per_batch):
-        if not store.still_running(job):
-            return None
-        for result in fold_batch(folder, batch, options):
+    check()
+    plan = make_batches(records, config.max_tokens_per_batch)
+    for batch in executor.fold(plan, config.weights, options, stages=lambda _batch: check):
+        for result in batch:
             results[result.id] = result
         if not store.still_running(job, records_done=len(results)):
-            return None
+            raise JobStopped("record")
     ordered = [results[record.id] for record in records]
     PredictionFolder(work).write_summary(ordered)
     return ordered

@@ -80,8 +80,26 @@
     setTimeout(() => refreshJob(status), 1000);
   }
 
+  // The report frame (same origin) takes the height of its content, so the page scrolls, not the frame.
+  function fitFrame(frame) {
+    const fit = () => {
+      const doc = frame.contentDocument;
+      if (doc && doc.documentElement) frame.style.height = doc.documentElement.scrollHeight + "px";
+    };
+    const start = () => {
+      fit();
+      if (window.ResizeObserver && frame.contentDocument) new ResizeObserver(fit).observe(frame.contentDocument.body);
+      state.frameFitted = true;
+    };
+    frame.addEventListener("load", start);
+    const doc = frame.contentDocument;
+    if (doc && doc.readyState === "complete" && doc.URL !== "about:blank") start();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     formatTimes(document);
+    const frame = document.getElementById("report");
+    if (frame) fitFrame(frame);
     const table = document.getElementById("jobs");
     if (table) setTimeout(() => refreshJobs(table), 2000);
     const status = document.getElementById("status");
