@@ -15,7 +15,6 @@ convention); linker residues are removed from every output.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,21 +25,25 @@ import torch
 
 from remyfold.allocator import choose_allocator, release_free_memory
 from remyfold.errors import InputError
-from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers
+from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers, stored_dtypes
 from remyfold.model.config import ConfigError
 from remyfold.model.heads import pae_bin_centers, predicted_tm_score
 from remyfold.model.kernels import KernelOptions, apply_kernels
+from remyfold.model.memory import MemoryBudgetError, rows_within
+from remyfold.model.primitives import attention_sdpa
 from remyfold.model.residue_constants import RESTYPES
-from remyfold.precision import default_precision
+from remyfold.precision import default_precision, fold_numerics
 from remyfold.prediction import CHAIN_IDS, Chain, Prediction
 
-# fp32: the reference's arithmetic. bf16: language model weights in bfloat16 and the trunk under
-# bfloat16 autocast; structure module and heads stay fp32 (opt-in, see README for its drift).
+# fp32: the reference's arithmetic. bf16: language model, trunk weights and the sequence and pair
+# state in bfloat16; structure module and heads stay fp32 (opt-in, see README for its drift).
+# tf32 (CUDA only, CUDA_PRECISIONS): fp32 with TF32 matmuls, scoped to each fold.
 # fp32 holds the language model as the checkpoint stores it (float16 in esmfold_v1, read as fp32:
 # exact). fp32-lm16: fp32 arithmetic with the language model's weights always held in float16,
 # rounding a checkpoint's fp32 language model once at load (remyfold.lm_storage; drift in README).
 PRECISIONS = ("fp32", "bf16", "fp32-lm16")
-LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}  # for loading.load_model
+CUDA_PRECISIONS = ("tf32",)
+LM_DTYPES = {"fp32": None, "tf32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}  # for loading.load_model
 ATTENTION_CHOICES = ("auto", "plain", "sdpa")
 # What attention="auto" (and so remyfold predict) runs on each device type: the implementation
 # measured faster there. CPU (bench/results/cpu-attention*.md: both in one process, ABBA order;
@@ -59,13 +62,19 @@ _AA_INDEX = {aa: i for i, aa in enumerate(RESTYPES)} | {"X": len(RESTYPES)}
 
 
 def auto_chunk_size(device: torch.device, length: int, c_z: int, batch: int = 1) -> int | None:
-    """Rows per chunk when none is set: on the CPU, as many as keep the pair transition's hidden
-    layer ``[batch, rows, L, 4·C_z]`` (fp32) within :data:`CPU_CHUNK_BYTES`; unchunked on other
-    devices and whenever all rows fit (up to 181 residues for one esmfold_v1 record)."""
+    """Rows per chunk when none is set on the CPU: as many as keep the pair transition's hidden
+    layer ``[batch, rows, L, 4·C_z]`` (fp32) within :data:`CPU_CHUNK_BYTES`; unchunked whenever all
+    rows fit (up to 181 residues for one esmfold_v1 record). ``None`` on other devices: CUDA sizes
+    chunks from its free memory (:meth:`Folder.cuda_chunk_size`)."""
     if device.type != "cpu":
         return None
     rows = CPU_CHUNK_BYTES // (batch * length * 4 * c_z * 4)
     return None if rows >= length else max(1, rows)
+
+
+def available_precisions(device: torch.device) -> tuple[str, ...]:
+    """The numeric modes ``device`` runs: :data:`PRECISIONS`, and :data:`CUDA_PRECISIONS` on CUDA."""
+    return PRECISIONS + (CUDA_PRECISIONS if device.type == "cuda" else ())
 
 
 @dataclass(frozen=True)
@@ -157,20 +166,20 @@ class Folder:
 
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
                  model_name: str = "", weights_revision: str = "", kernels: KernelOptions | None = None,
-                 threads: int | None = None):  # fmt: skip
+                 threads: int | None = None, max_memory: int | None = None):  # fmt: skip
         if precision == "auto":
             precision = default_precision(device)
-        if precision not in PRECISIONS:
-            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+        if precision not in available_precisions(device):
+            raise InputError(f"precision {precision!r} is not available on {device.type}; "
+                             f"choose one of {', '.join(available_precisions(device))}")  # fmt: skip
         if chunk_size is not None and chunk_size <= 0:
             raise InputError(f"chunk size must be a positive number of rows, got {chunk_size}")
+        if max_memory is not None and max_memory <= 0:
+            raise InputError(f"max memory must be a positive number of bytes, got {max_memory}")
         from remyfold.threads import use_threads
 
         self.threads = use_threads(threads)  # torch's CPU threads: the cores available unless given
-        if precision == "bf16":
-            drop_upcast(model.esm).to(torch.bfloat16)
-        elif precision == "fp32-lm16":
-            hold_in_half(model.esm)
+        self._set_numerics(model, precision, device)
         self.model = model.to(device).eval()
         kernels = kernels or KernelOptions()
         self.cpu_allocator = choose_allocator(kernels.cpu_allocator, device.type)
@@ -179,8 +188,51 @@ class Folder:
             self.kernels = apply_kernels(self.model, kernels, device)
         except ConfigError as err:
             raise InputError(str(err)) from None
-        self.device, self.precision, self.chunk_size = device, precision, chunk_size
+        self.device, self.precision, self.chunk_size, self.max_memory = device, precision, chunk_size, max_memory
         self.model_name, self.weights_revision = model_name, weights_revision
+
+    @staticmethod
+    def _set_numerics(model, precision: str, device: torch.device) -> None:
+        """Put the weights in the dtypes ``precision`` computes in (before moving them to ``device``).
+
+        bf16: language model and trunk in bfloat16 (``ESMFold.hold_trunk_in``). fp32-lm16: the
+        language model held in float16, read as fp32. On CUDA a language model stored in 16 bits
+        (esmfold_v1: float16) computes in its stored dtype, as the reference does on a GPU
+        (``fp16_esm``); on the CPU it is read as fp32 (exact upcast).
+        """
+        if precision == "bf16":
+            drop_upcast(model.esm).to(torch.bfloat16)
+            model.hold_trunk_in(torch.bfloat16)
+            return
+        if precision == "fp32-lm16":
+            hold_in_half(model.esm)
+        if device.type == "cuda" and stored_dtypes(model.esm) <= {torch.float16, torch.bfloat16}:
+            drop_upcast(model.esm)
+
+    def cuda_chunk_size(self, batch: int, length: int) -> int | None:
+        """Rows per chunk on CUDA: the most that fit in ``max_memory`` bytes, or in the device's
+        free memory now (:func:`torch.cuda.mem_get_info`) — :func:`remyfold.model.memory.rows_within`.
+
+        Raises InputError (one line: the need, the budget, what to do) when the fold cannot fit.
+        """
+        trunk = self.model.config.trunk
+        budget = self.max_memory or torch.cuda.mem_get_info(self.device)[0]
+        state_bytes = self.model.trunk.state_dtype.itemsize
+        fused = self.model.trunk.blocks[0].tri_att_start.mha.attention is attention_sdpa
+        heads = trunk.pairwise_state_dim // trunk.pairwise_head_width
+        try:
+            return rows_within(budget, batch, length, trunk.pairwise_state_dim, heads, state_bytes, fused).rows
+        except MemoryBudgetError as err:
+            raise InputError(f"{err}; fold shorter sequences or fewer at once, use precision bf16, "
+                             "or set a larger max memory") from None  # fmt: skip
+
+    def _chunk_size(self, batch: int, length: int) -> int | None:
+        """The chunk size of one batch: the one set, else chosen for the device."""
+        if self.chunk_size is not None:
+            return self.chunk_size
+        if self.device.type == "cuda":
+            return self.cuda_chunk_size(batch, length)
+        return auto_chunk_size(self.device, length, self.model.config.trunk.pairwise_state_dim, batch)
 
     @property
     def default_num_recycles(self) -> int:
@@ -191,7 +243,8 @@ class Folder:
     @classmethod
     def from_pretrained(cls, weights="facebook/esmfold_v1", *, device: str = "auto", precision: str = "auto",
                         chunk_size: int | None = None, attention: str = "auto",
-                        kernels: KernelOptions | None = None, threads: int | None = None) -> "Folder":  # fmt: skip
+                        kernels: KernelOptions | None = None, threads: int | None = None,
+                        max_memory: int | None = None) -> "Folder":  # fmt: skip
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
 
         ``attention="auto"`` picks per device what was measured faster there
@@ -205,8 +258,9 @@ class Folder:
         from remyfold.loading import load_model
         from remyfold.weights import ResolvedWeights, resolve_weights
 
-        if precision not in (*PRECISIONS, "auto"):
-            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)} or auto")
+        if precision not in (*PRECISIONS, *CUDA_PRECISIONS, "auto"):
+            raise InputError(f"precision {precision!r} is not available; choose one of "
+                             f"{', '.join(PRECISIONS + CUDA_PRECISIONS)} or auto")  # fmt: skip
         if attention not in ATTENTION_CHOICES:
             raise InputError(f"attention {attention!r} is not available; choose one of {', '.join(ATTENTION_CHOICES)}")
         dev = resolve_device(device)
@@ -215,11 +269,12 @@ class Folder:
             attention = auto_attention(dev)
         if precision == "auto":
             precision = default_precision(dev)
-        if precision not in PRECISIONS:
-            raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+        if precision not in available_precisions(dev):
+            raise InputError(f"precision {precision!r} is not available on {dev.type}; "
+                             f"choose one of {', '.join(available_precisions(dev))}")  # fmt: skip
         model = load_model(Path(resolved.directory), attention=attention, lm_dtype=LM_DTYPES[precision])
         return cls(model, device=dev, precision=precision, chunk_size=chunk_size, kernels=kernels, threads=threads,
-                   model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
+                   model_name=resolved.name, weights_revision=resolved.revision, max_memory=max_memory)  # fmt: skip
 
     def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,
              max_tokens_per_batch: int = 1024) -> list[Prediction]:  # fmt: skip
@@ -249,16 +304,15 @@ class Folder:
         encoded = [encode_sequence(rid, seq) for rid, seq in records]
         aatype, mask, residx = self._collate(encoded)
         start = time.perf_counter()
-        c_z = self.model.config.trunk.pairwise_state_dim
-        chunk = self.chunk_size or auto_chunk_size(self.device, aatype.shape[1], c_z, aatype.shape[0])
-        with torch.inference_mode(), self._autocast():
+        chunk = self._chunk_size(aatype.shape[0], aatype.shape[1])
+        with torch.inference_mode(), fold_numerics(self.precision, self.device):
             out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=chunk, progress=progress)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elapsed = time.perf_counter() - start
         total = sum(len(e.aatype) for e in encoded)
         predictions = [
-            self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total)
+            self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total, chunk)
             for b, ((rid, _), enc) in enumerate(zip(records, encoded))
         ]
         del out
@@ -276,12 +330,6 @@ class Folder:
         if self.cpu_allocator == "reuse":
             release_free_memory()
 
-    def _autocast(self):
-        """bfloat16 autocast for ``bf16``; nothing for ``fp32``."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
     def _collate(self, encoded: list[EncodedRecord]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pad records to ``[B, L_max]`` aatype, mask (bool) and residue index tensors."""
         n = max(len(e.aatype) for e in encoded)
@@ -294,7 +342,8 @@ class Folder:
             residx[b, : len(e.aatype)] = torch.from_numpy(e.residue_index)
         return aatype.to(self.device), mask.to(self.device), residx.to(self.device)
 
-    def _prediction(self, rid: str, enc: EncodedRecord, out, b: int, recycles: int, seconds: float) -> Prediction:
+    def _prediction(self, rid: str, enc: EncodedRecord, out, b: int, recycles: int, seconds: float,
+                    chunk: int | None) -> Prediction:  # fmt: skip
         """Cut record ``b`` out of the batch outputs and drop its linker residues."""
         n = len(enc.aatype)
         keep = torch.from_numpy(enc.keep).to(self.device)
@@ -309,5 +358,5 @@ class Folder:
             atom_mask=take(out.atom37_mask) > 0, plddt=take(out.plddt), pae=pae, ptm=float(ptm),
             chain_index=kept_chain, residue_number=residue_number, num_recycles=recycles,
             model_name=self.model_name, weights_revision=self.weights_revision, precision=self.precision,
-            seconds=seconds, extra={"max_pae": MAX_PAE},
+            seconds=seconds, extra={"max_pae": MAX_PAE, "chunk_size": chunk},
         )  # fmt: skip
