@@ -55,7 +55,7 @@ def rows_within(budget: int, batch: int, length: int, c_z: int, heads: int, stat
     max_rows = min(max_rows, INT32_ELEMENTS // widest_row)
     if max_rows < 1:
         need = resident + per_row
-        raise MemoryBudgetError(f"folding {batch} x {length} residues needs about {need / 2**30:.1f} GiB, "
-                                f"{budget / 2**30:.1f} GiB are available")  # fmt: skip
+        raise MemoryBudgetError(f"folding {batch} x {length} residues needs about {need / 2**30:.2f} GiB, "
+                                f"{budget / 2**30:.2f} GiB are available")  # fmt: skip
     rows = None if max_rows >= length else int(max_rows)
     return ChunkPlan(rows, resident + per_row * (rows or length))
