@@ -148,3 +148,20 @@ def test_fused_layout_fold_computes_the_plain_function(tiny_weights_dir, records
     plain = _fold(tiny_weights_dir, "plain", records, num_recycles=1, max_tokens_per_batch=10_000)
     for a, b in zip(fused, plain):
         assert np.abs(a.positions - b.positions).max() < 1e-3 and np.abs(a.plddt - b.plddt).max() < 1e-3
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_fold_runs_only_fused_sdpa_kernels(tiny_weights_dir, precision):
+    """On CUDA every SDPA call must reach a fused kernel: with the math backend disallowed a
+    fallback raises instead of running slowly; the fold still matches the CPU's plain fold."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    cpu = Folder.from_pretrained(str(tiny_weights_dir), device="cpu").fold(COMPLEX | SEQS, num_recycles=1)
+    folder = Folder.from_pretrained(str(tiny_weights_dir), device="cuda", precision=precision)
+    with sdpa_kernel([SDPBackend.EFFICIENT_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION]):
+        preds = folder.fold(COMPLEX | SEQS, num_recycles=1)
+    tol = 0.01 if precision == "fp32" else 0.01 * max(np.abs(p.positions).max() for p in cpu)
+    for ref, pred in zip(cpu, preds):
+        assert np.abs(ref.positions - pred.positions).max() < tol

@@ -160,10 +160,9 @@ class ESMFold(nn.Module):
         idx = self.atom37_to_atom14[aatype]
         atom37 = torch.gather(atom14, 2, idx[..., None].expand(*idx.shape, 3)) * atom37_mask[..., None]
         head = self.ptm_head.weight.dtype  # fp32 also when the trunk runs in bf16
-        with torch.autocast(z.device.type, enabled=False):
-            # [B, L, L, C_z] -> [B, L, L, 64], a block of rows at a time (no full copy of z in fp32)
-            pae_logits = chunked(lambda rows: self.ptm_head(rows.to(head)), chunk_size, 1, z)
-            plddt = plddt_from_logits(self.lddt_head(structure["states"][-1].to(head)))
+        # [B, L, L, C_z] -> [B, L, L, 64], a block of rows at a time (no full copy of z in fp32)
+        pae_logits = chunked(lambda rows: self.ptm_head(rows.to(head)), chunk_size, 1, z)
+        plddt = plddt_from_logits(self.lddt_head(structure["states"][-1].to(head)))
         return FoldingOutput(
             atom14=atom14,
             atom37=atom37,

@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Pair-sized tensors (in units of [B, L, L, C_z] at the state's dtype) live at the trunk's peak,
-# outside any chunk: measured 5.0 with the live-bytes model (bench/results/gpu-memory-model.json).
-RESIDENT_PAIR_COPIES = 6
+# outside any chunk: 6.3 in the live-bytes model at 4,096 residues, fp32 and bf16, chunks of 64 and 1,023
+# rows (bench/results/gpu-memory-model.json); 7 keeps the rule an upper bound.
+RESIDENT_PAIR_COPIES = 7
 # Per pair element of a chunk, in units of C_z at the state's dtype: the transition's hidden layer
 # (4) and its activation (4), q, k, v, gate and output of the triangle attention (5).
 CHUNK_PAIR_WIDTH = 9

@@ -95,8 +95,7 @@ class FoldingTrunk(nn.Module):
         dtype = self.trunk2sm_s.weight.dtype
         s_sm = self.trunk2sm_s(s.to(dtype))
         z_sm = chunked(lambda rows: self.trunk2sm_z(rows.to(dtype)), chunk_size, 1, z)
-        with torch.autocast(s.device.type, enabled=False):
-            return self.structure_module(s_sm, z_sm, aatype, mask.to(dtype))
+        return self.structure_module(s_sm, z_sm, aatype, mask.to(dtype))
 
     def forward(
         self,
