@@ -26,10 +26,13 @@ def test_live_bytes_counts_new_storages_and_their_release():
     with mode:
         a = torch.empty(1000, device="meta")  # 4,000 bytes
         b = a.view(10, 100) * 2  # a new 4,000-byte storage (the view is not one)
-XX
-        del a
+        c = weight.view(10, 10)  # a view of a weight: not counted
+        del a  # 4,000 live
         d = b + 1
-        del b, d, c
+        e = d * 3  # 12,000 live: the peak
+        del b, c, d
+        assert mode.live == 4_000
+        del e
     assert mode.peak == 12_000 and mode.live == 0
 
 
