@@ -301,7 +301,7 @@ def int_list(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from remyfold.model.primitives import ATTENTION_KINDS
-    from remyfold.settings import DEFAULT_MAX_TOKENS_PER_BATCH, PRECISIONS
+    from remyfold.settings import CUDA_ONLY_PRECISIONS, DEFAULT_MAX_TOKENS_PER_BATCH, PRECISIONS
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", choices=("full", *SCALED), default="full", help="network size (default: esmfold_v1)")
@@ -310,7 +310,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="comma-separated lengths, or none (e.g. for a --long-only run)")
     p.add_argument("--recycles", type=int, default=4)
     p.add_argument("--repeats", type=int, default=2, help="timed runs per length, best kept (after a warm-up)")
-    p.add_argument("--precisions", default=",".join(PRECISIONS), help=f"remyfold modes, of {', '.join(PRECISIONS)}")
+    portable = [p for p in PRECISIONS if p not in CUDA_ONLY_PRECISIONS]  # tf32 is measured by gpu/h100_check.py
+    p.add_argument("--precisions", default=",".join(portable), help=f"remyfold modes, of {', '.join(PRECISIONS)}")
     p.add_argument("--attention", choices=ATTENTION_KINDS, default=engine_attention(),
                    help="remyfold attention implementation (default: the one remyfold predict loads)")
     p.add_argument("--chunk", type=int, default=None, help="remyfold chunk size at --lengths (default: none)")

@@ -13,7 +13,7 @@ Components, for ``L`` residues:
   (triangular multiplication and triangular attention) plus ``L²·C_z²`` projections.
 * ``structure_module_per_recycle``: the trunk→structure-module projections and
   ``num_blocks`` iterations of IPA, transition, frame update and angle ResNet.
-* ``heads``: pTM/PAE and pLDDT heads, once.
+* ``heads``: pTM/PAE, distogram and pLDDT heads, once.
 
 ``total = lm + (recycles + 1)·(trunk_per_recycle + structure_module_per_recycle) + heads``.
 """
@@ -82,8 +82,9 @@ def ipa_flops(sm: StructureModuleConfig, length: int) -> int:
     projections = 2 * n * c * (3 * h * ch + 3 * h * pq + 3 * h * (pq + pv))  # q, kv, q points, kv points
     pair_bias = 2 * n * n * cz * h
     attention = 2 * (2 * n * n * h * ch) + 2 * n * n * h * pv * 3 + 2 * n * n * h * cz  # QKᵀ, AV; points; pair
+    point_term = 2 * n * n * h * pq * 3  # the query·key point products of the matmul-form distance term
     out = 2 * n * h * (cz + ch + 4 * pv) * c
-    return projections + pair_bias + attention + out
+    return projections + pair_bias + attention + point_term + out
 
 
 def structure_module_flops_per_recycle(config: FoldingConfig, length: int) -> int:
@@ -99,12 +100,13 @@ def structure_module_flops_per_recycle(config: FoldingConfig, length: int) -> in
 
 
 def heads_flops(config: FoldingConfig, length: int) -> int:
-    """pTM/PAE logits and expected error (``L²``), pLDDT head and its expectation (``L``)."""
+    """pTM/PAE logits and expected error, distogram logits (``L²``), pLDDT head and its expectation (``L``)."""
     n, z, h = length, config.trunk.pairwise_state_dim, config.lddt_head_hid_dim
     c = config.trunk.structure_module.sequence_dim
     pae = 2 * n * n * z * PAE_BINS + 2 * n * n * PAE_BINS
+    distogram = 2 * n * n * z * PAE_BINS  # 64 distance bins (as many as PAE): the contact probabilities of actifpTM
     plddt = 2 * n * (c * h + h * h + h * ATOM37 * LDDT_BINS) + 2 * n * ATOM37 * LDDT_BINS
-    return pae + plddt
+    return pae + distogram + plddt
 
 
 def prediction_flops(config: FoldingConfig, length: int, recycles: int) -> dict[str, int]:

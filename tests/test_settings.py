@@ -24,7 +24,7 @@ def test_defaults():
         DEFAULT_WEIGHTS, "auto", "fp32", "auto")  # fmt: skip
     assert (settings.num_recycles, settings.chunk_size, settings.threads) == (None, None, None)
     assert (settings.max_tokens_per_batch, settings.max_length) == (DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_MAX_LENGTH)
-    assert PRECISIONS == ("fp32", "bf16", "fp32-lm16") and all(PRECISION_HELP[p] for p in PRECISIONS)
+    assert PRECISIONS == ("fp32", "bf16", "fp32-lm16", "tf32") and all(PRECISION_HELP[p] for p in PRECISIONS)
 
 
 @pytest.mark.parametrize(("field", "value", "flag"), [
@@ -102,5 +102,5 @@ def test_serve_takes_its_engine_settings_and_offers_every_precision(tmp_path):
 def test_api_checks_the_settings_before_loading_anything(tmp_path):
     from remyfold.api import Folder
 
-    with pytest.raises(InputError, match="^--precision fp8: choose one of fp32, bf16, fp32-lm16$"):
+    with pytest.raises(InputError, match="^--precision fp8: choose one of fp32, bf16, fp32-lm16, tf32$"):
         Folder.from_pretrained(tmp_path / "no-weights-here", precision="fp8")

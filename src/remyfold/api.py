@@ -18,7 +18,6 @@ for a single chain they are ``None``.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,19 +29,24 @@ import torch
 from remyfold.allocator import choose_allocator, release_free_memory
 from remyfold.devices import resolve_device
 from remyfold.errors import InputError
-from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers
+from remyfold.lm_storage import drop_upcast, hold_in_half, release_upcast_buffers, stored_dtypes
 from remyfold.model.config import ConfigError
 from remyfold.model.heads import pae_bin_centers, predicted_tm_score
 from remyfold.model.interface_confidence import InterfaceConfidence, interface_confidence, ranking_confidence
 from remyfold.model.kernels import KernelOptions, apply_kernels
+from remyfold.model.memory import MemoryBudgetError, rows_within
+from remyfold.model.primitives import attention_sdpa
 from remyfold.model.residue_constants import RESTYPES
-from remyfold.precision import default_precision
+from remyfold.precision import default_precision, fold_numerics
 from remyfold.prediction import Chain, Prediction
 from remyfold.sequence import CHAIN_IDS, LINKER, RESIDUE_INDEX_OFFSET, plan_batches
-from remyfold.settings import DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_WEIGHTS, PRECISIONS, EngineSettings
+from remyfold.settings import CUDA_ONLY_PRECISIONS, DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_WEIGHTS, PRECISIONS, EngineSettings
 
-# How each precision (remyfold.settings.PRECISIONS) holds the language model's weights, for loading.load_model.
-LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16}
+# The precisions that only CUDA runs: tf32 is fp32 with TF32 matmuls, scoped to each fold
+# (remyfold.precision.fold_numerics).
+CUDA_PRECISIONS = CUDA_ONLY_PRECISIONS
+# How each precision holds the language model's weights, for loading.load_model.
+LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16, "tf32": None}
 # What attention="auto" (and so remyfold predict) runs on each device type: the implementation
 # measured faster there. CPU (bench/results/cpu-attention*.md: both in one process, ABBA order;
 # the triangle layers are blocked either way, so the choice serves ESM-2 and the sequence
@@ -58,13 +62,19 @@ _AA_INDEX = {aa: i for i, aa in enumerate(RESTYPES)} | {"X": len(RESTYPES)}
 
 
 def auto_chunk_size(device: torch.device, length: int, c_z: int, batch: int = 1) -> int | None:
-    """Rows per chunk when none is set: on the CPU, as many as keep the pair transition's hidden
-    layer ``[batch, rows, L, 4·C_z]`` (fp32) within :data:`CPU_CHUNK_BYTES`; unchunked on other
-    devices and whenever all rows fit (up to 181 residues for one esmfold_v1 record)."""
+    """Rows per chunk when none is set on the CPU: as many as keep the pair transition's hidden
+    layer ``[batch, rows, L, 4·C_z]`` (fp32) within :data:`CPU_CHUNK_BYTES`; unchunked whenever all
+    rows fit (up to 181 residues for one esmfold_v1 record). ``None`` on other devices: CUDA sizes
+    chunks from its free memory (:meth:`Folder.cuda_chunk_size`)."""
     if device.type != "cpu":
         return None
     rows = CPU_CHUNK_BYTES // (batch * length * 4 * c_z * 4)
     return None if rows >= length else max(1, rows)
+
+
+def available_precisions(device: torch.device) -> tuple[str, ...]:
+    """The numeric modes ``device`` runs: :data:`PRECISIONS`, those of :data:`CUDA_PRECISIONS` on CUDA only."""
+    return tuple(p for p in PRECISIONS if device.type == "cuda" or p not in CUDA_PRECISIONS)
 
 
 @dataclass(frozen=True)
@@ -113,8 +123,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     ``precision`` itself, which must be one of :data:`~remyfold.settings.PRECISIONS`."""
     if precision == "auto":
         precision = default_precision(device)
-    if precision not in PRECISIONS:
-        raise InputError(f"precision {precision!r} is not available; choose one of {', '.join(PRECISIONS)}")
+    if precision not in available_precisions(device):
+        raise InputError(f"--precision {precision}: not available on {device.type}; "
+                         f"choose one of {', '.join(available_precisions(device))}")  # fmt: skip
     return precision
 
 
@@ -133,17 +144,18 @@ class Folder:
 
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
                  model_name: str = "", weights_revision: str = "", kernels: KernelOptions | None = None,
-                 threads: int | None = None):  # fmt: skip
+                 threads: int | None = None, max_memory: int | None = None):  # fmt: skip
         precision = resolve_precision(precision, device)
         if chunk_size is not None and chunk_size <= 0:
             raise InputError(f"chunk size must be a positive number of rows, got {chunk_size}")
+        if max_memory is not None and max_memory <= 0:
+            raise InputError(f"max memory must be a positive number of bytes, got {max_memory}")
+        if max_memory is not None and device.type != "cuda":
+            raise InputError("max memory picks the chunk size of CUDA folds only; on the CPU set chunk_size")
         from remyfold.threads import use_threads
 
         self.threads = use_threads(threads)  # torch's CPU threads: the cores available unless given
-        if precision == "bf16":
-            drop_upcast(model.esm).to(torch.bfloat16)
-        elif precision == "fp32-lm16":
-            hold_in_half(model.esm)
+        self._set_numerics(model, precision, device)
         self.model = model.to(device).eval()
         kernels = kernels or KernelOptions()
         self.cpu_allocator = choose_allocator(kernels.cpu_allocator, device.type)
@@ -152,8 +164,51 @@ class Folder:
             self.kernels = apply_kernels(self.model, kernels, device)
         except ConfigError as err:
             raise InputError(str(err)) from None
-        self.device, self.precision, self.chunk_size = device, precision, chunk_size
+        self.device, self.precision, self.chunk_size, self.max_memory = device, precision, chunk_size, max_memory
         self.model_name, self.weights_revision = model_name, weights_revision
+
+    @staticmethod
+    def _set_numerics(model, precision: str, device: torch.device) -> None:
+        """Put the weights in the dtypes ``precision`` computes in (before moving them to ``device``).
+
+        bf16: language model and trunk in bfloat16 (``ESMFold.hold_trunk_in``). fp32-lm16: the
+        language model held in float16, read as fp32. On CUDA a language model stored in 16 bits
+        (esmfold_v1: float16) computes in its stored dtype, as the reference does on a GPU
+        (``fp16_esm``); on the CPU it is read as fp32 (exact upcast).
+        """
+        if precision == "bf16":
+            drop_upcast(model.esm).to(torch.bfloat16)
+            model.hold_trunk_in(torch.bfloat16)
+            return
+        if precision == "fp32-lm16":
+            hold_in_half(model.esm)
+        if device.type == "cuda" and stored_dtypes(model.esm) <= {torch.float16, torch.bfloat16}:
+            drop_upcast(model.esm)
+
+    def cuda_chunk_size(self, batch: int, length: int) -> int | None:
+        """Rows per chunk on CUDA: the most that fit in ``max_memory`` bytes, or in the device's
+        free memory now (:func:`torch.cuda.mem_get_info`) — :func:`remyfold.model.memory.rows_within`.
+
+        Raises InputError (one line: the need, the budget, what to do) when the fold cannot fit.
+        """
+        trunk = self.model.config.trunk
+        budget = self.max_memory or torch.cuda.mem_get_info(self.device)[0]
+        state_bytes = self.model.trunk.state_dtype.itemsize
+        fused = self.model.trunk.blocks[0].tri_att_start.mha.attention is attention_sdpa
+        heads = trunk.pairwise_state_dim // trunk.pairwise_head_width
+        try:
+            return rows_within(budget, batch, length, trunk.pairwise_state_dim, heads, state_bytes, fused).rows
+        except MemoryBudgetError as err:
+            raise InputError(f"{err}; fold shorter sequences or fewer at once, use precision bf16, "
+                             "or set a larger max memory") from None  # fmt: skip
+
+    def _chunk_size(self, batch: int, length: int) -> int | None:
+        """The chunk size of one batch: the one set, else chosen for the device."""
+        if self.chunk_size is not None:
+            return self.chunk_size
+        if self.device.type == "cuda":
+            return self.cuda_chunk_size(batch, length)
+        return auto_chunk_size(self.device, length, self.model.config.trunk.pairwise_state_dim, batch)
 
     @property
     def default_num_recycles(self) -> int:
@@ -164,7 +219,8 @@ class Folder:
     @classmethod
     def from_pretrained(cls, weights=DEFAULT_WEIGHTS, *, device: str = "auto", precision: str = "auto",
                         chunk_size: int | None = None, attention: str = "auto",
-                        kernels: KernelOptions | None = None, threads: int | None = None) -> "Folder":  # fmt: skip
+                        kernels: KernelOptions | None = None, threads: int | None = None,
+                        max_memory: int | None = None) -> "Folder":  # fmt: skip
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
 
         ``attention="auto"`` picks per device what was measured faster there
@@ -181,11 +237,11 @@ class Folder:
         resolved = weights if isinstance(weights, ResolvedWeights) else None
         settings = EngineSettings(weights=resolved.directory if resolved else weights, device=device,
                                   precision=precision, attention=attention, chunk_size=chunk_size, threads=threads)  # fmt: skip
-        return cls.from_settings(settings, kernels=kernels, resolved=resolved)
+        return cls.from_settings(settings, kernels=kernels, resolved=resolved, max_memory=max_memory)
 
     @classmethod
     def from_settings(cls, settings: EngineSettings, *, kernels: KernelOptions | None = None,
-                      resolved=None) -> "Folder":  # fmt: skip
+                      resolved=None, max_memory: int | None = None) -> "Folder":  # fmt: skip
         """Load the engine ``settings`` describe (their ``weights``, unless already ``resolved``).
 
         The device is resolved and ``auto`` precision / attention picked here, once.
@@ -199,7 +255,8 @@ class Folder:
         precision = resolve_precision(settings.precision, dev)
         model = load_model(Path(resolved.directory), attention=attention, lm_dtype=LM_DTYPES[precision])
         return cls(model, device=dev, precision=precision, chunk_size=settings.chunk_size, kernels=kernels,
-                   threads=settings.threads, model_name=resolved.name, weights_revision=resolved.revision)  # fmt: skip
+                   threads=settings.threads, model_name=resolved.name, weights_revision=resolved.revision,
+                   max_memory=max_memory)  # fmt: skip
 
     def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,
              max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH) -> list[Prediction]:  # fmt: skip
@@ -229,9 +286,8 @@ class Folder:
         encoded = [encode_sequence(rid, seq) for rid, seq in records]
         aatype, mask, residx = self._collate(encoded)
         start = time.perf_counter()
-        c_z = self.model.config.trunk.pairwise_state_dim
-        chunk = self.chunk_size or auto_chunk_size(self.device, aatype.shape[1], c_z, aatype.shape[0])
-        with torch.inference_mode(), self._autocast():
+        chunk = self._chunk_size(aatype.shape[0], aatype.shape[1])
+        with torch.inference_mode(), fold_numerics(self.precision, self.device):
             out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=chunk, progress=progress)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -239,7 +295,7 @@ class Folder:
         total = sum(len(e.aatype) for e in encoded)
         complexes = self._interface_confidence(encoded, out)
         predictions = [
-            self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total, complexes)
+            self._prediction(rid, enc, out, b, recycles, elapsed * len(enc.aatype) / total, chunk, complexes)
             for b, ((rid, _), enc) in enumerate(zip(records, encoded))
         ]
         del out
@@ -256,12 +312,6 @@ class Folder:
         """Under the CPU's ``reuse`` heap policy, return the heap's free memory to the system."""
         if self.cpu_allocator == "reuse":
             release_free_memory()
-
-    def _autocast(self):
-        """bfloat16 autocast for ``bf16``; nothing for ``fp32``."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     def _collate(self, encoded: list[EncodedRecord]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pad records to ``[B, L_max]`` aatype, mask (bool) and residue index tensors."""
@@ -286,7 +336,7 @@ class Folder:
         return interface_confidence(out.pae_logits, out.pae, out.distogram_logits, chain.to(self.device))
 
     def _prediction(self, rid: str, enc: EncodedRecord, out, b: int, recycles: int, seconds: float,
-                    complexes: InterfaceConfidence | None = None) -> Prediction:  # fmt: skip
+                    chunk: int | None, complexes: InterfaceConfidence | None = None) -> Prediction:  # fmt: skip
         """Cut record ``b`` out of the batch outputs and drop its linker residues."""
         n = len(enc.aatype)
         keep = torch.from_numpy(enc.keep).to(self.device)
@@ -302,7 +352,7 @@ class Folder:
             atom_mask=take(out.atom37_mask) > 0, plddt=take(out.plddt), pae=pae, ptm=float(ptm),
             chain_index=kept_chain, residue_number=residue_number, num_recycles=recycles,
             model_name=self.model_name, weights_revision=self.weights_revision, precision=self.precision,
-            seconds=seconds, extra={"max_pae": MAX_PAE}, **scores,
+            seconds=seconds, extra={"max_pae": MAX_PAE, "chunk_size": chunk}, **scores,
         )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ reference's arithmetic), and the CPU default is always fp32.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -70,3 +71,16 @@ def choose_precision(drift: list[dict], seconds: dict[str, float], limits: Drift
 def _none_high(value) -> float:
     """Sort key that makes a missing value the worst."""
     return float("inf") if value is None or value != value else float(value)
+
+
+def fold_numerics(precision: str, device: torch.device):
+    """The matmul settings of one fold (a context manager restoring the previous global ones).
+
+    ``tf32`` on CUDA: fp32 matmuls on the TF32 tensor cores (``set_float32_matmul_precision("high")``);
+    every other mode on CUDA: IEEE fp32 matmuls whatever the process had set. The CPU: unchanged.
+    """
+    from remyfold.model.primitives import float32_matmul_precision
+
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    return float32_matmul_precision("high" if precision == "tf32" else "highest")

@@ -30,10 +30,14 @@ DEFAULT_WEIGHTS = "facebook/esmfold_v1"
 #: (a checkpoint's fp32 language model is rounded once at load, :mod:`remyfold.lm_storage`).
 PRECISION_HELP = {
     "fp32": "the reference's arithmetic (default)",
-    "bf16": "ESM-2 in bfloat16 and the trunk under bfloat16 autocast, opt-in",
+    "bf16": "ESM-2, the trunk's weights and its sequence and pair state in bfloat16; structure module and "
+            "heads in fp32, opt-in",
     "fp32-lm16": "fp32 arithmetic with the language model's weights held in float16 (8.4 instead of 14.1 GB)",
+    "tf32": "CUDA only: fp32 with TF32 tensor-core matmuls, switched on for the fold alone, opt-in",
 }
 PRECISIONS = tuple(PRECISION_HELP)
+#: The precisions only a CUDA device runs (checked when the device is known, in :mod:`remyfold.api`).
+CUDA_ONLY_PRECISIONS = ("tf32",)
 #: ``auto`` picks per device (:func:`remyfold.precision.default_precision`); only the API defaults to it.
 AUTO = "auto"
 ATTENTION_CHOICES = ("auto", "plain", "sdpa")

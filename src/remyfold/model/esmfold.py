@@ -18,6 +18,7 @@ from torch import nn
 from remyfold.model.config import EsmConfig, FoldingConfig
 from remyfold.model.esm import EsmLanguageModel
 from remyfold.model.heads import PAE_BINS, lddt_head, plddt_from_logits, predicted_aligned_error
+from remyfold.model.primitives import chunked
 from remyfold.model.residue_constants import RESTYPES
 from remyfold.model.residue_tables import residue_tables
 from remyfold.model.structure_module import StructureModule
@@ -89,6 +90,18 @@ class ESMFold(nn.Module):
         self.register_buffer("atom37_to_atom14", torch.from_numpy(tables.atom37_to_atom14), persistent=False)
         self.register_buffer("atom37_mask", torch.from_numpy(tables.atom37_mask), persistent=False)
 
+    def hold_trunk_in(self, dtype: torch.dtype) -> None:
+        """Hold the trunk's weights, and so its sequence and pair state, in ``dtype`` (real bf16).
+
+        The structure module, the projections into it, the heads and the language-model
+        combination stay as they are (fp32): only the block stack, the recycling embeddings and
+        the relative-position embedding change.
+        """
+        trunk = self.trunk
+        for module in (trunk.blocks, trunk.pairwise_positional_embedding, trunk.recycle_s_norm,
+                       trunk.recycle_z_norm, trunk.recycle_disto):  # fmt: skip
+            module.to(dtype)
+
     def init_constants(self) -> None:
         """Refill the residue-geometry tables (non-persistent buffers) after ``to_empty``, or create them on meta."""
         tables = residue_tables()
@@ -142,20 +155,19 @@ class ESMFold(nn.Module):
         s0 = self.esm_s_mlp(self.language_model_states(aatype, mask))
         if self.config.embed_aa:
             s0 = s0 + self.embedding(aatype)
-        z0 = s0.new_zeros(*aatype.shape, aatype.shape[1], self.config.trunk.pairwise_state_dim)
-        _, z, structure = self.trunk(s0, z0, residue_index, mask, aatype, num_recycles, chunk_size, progress)
+        _, z, structure = self.trunk(s0, residue_index, mask, aatype, num_recycles, chunk_size, progress)
         atom14 = structure["positions"][-1].float()
         atom37_mask = self.atom37_mask[aatype] * mask.unsqueeze(-1)
         # Gather atom14 slots into atom37 order: [B, L, 37, 3]
         idx = self.atom37_to_atom14[aatype]
         atom37 = torch.gather(atom14, 2, idx[..., None].expand(*idx.shape, 3)) * atom37_mask[..., None]
-        z, s_last = z.float(), structure["states"][-1].float()
-        with torch.autocast(z.device.type, enabled=False):
-            pae_logits = self.ptm_head(z)
-            distogram_logits = self.distogram_head(z)
-            # [B, L, L, 64]: symmetrise over the residue pair, as ESMFold does
-            distogram_logits = (distogram_logits + distogram_logits.transpose(1, 2)) / 2
-            plddt = plddt_from_logits(self.lddt_head(s_last))
+        head = self.ptm_head.weight.dtype  # fp32 also when the trunk runs in bf16
+        # [B, L, L, C_z] -> [B, L, L, 64], a block of rows at a time (no full copy of z in fp32)
+        pae_logits = chunked(lambda rows: self.ptm_head(rows.to(head)), chunk_size, 1, z)
+        distogram_logits = chunked(lambda rows: self.distogram_head(rows.to(head)), chunk_size, 1, z)
+        # [B, L, L, 64]: symmetrise over the residue pair, as ESMFold does
+        distogram_logits = (distogram_logits + distogram_logits.transpose(1, 2)) / 2
+        plddt = plddt_from_logits(self.lddt_head(structure["states"][-1].to(head)))
         return FoldingOutput(
             atom14=atom14,
             atom37=atom37,

@@ -16,7 +16,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from remyfold.model.primitives import float32_matmul_precision
 from remyfold.model.rigid import Rigid
+
+
+def point_term(q_pts: torch.Tensor, k_pts: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``-w_h/2 · Σ_p |q_ihp − k_jhp|²`` as ``[B, H, L, L]`` in matmul form (no ``[B, L, L, H, P, 3]`` tensor).
+
+    ``|q − k|² = |q|² + |k|² − 2 q·k`` with the points first moved by their common centroid (distances
+    do not change; the norms shrink to the protein's extent, which keeps the cancellation small) and
+    the cross term an fp32 matmul at IEEE precision (TF32's 10-bit mantissa would not do).
+
+    Args: q_pts, k_pts: ``[B, L, H, P, 3]`` global points.  w: ``[H]`` per-head weights.
+    """
+    centre = (q_pts.mean(dim=(1, 2, 3), keepdim=True) + k_pts.mean(dim=(1, 2, 3), keepdim=True)) / 2
+    # [B, L, H, P, 3] -> [B, H, L, P*3]
+    q = (q_pts - centre).flatten(-2).transpose(1, 2)
+    k = (k_pts - centre).flatten(-2).transpose(1, 2)
+    with float32_matmul_precision("highest"):
+        cross = torch.matmul(q, k.transpose(-1, -2))
+    # [B, H, L] squared norms summed over points
+    q2, k2 = q.pow(2).sum(-1), k.pow(2).sum(-1)
+    d2 = (q2.unsqueeze(-1) + k2.unsqueeze(-2)).sub_(cross, alpha=2)
+    return d2.mul_(w[:, None, None] * -0.5)
 
 
 class InvariantPointAttention(nn.Module):
@@ -67,11 +89,8 @@ class InvariantPointAttention(nn.Module):
         # Scalar term, [B, H, L, L]
         a = torch.matmul(q.permute(0, 2, 1, 3), k.permute(0, 2, 3, 1)) * math.sqrt(1.0 / (3 * self.c_hidden))
         a = a + math.sqrt(1.0 / 3) * self.linear_b(z).permute(0, 3, 1, 2)
-        # Point term: squared distances [B, L, L, H, P] summed over points.
-        d2 = ((q_pts.unsqueeze(-4) - k_pts.unsqueeze(-5)) ** 2).sum(dim=-1)
         w = F.softplus(self.head_weights) * math.sqrt(1.0 / (3 * (self.num_qk_points * 9.0 / 2)))
-        pt = (d2 * w[:, None]).sum(dim=-1) * -0.5
-        a = a + pt.permute(0, 3, 1, 2)
+        a = a + point_term(q_pts, k_pts, w)
         # [B, L, L] pair mask -> large negative on padding
         square = mask.unsqueeze(-1) * mask.unsqueeze(-2)
         return a + (self.inf * (square - 1)).unsqueeze(-3), v, v_pts

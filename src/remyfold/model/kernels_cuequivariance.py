@@ -19,8 +19,8 @@ reference formulas in ``cuequivariance_ops_torch`` 0.13):
   ``chunk_size`` bounds (rows of the triangular attention are still chunked).
 
 Precision follows the inputs (fp32 in, fp32 kernel with TF32 only where PyTorch allows it;
-bf16 under autocast). The import is lazy: the first call imports the package and its CUDA
-libraries. Where that fails (not installed, no CUDA libraries), an explicit choice raises
+bf16 ``z`` and weights in the bf16 precision). The import is lazy: the first call imports the
+package and its CUDA libraries. Where that fails (not installed, no CUDA libraries), an explicit choice raises
 :class:`KernelUnavailableError` with one line; ``auto`` warns once, in one line, and runs the
 plain PyTorch path from then on (:attr:`CuEquivarianceTriangleKernels.status` says which ran).
 """

@@ -12,6 +12,8 @@ signature, chosen once when a module is built (:func:`select_attention`):
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -19,6 +21,8 @@ import torch.nn.functional as F
 
 AttentionFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, Sequence[torch.Tensor]], torch.Tensor]
 ATTENTION_KINDS = ("plain", "sdpa")
+# Key length multiple SDPA gets (padded keys masked): its fused kernels take no unaligned mask rows.
+KEY_MULTIPLE = 8
 
 
 def attention_plain(
@@ -45,15 +49,67 @@ def attention_plain(
 def attention_sdpa(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, biases: Sequence[torch.Tensor] = ()
 ) -> torch.Tensor:
-    """Same contract as :func:`attention_plain`, through PyTorch's fused SDPA kernels."""
-    bias = None
-    for b in biases:
-        bias = b if bias is None else bias + b
-    if bias is not None:
-        # SDPA wants the mask broadcastable to [*, H, Q, K] in the query dtype.
-        bias = bias.to(q.dtype).expand(*q.shape[:-1], k.shape[-2])
-    # q is pre-scaled, so SDPA's own scaling is switched off with scale=1.
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
+    """Same contract as :func:`attention_plain`, through PyTorch's fused SDPA kernels.
+
+    Inputs are laid out as CUDA's memory-efficient kernel takes them (else PyTorch falls back to
+    the math path, which builds the full biased logits): 4-D ``[N, H, Q, C]`` calls (leading dims
+    merged, or one call per leading index where a bias cannot be merged without a copy), one
+    additive mask of q's dtype with a contiguous last dim, and the key length padded to a multiple
+    of :data:`KEY_MULTIPLE` with zero keys/values masked by ``-inf`` (``exp(-inf) = 0``: the same
+    function). See :func:`fused_mask`.
+    """
+    length = k.shape[-2]
+    padded = -(-length // KEY_MULTIPLE) * KEY_MULTIPLE
+    mask = fused_mask(biases, q, length, padded)
+    if padded != length:
+        # [*, H, K, C] -> [*, H, K8, C]: zero keys and values, masked out by -inf.
+        k, v = (F.pad(t, (0, 0, 0, padded - length)) for t in (k, v))
+    return _sdpa_4d(q, k, v, mask)
+
+
+def fused_mask(biases: Sequence[torch.Tensor], q: torch.Tensor, length: int, padded: int) -> torch.Tensor:
+    """Σ biases as one ``[*, H|1, Q|1, padded]`` mask in q's dtype, columns ``length:`` at ``-inf``.
+
+    Broadcast dims of the biases stay size 1 (no copy per row or head); the last dim is contiguous
+    and its stride a multiple of :data:`KEY_MULTIPLE` (16-byte aligned rows for 16-bit dtypes).
+    """
+    shape = torch.broadcast_shapes(*(b.shape for b in biases), (1,) * (q.dim() - 1) + (length,))
+    # [*, Q|1, K] -> [*, Q|1, K8]
+    mask = torch.empty((*shape[:-1], padded), dtype=q.dtype, device=q.device)
+    mask[..., length:] = -math.inf
+    body = mask[..., :length]
+    if not biases:
+        body.zero_()
+        return mask
+    body.copy_(biases[0].expand(shape))
+    for bias in biases[1:]:
+        body.add_(bias)
+    return mask
+
+
+def _sdpa_4d(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """SDPA on 4-D views: leading dims of ``q`` ``[*, H, Q, C]`` merged into one where the mask
+    allows it without a copy, else one call per index of the first leading dim."""
+    lead = q.shape[:-3]
+    if len(lead) == 1:
+        # q is pre-scaled, so SDPA's own scaling is switched off with scale=1.
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask.expand(*q.shape[:-1], mask.shape[-1]), scale=1.0)
+    if len(lead) == 0:
+        return _sdpa_4d(q[None], k[None], v[None], mask[None])[0]
+    full = mask.expand(*q.shape[:-1], mask.shape[-1])
+    if not _mergeable(full, len(lead)):
+        return torch.stack([_sdpa_4d(q[i], k[i], v[i], full[i]) for i in range(lead[0])])
+    n = math.prod(lead)
+    # [*lead, H, Q, C] -> [N, H, Q, C]; the mask [*lead, H, Q, K8] -> [N, H, Q, K8] is a view
+    flat = [t.reshape(n, *t.shape[-3:]) for t in (q, k, v, full)]
+    return _sdpa_4d(*flat).view(*q.shape[:-1], v.shape[-1])
+
+
+def _mergeable(t: torch.Tensor, dims: int) -> bool:
+    """Whether the first ``dims`` dims of ``t`` merge into one without a copy: each dim's stride is
+    the next one's stride times its size (size-1 dims aside; all of stride 0 included)."""
+    kept = [(st, sz) for st, sz in zip(t.stride()[:dims], t.shape[:dims]) if sz != 1]
+    return all(outer[0] == inner[0] * inner[1] for outer, inner in zip(kept, kept[1:]))
 
 
 def select_attention(kind: str) -> AttentionFn:
@@ -95,8 +151,25 @@ def chunked(fn: Callable[..., torch.Tensor], chunk_size: int | None, dim: int, *
 
 def in_place_allowed(x: torch.Tensor) -> bool:
     """Whether updates may be added into ``x`` itself: autograd is off and ``x`` is a contiguous
-    fp32/fp64 tensor (no update of the trunk is wider: low-precision updates widen into it)."""
-    return not torch.is_grad_enabled() and x.is_contiguous() and x.dtype in (torch.float32, torch.float64)
+    floating tensor (the trunk's updates have ``x``'s dtype, or a narrower one that widens into it;
+    :func:`residual_add` checks the result type)."""
+    return not torch.is_grad_enabled() and x.is_contiguous() and x.is_floating_point()
+
+
+@contextlib.contextmanager
+def float32_matmul_precision(precision: str):
+    """Within the block, fp32 matmuls run at ``precision`` (``torch.set_float32_matmul_precision``:
+    ``highest`` = IEEE fp32, ``high`` = TF32 on CUDA); the previous setting is restored on exit.
+
+    The process-wide setting is the only switch PyTorch has; it is changed for the block's duration
+    only (not thread-safe: one fold at a time per process, as :class:`remyfold.api.Folder` runs).
+    """
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
 
 
 def residual_add(x: torch.Tensor, update: torch.Tensor) -> torch.Tensor:

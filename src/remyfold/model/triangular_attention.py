@@ -19,7 +19,7 @@ import math
 import torch
 from torch import nn
 
-from remyfold.model.primitives import chunked, residual_update_, select_attention
+from remyfold.model.primitives import attention_sdpa, chunked, residual_update_, select_attention
 
 
 class GatedAttention(nn.Module):
@@ -88,10 +88,24 @@ class TriangleAttention(nn.Module):
         if not self.starting:
             z, mask = z.transpose(-2, -3), mask.transpose(-1, -2)
         z = self.layer_norm(z)
-        # [B, I, 1, 1, K]: padding keys get -inf (large negative).
-        mask_bias = (self.inf * (mask.to(z.dtype) - 1))[..., :, None, None, :]
+        mask_bias = self._mask_bias(mask, z.dtype)
         # [B, I, J, H] -> [B, 1, H, J, K]: the same triangle bias for every row i.
         pair_bias = self.linear(z).permute(0, 3, 1, 2).unsqueeze(1)
         # Rows i (dim 1) are independent: chunk over them.
         out = chunked(lambda zc, mc: self.mha(zc, mc, pair_bias), chunk_size, 1, z, mask_bias)
         return out.transpose(-2, -3) if not self.starting else out
+
+    def _mask_bias(self, mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """Additive mask for pair mask ``[B, I, K]`` (layer frame): padding keys get -inf (large negative).
+
+        Plain attention: ``[B, I, 1, 1, K]``, row i's own mask. Fused SDPA: ``[B, 1, 1, 1, K]``, a key
+        is masked when no row keeps it (for an outer-product mask, row i's mask on every unpadded
+        row), so the bias has no row axis and SDPA gets it without a copy per row; padded rows then
+        attend to the unpadded keys instead of none. Padded rows' outputs differ between the two
+        and are never read: every later use of an entry (i, ·) with i padded is masked.
+        """
+        if self.mha.attention is attention_sdpa:
+            # [B, I, K] -> [B, 1, 1, 1, K]
+            return (self.inf * (mask.any(dim=-2).to(dtype) - 1))[:, None, None, None, :]
+        # [B, I, 1, 1, K]
+        return (self.inf * (mask.to(dtype) - 1))[..., :, None, None, :]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from remyfold.model.primitives import residual_add
+from remyfold.model.primitives import chunked, residual_add
 from remyfold.model.trunk_block import TrunkBlock
 
 RECYCLE_BINS = 15
@@ -84,16 +84,22 @@ class FoldingTrunk(nn.Module):
         self.trunk2sm_s = nn.Linear(c_s, structure_module.layer_norm_s.normalized_shape[0])
         self.trunk2sm_z = nn.Linear(c_z, structure_module.layer_norm_z.normalized_shape[0])
 
-    def _structure(self, s, z, aatype, mask) -> dict[str, torch.Tensor]:
-        """Structure module in fp32, also when the trunk runs under low-precision autocast."""
-        s_sm, z_sm = self.trunk2sm_s(s).float(), self.trunk2sm_z(z).float()
-        with torch.autocast(s.device.type, enabled=False):
-            return self.structure_module(s_sm, z_sm, aatype, mask.float())
+    @property
+    def state_dtype(self) -> torch.dtype:
+        """Dtype of the sequence and pair state: the trunk weights' (see ``ESMFold.hold_trunk_in``)."""
+        return self.recycle_s_norm.weight.dtype
+
+    def _structure(self, s, z, aatype, mask, chunk_size) -> dict[str, torch.Tensor]:
+        """Structure module in its own dtype (fp32), whatever the trunk's; the pair projection is
+        converted a block of rows at a time (no full copy of ``z`` in fp32)."""
+        dtype = self.trunk2sm_s.weight.dtype
+        s_sm = self.trunk2sm_s(s.to(dtype))
+        z_sm = chunked(lambda rows: self.trunk2sm_z(rows.to(dtype)), chunk_size, 1, z)
+        return self.structure_module(s_sm, z_sm, aatype, mask.to(dtype))
 
     def forward(
         self,
         s0: torch.Tensor,
-        z0: torch.Tensor,
         residue_index: torch.Tensor,
         mask: torch.Tensor,
         aatype: torch.Tensor,
@@ -101,37 +107,40 @@ class FoldingTrunk(nn.Module):
         chunk_size: int | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """Run ``num_recycles + 1`` passes.
+        """Run ``num_recycles + 1`` passes. The initial pair state is zero (ESMFold's ``z0``), so it
+        is left out of every sum instead of being held as a pair-sized tensor.
 
         Args:
-            s0: ``[B, L, C_s]`` initial sequence state.  z0: ``[B, L, L, C_z]`` initial pair state.
+            s0: ``[B, L, C_s]`` initial sequence state (cast to :attr:`state_dtype`).
             residue_index, mask, aatype: ``[B, L]`` (mask bool).
             progress: called with ``"trunk pass k of n"`` and ``"structure module k of n"`` as each starts.
 
         Returns:
-            Final sequence state, pair state and the last structure-module output.
+            Final sequence state, pair state ``[B, L, L, C_z]`` and the last structure-module output.
         """
-        s, z = torch.zeros_like(s0), torch.zeros_like(z0)
-        bins = torch.zeros(z0.shape[:-1], dtype=torch.long, device=z0.device)
+        s0 = s0.to(self.state_dtype)
+        batch, length = mask.shape
+        s, z = torch.zeros_like(s0), s0.new_zeros(batch, length, length, self.recycle_z_norm.normalized_shape[0])
+        bins = torch.zeros(batch, length, length, dtype=torch.long, device=s0.device)
         report = progress if progress is not None else (lambda stage: None)
         passes = num_recycles + 1
         for k in range(1, passes + 1):
             report(f"trunk pass {k} of {passes}")
-            s, z = self._recycled(s0, z0, s, z, bins)
+            s, z = self._recycled(s0, s, z, bins)
             z = residual_add(z, self.pairwise_positional_embedding(residue_index, mask))
-            # The block stack; each block's input is dropped as soon as it returns.
+            # The block stack; each block sums its updates into z (the trunk's own tensor).
             for block in self.blocks:
                 s, z = block(s, z, mask, chunk_size)
             report(f"structure module {k} of {passes}")
-            structure = self._structure(s, z, aatype, mask)
+            structure = self._structure(s, z, aatype, mask, chunk_size)
             bins = recycle_distogram(structure["positions"][-1][:, :, :3])
         return s, z, structure
 
-    def _recycled(self, s0, z0, s, z, bins) -> tuple[torch.Tensor, torch.Tensor]:
-        """A pass's input: ``s0 + LN(s)`` and ``z0 + (LN(z) + E[bins])`` from the previous pass's output.
+    def _recycled(self, s0, s, z, bins) -> tuple[torch.Tensor, torch.Tensor]:
+        """A pass's input: ``s0 + LN(s)`` and ``LN(z) + E[bins]`` (``z0`` is zero) from the previous pass's output.
 
-        The pair sums are taken into the normalised tensor (the same values: fp addition commutes),
-        and the previous output is not referenced afterwards, so no extra pair-sized copy is kept.
+        The pair sum is taken into the normalised tensor and the previous output is not referenced
+        afterwards, so no extra pair-sized copy is kept.
         """
-        z = residual_add(residual_add(self.recycle_z_norm(z), self.recycle_disto(bins)), z0)
+        z = residual_add(self.recycle_z_norm(z), self.recycle_disto(bins))
         return s0 + self.recycle_s_norm(s), z

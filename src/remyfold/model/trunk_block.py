@@ -62,6 +62,17 @@ class SequenceToPair(nn.Module):
         # [B, 1, L, C] and [B, L, 1, C]: entry (i, j) pairs q_j with k_i; rows i follow k.
         return chunked(self._rows, chunk_size, 1, q[:, None, :, :], k[:, :, None, :])
 
+    def residual_(self, s: torch.Tensor, z: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """``z + self(s)``, summed into ``z`` a block of rows at a time during inference (``z`` is overwritten)."""
+        if not in_place_allowed(z):
+            return residual_add(z, self(s, chunk_size))
+        q, k = self.proj(self.layernorm(s)).chunk(2, dim=-1)
+        step = chunk_size or z.shape[1]
+        for start in range(0, z.shape[1], step):
+            rows = z[:, start : start + step]
+            rows += self._rows(q[:, None, :, :], k[:, start : start + step, None, :])
+        return z
+
     def _rows(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         """q ``[B, 1, L, C]``, k ``[B, R, 1, C]`` → rows ``[B, R, L, C_z]``."""
         return self.o_proj(torch.cat([q * k, q - k], dim=-1))
@@ -126,13 +137,16 @@ class TrunkBlock(nn.Module):
     def forward(
         self, s: torch.Tensor, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """s ``[B, L, C_s]``, z ``[B, L, L, C_z]``, mask ``[B, L]`` bool → updated (s, z)."""
+        """s ``[B, L, C_s]``, z ``[B, L, L, C_z]``, mask ``[B, L]`` bool → updated (s, z).
+
+        During inference ``z`` is overwritten with the result (the caller's pair state is consumed).
+        """
         bias = self.pair_to_sequence(z, chunk_size)
         s = s + self.seq_attention(self.layernorm_1(s), mask, bias)
         s = self.mlp_seq(s)
-        # A new pair state (the caller's z is left as it was); the updates below are summed into it
-        # in place during inference (residual_: the same values, no full-size copies).
-        z = residual_add(self.sequence_to_pair(s, chunk_size), z)
+        # During inference every update is summed into z itself (the caller hands its pair state over:
+        # it is overwritten), so no second pair-sized state is held across the block.
+        z = self.sequence_to_pair.residual_(s, z, chunk_size)
         # [B, L, L] pair mask
         pair_mask = mask.unsqueeze(2) & mask.unsqueeze(1)
         for layer in (self.tri_mul_out, self.tri_mul_in, self.tri_att_start, self.tri_att_end):
