@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-sys.path.insert(0, str(BENCH))
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "gpu"
+sys.path[:0] = [str(BENCH), str(BENCH.parent / "common")]
 
 import flops  # noqa: E402
 

@@ -1,11 +1,11 @@
-"""bench/mmcif_write.py runs end to end on a short prediction and reports every writer."""
+"""bench/io/mmcif_write.py runs end to end on a short prediction and reports every writer."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "io"
 
 
 def test_mmcif_write_bench_table(tmp_path, monkeypatch):

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "cpu"
 
 
 def tiny_checkpoint(tmp_path: Path, *flags: str) -> Path:
-    """A tiny random checkpoint written by ``bench/checkpoint.py`` (with its command-line ``flags``)."""
+    """A tiny random checkpoint written by ``bench/cpu/checkpoint.py`` (with its command-line ``flags``)."""
     weights = tmp_path / "w"
     subprocess.run([sys.executable, str(BENCH / "checkpoint.py"), "--config", "tiny", "--out", str(weights), *flags],
                    check=True, capture_output=True, timeout=120)  # fmt: skip

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "bench"
-sys.path.insert(0, str(BENCH))
+BENCH = ROOT / "bench" / "gpu"
+sys.path[:0] = [str(BENCH), str(BENCH.parent / "common")]
 
 import precision_rule  # noqa: E402
-import readme_table  # noqa: E402
+import docs_table  # noqa: E402
 
 from remyfold.precision import CUDA_DEFAULT_PRECISION, DriftLimits, choose_precision  # noqa: E402
 
@@ -66,19 +66,19 @@ def test_rehearsal_runs_every_item(rehearsal):
 def test_readme_table_only_from_cuda_results(rehearsal, tmp_path):
     report, out = rehearsal
     readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\n{readme_table.START}\nPLACEHOLDER\n{readme_table.END}\n\ntail\n")
+    readme.write_text(f"# x\n\n{docs_table.START}\nPLACEHOLDER\n{docs_table.END}\n\ntail\n")
     # A CPU rehearsal is not GPU figures: exit 2, README untouched.
-    assert readme_table.main([str(out / "rehearsal-tiny.json"), "--readme", str(readme)]) == 2
+    assert docs_table.main([str(out / "rehearsal-tiny.json"), "--page", str(readme)]) == 2
     assert "PLACEHOLDER" in readme.read_text()
     # The generator itself, on the rehearsal's measured rows relabelled as a CUDA run (test only).
     relabelled = tmp_path / "cuda.json"
     relabelled.write_text(json.dumps(report | {"device": "cuda"}))
-    assert readme_table.main([str(relabelled), "--readme", str(readme)]) == 0
+    assert docs_table.main([str(relabelled), "--page", str(readme)]) == 0
     text = readme.read_text()
     ref = next(r for r in report["results"] if r["impl"] == "reference" and r["length"] == 20)
     assert f"| 20 | {ref['seconds']:.2f} s / – GiB |" in text and "| 24 (chunked) | – |" in text
     assert text.endswith("\n\ntail\n") and "PLACEHOLDER" not in text
-    assert readme_table.main([str(relabelled), "--readme", str(readme), "--check"]) == 0
+    assert docs_table.main([str(relabelled), "--page", str(readme), "--check"]) == 0
     verdict = precision_rule.rule_for([relabelled])
     assert verdict["cuda"] and verdict["choice"] in ("fp32", "bf16") and any("bf16" in r for r in verdict["reasons"])
 
@@ -115,4 +115,4 @@ def test_precision_rule_picks_fastest_within_limits():
 def test_committed_defaults_follow_the_committed_results():
     """The CUDA default precision and the README table are what the committed GPU results give (fp32 / none)."""
     assert precision_rule.rule_for([precision_rule.RESULTS])["choice"] == CUDA_DEFAULT_PRECISION
-    assert readme_table.main(["--check"]) == 0
+    assert docs_table.main(["--check"]) == 0
