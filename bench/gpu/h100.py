@@ -1,9 +1,9 @@
 """The one-call GPU run of issue 12: every measurement in priority order inside one time budget.
 
 ``bench/gpu/h100_run.sh`` calls this (``--tiny`` rehearses the whole run on the CPU with the tiny
-configuration; CI does that in tests/test_h100_run.py). Items, in priority order:
+configuration; CI does that in tests/bench/test_h100_run.py). Items, in priority order:
 
-1. ``gpu_tests``: ``pytest tests/test_gpu.py`` (CUDA against CPU for every fast path; bf16 drift).
+1. ``gpu_tests``: ``pytest tests/api/test_gpu.py`` (CUDA against CPU for every fast path; bf16 drift).
 2. ``main``: full-size esmfold_v1, random weights, 4 recycles — the reference (fp16 LM, TF32, as
    its docs advise) and remyfold fp32 and bf16 at 384 and 1024 residues; drift at those lengths.
 3. ``long``: remyfold only, chunked, at 2048 and 4096 residues (bf16).
@@ -146,9 +146,9 @@ class H100Run(Bench):
 
     # ---- items -------------------------------------------------------------------------------
     def gpu_tests(self) -> str:
-        """``pytest tests/test_gpu.py`` in a subprocess, within the item's share of the budget."""
+        """``pytest tests/api/test_gpu.py`` in a subprocess, within the item's share of the budget."""
         timeout = max(10.0, min(self.plan.tests_timeout, self.left() - 30))
-        command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/test_gpu.py"]
+        command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/api/test_gpu.py"]
         try:
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
             output, code = done.stdout + done.stderr, done.returncode

@@ -12,7 +12,7 @@ def items_table(report: dict) -> list[str]:
     tests = report.get("gpu_tests")
     if tests:
         counts = ", ".join(f"{n} {kind}" for kind, n in tests["counts"].items()) or "no summary"
-        lines += ["", f"`tests/test_gpu.py`: {counts} (pytest exit {tests['returncode']})."]
+        lines += ["", f"`tests/api/test_gpu.py`: {counts} (pytest exit {tests['returncode']})."]
     return lines + [""]
 
 

@@ -131,7 +131,7 @@ def _start_server(engine: str, data_dir: Path, port: int):
     if engine == "fake":
         command = [sys.executable, str(ROOT / "tests" / "serve" / "fake_server.py")]
     else:
-        sys.path.insert(0, str(ROOT / "tests"))
+        sys.path.insert(0, str(ROOT / "tests" / "support"))
         from tiny_models import make_reference, save_reference
 
         weights = save_reference(make_reference(seed=0), data_dir.parent / "tiny")

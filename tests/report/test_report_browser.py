@@ -30,7 +30,7 @@ from report_fixtures import SUMMARY_HEADER, make_prediction_folder, summary_row,
 
 from remyfold.report.viewer import ASSET_DIR, LIBRARY_FILE
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_FLAGS = (
     "--headless",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "io"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "io"
 
 
 def test_mmcif_write_bench_table(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from remyfold.errors import WeightsError
 from remyfold.loading import checkpoint_key_to_model, convert_state_dict, load_model, read_config
 from remyfold.model import ESMFold, FoldingConfig
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _copy(src: Path, dst: Path) -> Path:

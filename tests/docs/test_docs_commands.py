@@ -22,7 +22,7 @@ shown                         run as
 ============================  ==========================================================================
 the repository root           a temporary folder holding ``examples/remyelination_targets.fasta`` (each
                               record cut to its first 40 residues, ids kept), ``esmfold_weights`` (the
-                              tiny random model of tests/tiny_models.py) and ``tests`` (this repo's tests/)
+                              tiny random model of tests/support/tiny_models.py) and ``tests`` (this repo's tests/)
 ``remyfold``,                 ``python -m remyfold.cli`` of this interpreter (the code under test)
 ``.venv/bin/remyfold``
 ``.venv/bin/python``          this interpreter
@@ -52,7 +52,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "tour.md")]
 SHELL, PYTHON = {"bash", "sh", "console", "shell"}, {"python"}
 KINDS = {"run", "parse-only", "api-routes", "compile-only"}

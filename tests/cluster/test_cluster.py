@@ -27,7 +27,7 @@ from remyfold.pipeline import PredictOptions, run_predict
 distributed = pytest.importorskip("distributed", reason="needs the cluster extra: pip install 'remyfold[cluster]'")
 pytestmark = pytest.mark.slow
 
-PRELOAD = Path(__file__).with_name("cluster_preload.py")
+PRELOAD = Path(__file__).parents[1] / "support" / "cluster_preload.py"
 FASTA = (">m16\nMGLLECCARCLVGAPF\n>cx\nMKVLAG:GGWQ\n>m24\nMKVLAAGGWDDEEKKMKVLAAGGW\n>m10\nGSHMLEDPVQ\n"
          ">m22\nMKTAYIAKQRQISFVKSHFSRQ\n>m12\nMKTAYIAKQRQI\n>m30\nMKVLAAGGWDDEEKKMKVLAAGGWDDEEKK\n")  # fmt: skip
 IDS = ["m16", "cx", "m24", "m10", "m22", "m12", "m30"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "cpu"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "cpu"
 
 
 def tiny_checkpoint(tmp_path: Path, *flags: str) -> Path:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "gpu"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "gpu"
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "common")]
 
 import flops  # noqa: E402

@@ -25,7 +25,7 @@ from remyfold.metrics.superpose import kabsch, superposed_rmsd, transform
 from remyfold.metrics.tmscore import seed_lengths, tm_d0, tm_score_search, tm_score_search_plain
 from structure_data import package_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((ROOT / "tests" / "data" / "tm" / "tmscore_reference.json").read_text())
 TM_TOLERANCE, RMSD_TOLERANCE, GDT_TOLERANCE = 0.005, 0.01, 0.005
 

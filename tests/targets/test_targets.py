@@ -13,7 +13,7 @@ from remyfold.cli import main
 from remyfold.targets.catalog import load_catalog
 from remyfold.targets.sequences import parse_uniprot_fasta, shipped_sequences
 
-EXAMPLES = Path(__file__).parent.parent / "examples" / "remyelination_targets.fasta"
+EXAMPLES = Path(__file__).parents[2] / "examples" / "remyelination_targets.fasta"
 ISSUE_TARGETS = {
     "RXRG": "P48443", "RXRA": "P19793", "CHRM1": "P11229", "PRKAA1": "Q13131", "GPR17": "Q13304",
     "LINGO1": "Q96FE5", "OLIG2": "Q13516", "THRA": "P10827", "THRB": "P10828", "PLP1": "P60201",
