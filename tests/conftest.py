@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+TESTS = Path(__file__).parent
+# tests/ mirrors src/remyfold/ (one folder per subject); helpers live in tests/support/. Both keep their bare
+# module names from any test file: `from tiny_models import ...`, and the test modules that others import
+# (`from test_report_browser import ...`). tests/serve/ has its own conftest, so it is not added here.
+sys.path.insert(0, str(TESTS / "support"))
+sys.path.extend(str(d) for d in sorted(TESTS.iterdir()) if d.is_dir() and d.name not in ("support", "data", "serve"))
 
 from tiny_models import make_reference, save_reference  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Items in order, the JSON rewritten after each (a run cut short keeps what it measured):
 
-1. ``gpu_tests``: ``pytest tests/test_fused_attention.py tests/test_gpu.py -k "not compiled"`` (on
+1. ``gpu_tests``: ``pytest tests/model/test_fused_attention.py tests/api/test_gpu.py -k "not compiled"`` (on
    CUDA the fold runs with SDPA's math backend disallowed: a fallback fails loudly; the inductor
    compile test is left to the issue-12 run for time).
 2. ``main``: esmfold_v1 with random weights at 1,024 residues, 3 recycles: the reference (fp16 LM,
@@ -88,8 +88,8 @@ class Check:
 
 
 def gpu_tests(check: Check) -> dict:
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/test_fused_attention.py",
-           *check.plan["tests"]] + ([] if check.args.tiny else ["tests/test_gpu.py"])  # fmt: skip
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/model/test_fused_attention.py",
+           *check.plan["tests"]] + ([] if check.args.tiny else ["tests/api/test_gpu.py"])  # fmt: skip
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     return {"returncode": done.returncode, "tail": done.stdout[-800:]}
 

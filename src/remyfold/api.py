@@ -53,7 +53,7 @@ LM_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp32-lm16": torch.float16, "
 # attention): plain 16.4 s against SDPA 17.6 s at 64 residues (median of 4), equal within 0.4 %
 # at 128 and 256. CUDA: the fused SDPA kernels.
 AUTO_ATTENTION = {"cpu": "plain", "cuda": "sdpa"}
-DEFAULT_ATTENTION = AUTO_ATTENTION["cuda"]  # the GPU benchmark's default (bench/bench.py)
+DEFAULT_ATTENTION = AUTO_ATTENTION["cuda"]  # the GPU benchmark's default (bench/gpu/bench.py)
 # The largest pair-transition hidden layer an unset chunk size allows on the CPU (auto_chunk_size):
 # 64 MiB, instead of 328 MB unchunked at 400 residues.
 CPU_CHUNK_BYTES = 64 << 20

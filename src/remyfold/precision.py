@@ -4,7 +4,7 @@ Rule: on CUDA the default is the fastest mode whose drift from fp32 stays within
 :data:`DRIFT_LIMITS` — at most 0.05 Å Cα RMSD (after superposition) and 0.5 pLDDT (the largest
 per-residue |ΔpLDDT|, Cα pLDDT on the 0–100 scale) on every measured sequence. Modes that drift
 further stay opt-in. :func:`choose_precision` applies the rule to measured drift and timings;
-``bench/precision_rule.py`` reads them from ``bench/results/h100.json`` and rewrites
+``bench/gpu/precision_rule.py`` reads them from ``bench/results/h100.json`` and rewrites
 :data:`CUDA_DEFAULT_PRECISION` below. Without H100 measurements the default stays fp32 (the
 reference's arithmetic), and the CPU default is always fp32.
 """
@@ -29,7 +29,7 @@ class DriftLimits:
 
 DRIFT_LIMITS = DriftLimits()
 
-# Written by `python bench/precision_rule.py --write` from bench/results/h100.json.
+# Written by `python bench/gpu/precision_rule.py --write` from bench/results/h100.json.
 # No H100 measurements yet: fp32.
 CUDA_DEFAULT_PRECISION = "fp32"
 

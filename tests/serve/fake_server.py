@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for test_cli_predict
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "commands"))  # tests/commands/, for test_cli_predict
 
 from remyfold.serve.app import run_server  # noqa: E402
 from remyfold.serve.config import Limits, ServeConfig  # noqa: E402

@@ -2,7 +2,7 @@
 about the queue, not folding) and two workers racing to claim jobs: every job done, none lost
 or duplicated, each started and finished once.
 
-Latency percentiles come from the same driver run as a benchmark (``bench/serve_load.py``,
+Latency percentiles come from the same driver run as a benchmark (``bench/serve/serve_load.py``,
 results in ``bench/results/``), never asserted here.
 """
 
@@ -17,7 +17,7 @@ from conftest import HERE, ServerProcess, client, make_users
 from remyfold.serve.config import ServeConfig
 from remyfold.serve.store import Store, User
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "serve"))
 
 from serve_load import job_fasta, run_load  # noqa: E402
 

@@ -5,7 +5,7 @@
 A pairwise metric has one row per ordered residue pair, N² rows. Written through the
 ``modelcif`` package that is one Python object and one formatted row per pair; here the rows
 are formatted straight from the ``[N, N]`` array into the same text, an order of magnitude
-faster at 1,000 residues (``bench/mmcif_write.py``; results in ``bench/results/mmcif-write.md``).
+faster at 1,000 residues (``bench/io/mmcif_write.py``; results in ``bench/results/mmcif-write.md``).
 :func:`remyfold.io.modelcif_writer.build_system` with ``pae=True`` is the reference, and a
 test checks that both give the same categories.
 

@@ -65,7 +65,7 @@ def to_modelcif_string(pred: Prediction, *, pae: bool = False) -> str:
         pred: the prediction.
         pae: also write the ``[N, N]`` predicted aligned error as ``_ma_qa_metric_local_pairwise``,
             one row per ordered pair of residues with atoms: about 38 bytes × N², so 38 MB and a
-            few seconds for 1,000 residues (``bench/mmcif_write.py``). Off by default; the
+            few seconds for 1,000 residues (``bench/io/mmcif_write.py``). Off by default; the
             pipeline's ``<id>.json`` holds the PAE too.
     """
     import gemmi

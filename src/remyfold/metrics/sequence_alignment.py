@@ -47,7 +47,7 @@ _NEG = -1e18
 def substitution_matrix() -> np.ndarray:
     """``[22, 22]`` BLOSUM62 scores over :data:`ALPHABET` plus the placeholder (row/column of 0).
 
-    Read from biotite's copy of NCBI's BLOSUM62 (``X`` included); ``tests/test_metrics.py``
+    Read from biotite's copy of NCBI's BLOSUM62 (``X`` included); ``tests/metrics/test_metrics.py``
     checks it against gemmi's table, which is indexed by three-letter names.
     """
     from biotite.sequence import align

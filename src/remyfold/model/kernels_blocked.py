@@ -27,8 +27,8 @@ attaches it to every triangle layer; ``KernelOptions(triangle="blocked")``, the 
 
 Each element is computed by the same operations as in the plain layers, except that products run
 channel-first or on a block of rows, where BLAS may sum the 128 input channels in another order
-(differences of the order of fp32 rounding; ``tests/test_kernels_blocked.py`` and
-``tests/test_in_place_residuals.py`` hold the plain layers to that). The plain layers stay the
+(differences of the order of fp32 rounding; ``tests/model/test_kernels_blocked.py`` and
+``tests/model/test_in_place_residuals.py`` hold the plain layers to that). The plain layers stay the
 reference (:meth:`forward_plain`).
 """
 

@@ -1,0 +1,279 @@
+"""Full-size ESMFold on the CPU: remyfold and the reference, one after the other, in one run.
+
+Both implementations load the same hub-style checkpoint directory (``bench/cpu/checkpoint.py`` writes
+a seeded random one in the published dtypes) in their own process (both do not fit in memory at
+once), one at a time (:mod:`cpu_worker`), and fold the same seeded sequences with their default
+recycling. The run records, per worker: time from spawn to a ready model, peak RSS during the
+load, seconds per prediction and peak RSS during each fold; and, for the run: the machine, the
+fp32/bf16/fp16 matmul rates measured on the language model's largest product (the FLOP floor's
+denominator) at the start and the end, each time's multiple of the fp32 FLOP floor (``flops.py``),
+the drift of each extra remyfold mode from remyfold fp32 and the agreement of remyfold fp32 with
+the reference (Cα RMSD after superposition, max |ΔpLDDT| of Cα).
+
+A watchdog samples each worker's RSS and the machine's available memory every 0.2 s; when the
+machine has less than ``--min-available-gib`` left the worker is killed and recorded as
+``killed: out of memory`` with the RSS it reached, instead of taking the machine down.
+
+Usage (bench/README.md, "Full size on the CPU")::
+
+    python bench/cpu/checkpoint.py --config full --out /tmp/esmfold_random
+    python bench/cpu/cpu_bench.py --weights /tmp/esmfold_random --lengths 64,128,256 \\
+        --out bench/results/cpu-full.json --markdown bench/results/cpu-full.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "common")]
+
+from cpu_report import render_cpu_markdown  # noqa: E402
+from flops import prediction_flops  # noqa: E402
+from measure import environment  # noqa: E402
+from models import random_sequence  # noqa: E402
+
+GIB = 1024**3
+WORKER = Path(__file__).resolve().parent / "cpu_worker.py"
+DEFAULT_SCHEDULE = ("remyfold:64+128+256,reference:64+128+256,reference-reuse-allocator:64+128+256,"
+                    "remyfold-plain:64+128+256,remyfold-plain-layers:64+128")
+
+
+def available_gib() -> float:
+    """``MemAvailable`` of the machine, GiB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024 / GIB
+    return float("inf")
+
+
+def process_rss_gib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / GIB
+    except OSError:
+        pass
+    return 0.0
+
+
+def linear_rates(threads: int, dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16")) -> dict[str, float]:
+    """TFLOP/s of ``[256, 2560] @ [2560, 10240]`` (the LM's feed-forward product) per dtype, best of 3."""
+    import torch
+
+    torch.set_num_threads(threads)
+    dt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    rates = {}
+    for key in dtypes:
+        x, w = torch.randn(256, 2560, dtype=dt[key]), torch.randn(10240, 2560, dtype=dt[key])
+        torch.nn.functional.linear(x, w)
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            torch.nn.functional.linear(x, w)
+            best = min(best, time.perf_counter() - start)
+        rates[key] = round(2 * 256 * 2560 * 10240 / best / 1e12, 4)
+    return rates
+
+
+def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> dict:
+    """Run one worker under the memory and deadline watchdog; its report (plus ``status`` and sampled peak RSS).
+
+    A worker killed for memory or at the deadline keeps the lengths it finished.
+    """
+    spec = spec | {"out": str(tmp / f"{spec['file']}.json"), "arrays": str(tmp / f"{spec['file']}.npz")}
+    spec_path = tmp / f"{spec['file']}.spec.json"
+    spec["spawned_at"] = time.time()
+    spec_path.write_text(json.dumps(spec))
+    proc = subprocess.Popen([sys.executable, str(WORKER), str(spec_path)], env=os.environ | spec.get("env", {}))
+    sampled, status = 0.0, "ok"
+    while proc.poll() is None:
+        sampled = max(sampled, process_rss_gib(proc.pid))
+        if available_gib() < min_available:
+            proc.kill()
+            status = f"killed: out of memory (machine below {min_available} GiB available)"
+        elif time.time() > deadline:
+            proc.kill()
+            status = "killed: deadline (finished lengths kept)"
+        time.sleep(0.2)
+    if proc.returncode != 0 and status == "ok":
+        status = f"error: exit {proc.returncode}"
+    out = Path(spec["out"])
+    report = json.loads(out.read_text()) if out.is_file() else {"label": spec["label"], "impl": spec["impl"], "results": []}
+    report |= {"status": status, "sampled_peak_rss_gib": round(sampled, 2), "precision": spec.get("precision"),
+               "attention": spec.get("attention"), "chunk": spec.get("chunk"), "triangle": spec.get("triangle"),
+               "cpu_allocator": spec.get("cpu_allocator"), "env": spec.get("env", {})}  # fmt: skip
+    arrays = Path(spec["arrays"])
+    report["_arrays"] = dict(np.load(arrays)) if arrays.is_file() else {}
+    return report
+
+
+def compare(a: dict, b: dict) -> list[dict]:
+    """Cα RMSD (Å, superposed) and max |ΔpLDDT| for every (length, passes) both workers folded."""
+    from remyfold.metrics.superpose import superposed_rmsd
+
+    rows = []
+    for key in sorted(k for k in a["_arrays"] if k.startswith("ca_") and k in b["_arrays"]):
+        suffix = key.removeprefix("ca_")
+        rmsd = superposed_rmsd(a["_arrays"][key].astype(np.float64), b["_arrays"][key].astype(np.float64))
+        dplddt = np.abs(a["_arrays"]["plddt_" + suffix] - b["_arrays"]["plddt_" + suffix]).max()
+        rows.append({"a": a["label"], "b": b["label"], "length": int(suffix.split("_")[0]),
+                     "ca_rmsd": float(rmsd), "max_plddt_diff": float(dplddt)})  # fmt: skip
+    return rows
+
+
+def best_rates(measured: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Per dtype, the highest rate measured in the run (at the start or the end): the floor is what
+    the machine can do, and a rate measured low (a busy or cold machine) would put runs below it."""
+    return {key: max(m[key] for m in measured.values() if key in m) for key in next(iter(measured.values()))}
+
+
+def add_floors(report: dict, config, rates: dict) -> None:
+    """FLOPs, fp32 floor seconds and floor multiples for every result row."""
+    rate = rates["fp32"] * 1e12
+    for worker in report["workers"]:
+        for row in worker["results"]:
+            passes = row["passes"] if isinstance(row["passes"], int) else config.trunk.max_recycles
+            flops = prediction_flops(config, row["length"], passes - 1)
+            row["tflop"] = flops["total"] / 1e12
+            row["floor_seconds"] = flops["total"] / rate
+            row["floor_multiple"] = row["seconds"] / row["floor_seconds"]
+
+
+KINDS = {  # worker kind → spec fields
+    "remyfold": {"impl": "remyfold", "precision": "fp32", "attention": "auto"},
+    "remyfold-plain": {"impl": "remyfold", "precision": "fp32", "attention": "plain"},
+    "remyfold-sdpa": {"impl": "remyfold", "precision": "fp32", "attention": "sdpa"},
+    "remyfold-fp32-lm16": {"impl": "remyfold", "precision": "fp32-lm16", "attention": "auto"},
+    "reference": {"impl": "reference"},
+    "reference-lm-fp32": {"impl": "reference", "lm_fp32": True},
+    # remyfold without its CPU paths (plain triangle layers, glibc's allocator defaults): what they add
+    "remyfold-plain-layers": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "triangle": "plain",
+                              "cpu_allocator": "system"},
+    # the reference run under remyfold's allocator policy (glibc's environment variables for the same
+    # mallopt settings, remyfold.allocator): how much of the gap is the allocator alone
+    "reference-reuse-allocator": {"impl": "reference", "env": {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647"}},
+}
+
+
+def parse_schedule(text: str) -> list[tuple[str, list[int]]]:
+    """``"remyfold:64+128,reference:64"`` → ``[("remyfold", [64, 128]), ("reference", [64])]``."""
+    schedule = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        kind, _, lengths = item.partition(":")
+        if kind not in KINDS or not lengths:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected KIND:L1+L2 with KIND one of {', '.join(KINDS)}")
+        schedule.append((kind, [int(n) for n in lengths.split("+")]))
+    return schedule
+
+
+def worker_specs(args, sequences: dict) -> list[dict]:
+    """One worker per schedule entry, in order; each folds its lengths with the default recycling."""
+    base = {"weights": str(args.weights), "threads": args.threads, "sequences": sequences}
+    return [base | KINDS[kind] | {"label": kind, "file": f"{i:02d}-{kind}", "runs": [[n, None] for n in lengths]}
+            for i, (kind, lengths) in enumerate(args.schedule)]  # fmt: skip
+
+
+def run(args) -> dict:
+    from remyfold.loading import read_config
+    from remyfold.mapped import map_checkpoint
+
+    config = read_config(args.weights)
+    lengths = sorted({16, *(n for _, ns in args.schedule for n in ns)})
+    sequences = {str(n): random_sequence(n, f"{args.seed}-{n}") for n in lengths}
+    state, _ = map_checkpoint(sorted(args.weights.glob("*.safetensors")))
+    weights_gib = {"as_stored": sum(t.numel() * t.element_size() for t in state.values()) / GIB,
+                   "fp32": sum(t.numel() * 4 for t in state.values() if t.is_floating_point()) / GIB}  # fmt: skip
+    del state
+    report = environment_report(args) | {"weights_gib": weights_gib, "workers": [], "agreement": [], "complete": False}
+    report["matmul_tflops"] = {"start": linear_rates(args.threads)}
+    with tempfile.TemporaryDirectory(prefix="cpu-bench-") as tmp:
+        workers, arrays = [], {}
+        for spec in worker_specs(args, sequences):
+            if time.time() >= args.deadline_epoch:
+                report["skipped"] = report.get("skipped", []) + [f"{spec['label']} {spec['runs']}: deadline"]
+                continue
+            print(f"[{time.strftime('%H:%M:%S')}] {spec['label']} (available {available_gib():.1f} GiB)", file=sys.stderr)
+            workers.append(run_worker(spec, Path(tmp), args.min_available_gib, args.deadline_epoch))
+            arrays.setdefault(spec["label"], {}).update(workers[-1].pop("_arrays"))
+            report["workers"] = workers
+            by_kind = [{"label": kind, "_arrays": a} for kind, a in arrays.items()]
+            report["agreement"] = [row for w in by_kind[1:] for row in compare(by_kind[0], w)]
+            save(args, report, config)
+    report["matmul_tflops"]["end"] = linear_rates(args.threads)
+    report["complete"] = True
+    save(args, report, config)
+    return report
+
+
+def environment_report(args) -> dict:
+    import platform
+
+    import torch
+
+    env = environment(torch.device("cpu"))
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    return env | {"device_name": cpu, "cores_available": len(os.sched_getaffinity(0)), "threads": args.threads,
+                  "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB, 1),
+                  "load_average_at_start": os.getloadavg(), "options": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
+
+
+def save(args, report: dict, config) -> None:
+    from remyfold.io.atomic import write_text_atomic
+
+    add_floors(report, config, best_rates(report["matmul_tflops"]))
+    report["load_average_now"] = os.getloadavg()
+    write_text_atomic(args.out, json.dumps(report, indent=1) + "\n")
+    if args.markdown:
+        write_text_atomic(args.markdown, render_cpu_markdown(report))
+
+
+def int_list(text: str) -> list[int]:
+    return [] if text.strip().lower() == "none" else sorted({int(v) for v in text.split(",") if v.strip()})
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--weights", type=Path, required=True, help="checkpoint directory (bench/cpu/checkpoint.py)")
+    p.add_argument("--schedule", type=parse_schedule, default=parse_schedule(DEFAULT_SCHEDULE),
+                   help=f"workers in order, KIND:L1+L2,... (default {DEFAULT_SCHEDULE}); kinds: {', '.join(KINDS)}")
+    p.add_argument("--deadline", type=float, default=0, help="minutes from the start after which workers are stopped")
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    p.add_argument("--min-available-gib", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--markdown", type=Path)
+    p.add_argument("--rerender", action="store_true", help="only recompute floors and markdown of --out")
+    args = p.parse_args(argv)
+    args.deadline_epoch = time.time() + args.deadline * 60 if args.deadline else float("inf")
+    return args
+
+
+def rerender(args) -> None:
+    """Recompute the floors and the markdown of an existing ``--out`` report (no folding)."""
+    from remyfold.loading import read_config
+
+    report = json.loads(args.out.read_text())
+    save(args, report, read_config(args.weights))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not (args.weights / "config.json").is_file():
+        print(f"cpu_bench: error: no config.json in {args.weights}; write one with bench/cpu/checkpoint.py", file=sys.stderr)
+        return 2
+    rerender(args) if args.rerender else run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The full-size CPU benchmark's scripts, run end to end on a tiny checkpoint (what CI can afford)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "cpu"
+
+
+def tiny_checkpoint(tmp_path: Path, *flags: str) -> Path:
+    """A tiny random checkpoint written by ``bench/cpu/checkpoint.py`` (with its command-line ``flags``)."""
+    weights = tmp_path / "w"
+    subprocess.run([sys.executable, str(BENCH / "checkpoint.py"), "--config", "tiny", "--out", str(weights), *flags],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    return weights
+
+
+def _stored_dtypes(weights: Path) -> dict[str, set[str]]:
+    """Dtypes in the safetensors header, for the language model (``esm.``) and the rest."""
+    raw = (weights / "model.safetensors").read_bytes()
+    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
+    header.pop("__metadata__")
+    dtypes: dict[str, set[str]] = {"esm": set(), "rest": set()}
+    for key, entry in header.items():
+        if entry["dtype"] in ("F16", "F32"):
+            dtypes["esm" if key.startswith("esm.") else "rest"].add(entry["dtype"])
+    return dtypes
+
+
+@pytest.mark.parametrize("flags, lm", [((), "F16"), (("--lm-fp32",), "F32")])
+def test_checkpoint_stores_the_language_model_as_asked(tmp_path, flags, lm):
+    pytest.importorskip("transformers")
+    weights = tiny_checkpoint(tmp_path, *flags)
+    assert _stored_dtypes(weights) == {"esm": {lm}, "rest": {"F32"}}
+    assert json.loads((weights / "config.json").read_text())["esmfold_config"]["fp16_esm"] == (lm == "F16")
+
+
+def test_tiny_checkpoint_then_side_by_side_run(tmp_path):
+    pytest.importorskip("transformers")
+    weights = tiny_checkpoint(tmp_path)
+    out, md = tmp_path / "r.json", tmp_path / "r.md"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1",
+         "--schedule", "remyfold:12+20,reference-lm-fp32:12,reference:20", "--out", str(out), "--markdown", str(md)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["complete"] and [w["label"] for w in report["workers"]] == ["remyfold", "reference-lm-fp32", "reference"]
+    assert all(w["status"] == "ok" and w["threads"] == 1 for w in report["workers"])
+    remy, ref32, ref = report["workers"]
+    assert [r["length"] for r in remy["results"]] == [12, 20]
+    assert remy["lm_dtype"] == "float16" and ref["lm_dtype"] == "float16" and ref32["lm_dtype"] == "float32"
+    for row in remy["results"]:
+        assert row["seconds"] > 0 and row["fold_peak_rss_gib"] > 0 and row["floor_multiple"] > 1
+    assert remy["ready_seconds"] > 0 and remy["load_peak_rss_gib"] > 0
+    # The same weights give the same structures: the fp32 reference agrees with remyfold.
+    agreement = {(a["b"], a["length"]): a for a in report["agreement"]}
+    assert agreement[("reference-lm-fp32", 12)]["ca_rmsd"] < 1e-2
+    assert ("reference", 20) in agreement
+    assert "| 12 | reference-lm-fp32 |" in md.read_text()
+
+
+def test_bad_weights_exit_2(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(tmp_path), "--out",
+                           str(tmp_path / "r.json")], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "checkpoint.py" in done.stderr
+
+
+def test_attention_ab_on_a_tiny_checkpoint(tmp_path):
+    weights = tiny_checkpoint(tmp_path)
+    out, md = tmp_path / "a.json", tmp_path / "a.md"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "cpu_attention.py"), "--weights", str(weights), "--threads", "1",
+         "--lengths", "10,14", "--rounds", "2", "--out", str(out), "--markdown", str(md)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    seconds = json.loads(out.read_text())["seconds"]
+    assert sorted(seconds) == ["10", "14"]
+    assert all(len(times) == 4 and min(times) > 0 for by_kind in seconds.values() for times in by_kind.values())
+    assert "| 14 |" in md.read_text()
