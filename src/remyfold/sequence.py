@@ -27,6 +27,7 @@ Every problem is raised as :class:`remyfold.errors.InputError` with a one-line m
 from __future__ import annotations
 
 import gzip
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,11 @@ CHAIN_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 LINKER = "G" * 25
 #: Added to the residue index of each further chain, so the network sees the chains as far apart.
 RESIDUE_INDEX_OFFSET = 512
+#: Longest record id in UTF-8 bytes: it names the output files (255 bytes on most file systems, less
+#: the suffixes and the atomic writer's temporary names).
+MAX_ID_BYTES = 128
+#: Longest id shown in a message.
+MAX_SHOWN_ID = 60
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -139,15 +145,37 @@ def _parse_records(path, text: str, max_length: int) -> list[FastaRecord]:
     return [_make_record(path, line, header, body, max_length) for (line, header), body in zip(headers, bodies)]
 
 
+def id_problem(record_id: str) -> str | None:
+    """Why ``record_id`` cannot name a record's output files, or ``None``: a path separator, ``.``/``..``,
+    a control character (a null byte among them), or more than :data:`MAX_ID_BYTES` bytes in UTF-8."""
+    if "/" in record_id or "\\" in record_id or record_id in (".", ".."):
+        return "the id cannot be used as a file name; rename the record without '/' or '\\'"
+    bad = next((char for char in record_id if unicodedata.category(char) == "Cc"), None)
+    if bad is not None:
+        return f"the id holds the control character {bad!r}; use printable characters"
+    size = len(record_id.encode("utf-8"))
+    if size > MAX_ID_BYTES:
+        return (f"the id is {size} bytes long, over the limit of {MAX_ID_BYTES} (it names the output files); "
+                "give the record a shorter id")  # fmt: skip
+    return None
+
+
+def shown_id(record_id: str, limit: int = MAX_SHOWN_ID) -> str:
+    """``record_id`` for messages: control characters escaped, cut to ``limit`` characters (``…`` marks the cut)."""
+    text = "".join(char if unicodedata.category(char) != "Cc" else repr(char)[1:-1] for char in record_id)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _make_record(path: Path, line: int, header: str, body, max_length: int) -> FastaRecord:
     """Validate one record: its id, its letters, its chains and its length."""
     words = header.split()
     if not words:
         raise InputError(f"{path} line {line}: header '>' has no id; write '>ID' with a unique ID")
     record_id = words[0]
-    where = f"{path} line {line}, record '{record_id}'"
-    if "/" in record_id or "\\" in record_id or record_id in (".", ".."):
-        raise InputError(f"{where}: the id cannot be used as a file name; rename the record without '/' or '\\'")
+    where = f"{path} line {line}, record '{shown_id(record_id)}'"
+    problem = id_problem(record_id)
+    if problem is not None:
+        raise InputError(f"{where}: {problem}")
     if not body:
         raise InputError(f"{where}: the record has no sequence; add one or remove the record")
     chains = _parse_chains(where, body)

@@ -114,6 +114,8 @@ def test_progress_bar_updates_per_record(cli, tmp_path, capsys):
         (">a\nMKVVV\n", ["--max-length", "4"], "--max-length"),
         (">a\nMKV\n", ["--precision", "fp4"], "fp32, bf16"),
         ("", [], "empty"),
+        (">a\x00b\nMKV\n", [], "control character '\\x00'"),  # the server's id rules are predict's (issue 21)
+        (">" + "x" * 300 + "\nMKV\n", [], "300 bytes long"),
     ],
 )
 def test_bad_input_one_line_exit_two(cli, tmp_path, capsys, text, extra, expected):
@@ -121,7 +123,8 @@ def test_bad_input_one_line_exit_two(cli, tmp_path, capsys, text, extra, expecte
     assert cli(fasta, "--out", tmp_path / "out", *extra) == 2
     err = capsys.readouterr().err
     assert err.startswith("remyfold predict: error: ") and err.count("\n") == 1
-    assert expected in err and "Traceback" not in err
+    assert expected in err and "Traceback" not in err and "x" * 61 not in err  # long ids are cut in messages
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("flag", [["--num-recycles", "-1"], ["--chunk-size", "0"], ["--max-tokens-per-batch", "x"]])

@@ -50,6 +50,14 @@ def test_write_then_read_round_trip(tmp_path):
     assert folder.finished("P2", "MKV") is None
     assert folder.structure_file("P1") == tmp_path / "P1.pdb"
     assert not list(tmp_path.glob("*.tmp*"))  # atomic writes leave nothing behind
+    assert data["chunk_size"] is None  # unchunked
+
+
+def test_the_chunk_size_the_engine_chose_is_in_the_json(tmp_path):
+    pred = prediction()
+    pred.extra["chunk_size"] = 81
+    PredictionFolder(tmp_path).write_record(pred, device="cuda:0")
+    assert PredictionFolder(tmp_path).read_json("P1")["chunk_size"] == 81
 
 
 def test_a_record_without_its_pdb_is_not_finished_but_its_cif_is_read(tmp_path):

@@ -193,6 +193,7 @@ def prediction_json(pred, *, device: str, threads: int | None = None) -> str:
         "plddt": np.round(np.asarray(pred.residue_plddt, dtype=np.float64), 2).tolist(),
         "pae": np.round(np.asarray(pred.pae, dtype=np.float64), 2).tolist(),
         "max_pae": pred.extra.get("max_pae"),
+        "chunk_size": pred.extra.get("chunk_size"),  # rows per chunk of the pair operations; null: unchunked
         "num_recycles": int(pred.num_recycles),
         "trunk_passes": int(pred.num_recycles) + 1,
         "model_name": pred.model_name,

@@ -12,12 +12,12 @@ import bz2
 import gzip
 import io
 import lzma
-import unicodedata
 import zlib
 from dataclasses import dataclass
 
 from remyfold.errors import InputError
-from remyfold.sequence import FastaRecord, parse_fasta_text
+from remyfold.sequence import MAX_ID_BYTES, FastaRecord, id_problem, parse_fasta_text  # noqa: F401 - the id limit
+from remyfold.sequence import shown_id as shorten
 from remyfold.serve.config import Limits
 from remyfold.serve.errors import RequestError
 
@@ -25,11 +25,6 @@ from remyfold.serve.errors import RequestError
 UNPACK_CHUNK = 1 << 20
 #: Most memory the xz decoder may take (xz -9 needs 65 MiB; a file may ask for far more).
 XZ_MEMORY_LIMIT = 80 << 20
-#: Longest record id, in UTF-8 bytes: ``<id>.json`` and the atomic writer's temporary name must fit
-#: a file name (255 bytes on common file systems) with room to spare.
-MAX_ID_BYTES = 128
-#: Longest display name made from a record id (a job's default name).
-MAX_SHOWN_ID = 60
 #: How the input is named in error messages.
 SOURCE = "input"
 #: The record id of a bare sequence (``POST /foldSequence/v1/pdb/``).
@@ -146,22 +141,10 @@ def parse_submission(text: str, limits: Limits, *, num_recycles: int | None = No
 
 
 def check_record_id(record: FastaRecord) -> None:
-    """422 unless the record's id can name its output files: no control characters (a null byte
-    among them), at most :data:`MAX_ID_BYTES` bytes (the file-name limit, with room for suffixes)."""
-    where = f"{SOURCE} line {record.line}, record '{shorten(record.id)}'"
-    bad = next((char for char in record.id if unicodedata.category(char) == "Cc"), None)
-    if bad is not None:
-        raise RequestError(422, f"{where}: the id holds the control character {bad!r}; use printable characters")
-    size = len(record.id.encode("utf-8"))
-    if size > MAX_ID_BYTES:
-        raise RequestError(422, f"{where}: the id is {size} bytes long, over the limit of {MAX_ID_BYTES} (it names "
-                                "the output files); give the record a shorter id")  # fmt: skip
-
-
-def shorten(text: str, limit: int = MAX_SHOWN_ID) -> str:
-    """``text`` cut to ``limit`` characters (an ellipsis marks the cut), control characters escaped."""
-    text = "".join(char if unicodedata.category(char) != "Cc" else repr(char)[1:-1] for char in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """422 unless the record's id can name its output files (:func:`remyfold.sequence.id_problem`)."""
+    problem = id_problem(record.id)
+    if problem is not None:
+        raise RequestError(422, f"{SOURCE} line {record.line}, record '{shorten(record.id)}': {problem}")
 
 
 def parse_sequence(body: bytes, limits: Limits, *, num_recycles: int | None = None) -> Submission:
