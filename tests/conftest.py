@@ -1,4 +1,8 @@
-"""Shared fixtures: a tiny random reference model (transformers, the test oracle) saved to disk."""
+"""Shared fixtures: a tiny random reference model (transformers, the test oracle) saved to disk.
+
+And the skip policy of CI (:mod:`ci_skip_policy`): where ``$CI`` is true, a skip that does not
+name CUDA fails.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from ci_skip_policy import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402, F401
 from tiny_models import make_reference, save_reference  # noqa: E402
 
 
