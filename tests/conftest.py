@@ -15,19 +15,22 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from ci_skip_policy import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402, F401
-from tiny_models import make_reference, save_reference  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def tiny_reference():
     """A tiny random ``transformers.EsmForProteinFolding`` (fp32, eval)."""
     pytest.importorskip("transformers")
+    from tiny_models import make_reference  # imports torch: only where a test needs the model
+
     return make_reference(seed=0)
 
 
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tiny_reference, tmp_path_factory) -> Path:
     """``tiny_reference`` saved with ``save_pretrained`` (config.json + model.safetensors)."""
+    from tiny_models import save_reference
+
     return save_reference(tiny_reference, tmp_path_factory.mktemp("tiny_esmfold"))
 
 
