@@ -146,6 +146,12 @@ def summarise(name: str, target: Target, session: Path) -> dict:
             "score_percent": score, "survivors": survivors}  # fmt: skip
 
 
+def load_results() -> dict:
+    """The committed ``results.json`` (target -> summary), empty when there is none yet."""
+    path = OUT / "results.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def write_report(results: dict) -> None:
     """``results.json`` (everything) and ``REPORT.md`` (the table and each survivor's reason)."""
     OUT.mkdir(parents=True, exist_ok=True)
@@ -188,17 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in args.targets if name not in TARGETS]
     if unknown:
         parser.error(f"unknown target {unknown[0]!r}; see --list")
-    results_path = OUT / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for name in list(TARGETS) if args.all else ([] if args.report else args.targets):
         summary = run_target(name, TARGETS[name], fresh=args.fresh)
         summary["date"] = time.strftime("%Y-%m-%d")
+        results = load_results()  # read again: another run may have written its targets meanwhile
         results[name] = summary
         write_report(results)  # after each target, so an interrupted --all keeps what it did
         print(f"{name}: {summary['killed']}/{summary['tested']} killed, {summary['survived']} survived "
               f"({summary['equivalent']} equivalent), score {summary['score_percent']} %, "
               f"{summary['seconds_this_run']} s")  # fmt: skip
-    write_report(results)
+    write_report(load_results())
     return 0
 
 
