@@ -9,6 +9,7 @@ cannot change behaviour, one-line reason) or nothing (a missing test: write one)
     python tools/mutation_test.py --list                 # the targets and their tests
     python tools/mutation_test.py dock.box prediction    # run (or resume) these targets
     python tools/mutation_test.py --all                  # every target (hours on 2 cores)
+    python tools/mutation_test.py --retest-survivors dock.box   # after adding tests: rerun the survivors
     python tools/mutation_test.py --report               # rewrite REPORT.md from results.json
 
 Resumable: each target's session is a sqlite file under ``.mutation/`` (git-ignored); a rerun
@@ -93,7 +94,15 @@ def is_clean(source: str) -> bool:
     return subprocess.run(["git", "diff", "--quiet", "HEAD", "--", source], cwd=ROOT).returncode == 0
 
 
-def run_target(name: str, target: Target, *, fresh: bool) -> dict:
+def forget_survivors(session: Path) -> int:
+    """Delete the results of the session's surviving mutants, so that ``exec`` tests them again."""
+    import sqlite3
+
+    with sqlite3.connect(session) as db:
+        return db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'").rowcount
+
+
+def run_target(name: str, target: Target, *, fresh: bool, retest: bool = False) -> dict:
     """Init (unless resuming) and exec the target's session; its summary."""
     if not is_clean(target.source):
         raise SystemExit(f"{target.source} has uncommitted changes; commit or stash them first (it is mutated in place)")
@@ -103,6 +112,8 @@ def run_target(name: str, target: Target, *, fresh: bool) -> dict:
         session.unlink()
     if not session.exists():
         cosmic_ray("init", str(config), str(session))
+    elif retest:
+        print(f"{name}: testing {forget_survivors(session)} survivors again")
     start = time.monotonic()
     try:
         cosmic_ray("exec", str(config), str(session))
@@ -186,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the targets and their tests")
     parser.add_argument("--report", action="store_true", help="only rewrite REPORT.md from results.json")
     parser.add_argument("--fresh", action="store_true", help="start the targets' sessions over")
+    parser.add_argument("--retest-survivors", action="store_true", help="test the survivors again (after new tests)")
     args = parser.parse_args(argv)
     if args.list:
         for name, target in TARGETS.items():
@@ -195,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown target {unknown[0]!r}; see --list")
     for name in list(TARGETS) if args.all else ([] if args.report else args.targets):
-        summary = run_target(name, TARGETS[name], fresh=args.fresh)
+        summary = run_target(name, TARGETS[name], fresh=args.fresh, retest=args.retest_survivors)
         summary["date"] = time.strftime("%Y-%m-%d")
         results = load_results()  # read again: another run may have written its targets meanwhile
         results[name] = summary
