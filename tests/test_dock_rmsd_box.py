@@ -176,6 +176,7 @@ def test_box_contains_its_faces_and_nothing_beyond():
 def test_parse_box_and_text():
     box = parse_box("1,-2.5,3,20,22,24.25")
     assert box == Box((1.0, -2.5, 3.0), (20.0, 22.0, 24.25))
+    assert parse_box("-1,0,-3,20,22,24") == Box((-1.0, 0.0, -3.0), (20.0, 22.0, 24.0))  # any centre is fine
     assert box.text() == "1.000,-2.500,3.000,20.000,22.000,24.250"
     for bad in ("1,2,3,20,20", "1,2,3,20,0,20", "1,2,3,20,-1,20", "a,2,3,20,20,20", "1,2,nan,20,20,20"):
         with pytest.raises(DockError, match="is not CX,CY,CZ,SX,SY,SZ"):
@@ -186,7 +187,7 @@ def test_check_box_fit_margin_and_overlap():
     protein = np.array([[0.0, 0.0, 0.0]])
     box = Box((0.0, 0.0, 0.0), (12.0, 14.0, 16.0))
     check_box(box, protein, 10.0, "lig", "rec")  # 10 + 2 = 12: fits exactly
-    with pytest.raises(DockError, match="too large for box"):
+    with pytest.raises(DockError, match="too large for box .* make every side at least 12 Å"):
         check_box(box, protein, 10.01, "lig", "rec")
     with pytest.raises(DockError, match="outside the protein"):
         check_box(box, protein + [6.01, 0.0, 0.0], 1.0, "lig", "rec")
