@@ -10,6 +10,7 @@ ligand centre and extent on a hand-placed molecule.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 from pathlib import Path
@@ -149,10 +150,10 @@ def test_ligand_centre_and_extent_use_heavy_atoms_only():
 
 
 def test_box_from_a_small_pocket_is_the_18_angstrom_floor_at_the_span_midpoint():
-    # Span 4 x 6 x 2 Å; the points' mean (0.5, 0.75, 0.25) is not the span's midpoint (2, 3, 1).
-    points = np.array([[0, 0, 0], [0, 0, 0], [0, 0, 0], [4, 6, 2]], dtype=float)
+    # Span 4 x 6 x 3 Å; the points' mean (1, 1.5, 0.75) is not the span's midpoint (2, 3, 1.5).
+    points = np.array([[0, 0, 0], [0, 0, 0], [0, 0, 0], [4, 6, 3]], dtype=float)
     box = box_around(points, ligand_extent=5.0)
-    assert box == Box((2.0, 3.0, 1.0), (18.0, 18.0, 18.0))
+    assert box == Box((2.0, 3.0, 1.5), (18.0, 18.0, 18.0))
 
 
 def test_box_pads_each_axis_by_8_and_caps_at_30():
@@ -178,7 +179,10 @@ def test_parse_box_and_text():
     assert box == Box((1.0, -2.5, 3.0), (20.0, 22.0, 24.25))
     assert parse_box("-1,0,-3,20,22,24") == Box((-1.0, 0.0, -3.0), (20.0, 22.0, 24.0))  # any centre is fine
     assert box.text() == "1.000,-2.500,3.000,20.000,22.000,24.250"
-    for bad in ("1,2,3,20,20", "1,2,3,20,0,20", "1,2,3,20,-1,20", "a,2,3,20,20,20", "1,2,nan,20,20,20"):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        box.size = (1.0, 1.0, 1.0)
+    assert {box, parse_box("1,-2.5,3,20,22,24.25")} == {box}
+    for bad in ("1,2,3,20,20", "1,2,3,20,20,20,5", "1,2,3,0,20,20", "1,2,3,20,0,20", "1,2,3,20,-1,20", "a,2,3,20,20,20", "1,2,nan,20,20,20"):
         with pytest.raises(DockError, match="is not CX,CY,CZ,SX,SY,SZ"):
             parse_box(bad)
 

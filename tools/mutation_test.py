@@ -51,7 +51,8 @@ class Target:
 
 TARGETS = {
     "prediction": Target("src/remyfold/prediction.py",
-                         ("tests/test_plddt_spread.py", "tests/test_mean_plddt.py", "tests/test_pipeline.py")),
+                         ("tests/test_prediction.py", "tests/test_plddt_spread.py", "tests/test_mean_plddt.py",
+                          "tests/test_pipeline.py")),
     "dock.box": Target("src/remyfold/dock/box.py", ("tests/test_dock_rmsd_box.py",)),
     "dock.redock": Target("src/remyfold/dock/redock.py", ("tests/test_dock_rmsd_box.py",)),
     "io.structure_reader": Target("src/remyfold/io/structure_reader.py", ("tests/test_structure_reader.py",)),
