@@ -157,7 +157,7 @@ def test_box_from_a_small_pocket_is_the_18_angstrom_floor_at_the_span_midpoint()
 
 
 def test_box_pads_each_axis_by_8_and_caps_at_30():
-    points = np.array([[0, 0, 0], [14, 40, 21.5]], dtype=float)
+    points = np.array([[1, -2, 5], [15, 38, 26.5]], dtype=float)
     assert box_around(points, ligand_extent=5.0).size == (22.0, 30.0, 29.5)
 
 
@@ -172,12 +172,15 @@ def test_box_contains_its_faces_and_nothing_beyond():
     box = Box((1.0, 2.0, 3.0), (4.0, 6.0, 8.0))
     points = np.array([[3.0, 5.0, 7.0], [-1.0, -1.0, -1.0], [3.001, 2, 3], [1, 2, 7.001], [1, -1.001, 3]])
     assert box.contains(points).tolist() == [True, True, False, False, False]
+    odd = Box((0.0, 0.0, 0.0), (5.0, 5.0, 5.0))  # half side 2.5
+    assert odd.contains(np.array([[2.5, -2.5, 0.0], [2.6, 0.0, 0.0]])).tolist() == [True, False]
 
 
 def test_parse_box_and_text():
     box = parse_box("1,-2.5,3,20,22,24.25")
     assert box == Box((1.0, -2.5, 3.0), (20.0, 22.0, 24.25))
     assert parse_box("-1,0,-3,20,22,24") == Box((-1.0, 0.0, -3.0), (20.0, 22.0, 24.0))  # any centre is fine
+    assert parse_box("0,0,0,0.5,0.5,0.5").size == (0.5, 0.5, 0.5)  # any positive size parses
     assert box.text() == "1.000,-2.500,3.000,20.000,22.000,24.250"
     with pytest.raises(dataclasses.FrozenInstanceError):
         box.size = (1.0, 1.0, 1.0)

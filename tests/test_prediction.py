@@ -24,6 +24,12 @@ def test_trunk_passes_are_recycles_plus_one(num_recycles, passes):
     assert prediction(num_recycles).trunk_passes == passes
 
 
+def test_defaults_and_length():
+    pred = prediction(0)
+    assert (pred.seconds, pred.precision, pred.model_name, pred.weights_revision, pred.extra) == (0.0, "fp32", "", "", {})
+    assert pred.length == 3 and pred.sequence == "MKV"
+
+
 def test_a_chain_is_immutable_and_hashable():
     chain = Chain("A", "MKV")
     assert {chain, Chain("A", "MKV")} == {chain}
