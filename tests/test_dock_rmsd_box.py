@@ -199,3 +199,34 @@ def test_check_box_fit_margin_and_overlap():
     with pytest.raises(DockError, match="outside the protein"):
         check_box(box, protein + [6.01, 0.0, 0.0], 1.0, "lig", "rec")
     check_box(box, protein + [6.0, 0.0, 0.0], 1.0, "lig", "rec")  # on the face: inside
+
+
+def test_crystal_ligand_of_the_chain_asked_for(crystal):
+    """1A28 has a progesterone in chain A and one in B: the chain picks it; no chain, the first (A)."""
+    from remyfold.dock.redock import crystal_ligand_from_structure, heavy_atom_rmsd
+
+    path = Path(next(iter(importlib.util.find_spec("MDAnalysisTests").submodule_search_locations))) / "data" / "1a28.pdb.gz"
+    chain_b = crystal_ligand_from_structure(path, "STR", "B", PROGESTERONE)
+    assert chain_b.GetNumHeavyAtoms() == crystal.GetNumHeavyAtoms() == 23
+    assert heavy_atom_rmsd(chain_b, crystal) > 10.0  # another site of the crystal
+    first = crystal_ligand_from_structure(path, "STR", None, PROGESTERONE)
+    assert heavy_atom_rmsd(first, crystal) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(DockError, match="no residue STR in chain C in"):
+        crystal_ligand_from_structure(path, "STR", "C", PROGESTERONE)
+    with pytest.raises(DockError, match="no residue XYZ in"):
+        crystal_ligand_from_structure(path, "XYZ", None, PROGESTERONE)
+
+
+def test_crystal_ligand_from_sdf_keeps_the_pose(crystal, tmp_path):
+    from rdkit import Chem
+
+    from remyfold.dock.redock import crystal_ligand_from_sdf, heavy_atom_rmsd
+
+    sdf = tmp_path / "str.sdf"
+    with Chem.SDWriter(str(sdf)) as writer:
+        writer.write(Chem.AddHs(crystal, addCoords=True))
+    mol = crystal_ligand_from_sdf(sdf)
+    assert mol.GetNumAtoms() == 23 and heavy_atom_rmsd(mol, crystal) == pytest.approx(0.0, abs=1e-3)
+    (tmp_path / "bad.sdf").write_text("not a molecule\n$$$$\n")
+    with pytest.raises(DockError, match="no readable molecule in"):
+        crystal_ligand_from_sdf(tmp_path / "bad.sdf")
