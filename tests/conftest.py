@@ -1,4 +1,8 @@
-"""Shared fixtures: a tiny random reference model (transformers, the test oracle) saved to disk."""
+"""Shared fixtures: a tiny random reference model (transformers, the test oracle) saved to disk.
+
+And the skip policy of CI (:mod:`ci_skip_policy`): where ``$CI`` is true, a skip that does not
+name CUDA fails.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +19,23 @@ TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS / "support"))
 sys.path.extend(str(d) for d in sorted(TESTS.iterdir()) if d.is_dir() and d.name not in ("support", "data", "serve"))
 
-from tiny_models import make_reference, save_reference  # noqa: E402
+from ci_skip_policy import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402, F401
 
 
 @pytest.fixture(scope="session")
 def tiny_reference():
     """A tiny random ``transformers.EsmForProteinFolding`` (fp32, eval)."""
     pytest.importorskip("transformers")
+    from tiny_models import make_reference  # imports torch: only where a test needs the model
+
     return make_reference(seed=0)
 
 
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tiny_reference, tmp_path_factory) -> Path:
     """``tiny_reference`` saved with ``save_pretrained`` (config.json + model.safetensors)."""
+    from tiny_models import save_reference
+
     return save_reference(tiny_reference, tmp_path_factory.mktemp("tiny_esmfold"))
 
 

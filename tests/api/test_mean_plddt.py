@@ -15,9 +15,10 @@ import re
 import numpy as np
 import pytest
 
-from remyfold.io.residues import ATOM37_NAMES, RESTYPES_WITH_X
-from remyfold.pipeline import PredictOptions, run_predict
-from remyfold.prediction import Chain, Prediction, stored_mean_plddt
+from fake_engine import FakeLoader, line_prediction, predict_folder
+from remyfold.io.residues import ATOM37_NAMES
+from remyfold.pipeline import run_predict
+from remyfold.prediction import Prediction, stored_mean_plddt
 from remyfold.report.plots import PLDDT_BANDS
 
 CA = ATOM37_NAMES.index("CA")
@@ -29,18 +30,9 @@ CONFIDENT = PLDDT_BANDS[1][2]  # colour of the 70–90 band
 def split_prediction(record_id: str = "p", sequence: str = SEQUENCE) -> Prediction:
     """Backbone + CB atoms on a line; pLDDT 85 at each Cα, 30 at every other atom."""
     n = len(sequence)
-    mask = np.zeros((n, 37), dtype=bool)
-    mask[:, [0, 1, 2, 3, 4]] = True  # N CA C CB O
-    positions = np.zeros((n, 37, 3), dtype=np.float32)
-    positions[:, :, 0] = np.arange(n)[:, None] * 3.8 + np.arange(37)[None] * 0.3
     plddt = np.full((n, 37), 30.0, dtype=np.float32)
     plddt[:, CA] = CA_MEAN
-    return Prediction(
-        id=record_id, chains=[Chain("A", sequence)], aatype=np.array([RESTYPES_WITH_X.index(a) for a in sequence]),
-        positions=positions, atom_mask=mask, plddt=plddt, pae=np.full((n, n), 2.0, np.float32), ptm=0.6,
-        chain_index=np.zeros(n, int), residue_number=np.arange(1, n + 1), num_recycles=3, seconds=1.25,
-        extra={"max_pae": 31.75},
-    )  # fmt: skip
+    return line_prediction(record_id, sequence, plddt, np.full((n, n), 2.0))
 
 
 ALL_ATOM_MEAN = (CA_MEAN + 4 * 30.0) / 5  # 41: five atoms per residue, one of them the Cα
@@ -52,31 +44,10 @@ def test_prediction_means():
     assert pred.mean_plddt_all_atom == pytest.approx(ALL_ATOM_MEAN)
 
 
-class SplitFolder:
-    device = "cpu"
-
-    def fold_batch(self, records, *, num_recycles=None, progress=None):
-        return [split_prediction(rid, seq) for rid, seq in records]
-
-
-class SplitLoader:
-    precisions = ("fp32",)
-
-    def __call__(self, weights, options):
-        return SplitFolder()
-
-
 @pytest.fixture
 def predicted(tmp_path):
     """A `remyfold predict` folder (real writers, fake engine) holding one split prediction."""
-    weights = tmp_path / "weights"
-    weights.mkdir()
-    (weights / "config.json").write_text("{}")
-    (weights / "model.safetensors").write_bytes(b"\0")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text(f">p\n{SEQUENCE}\n")
-    opts = PredictOptions(out_dir=tmp_path / "out", weights=weights, progress=False)
-    run_predict([fasta], opts, loader=SplitLoader())
+    fasta, opts, _ = predict_folder(tmp_path, f">p\n{SEQUENCE}\n", split_prediction)
     return fasta, opts
 
 
@@ -92,7 +63,7 @@ def test_json_and_summary_store_the_ca_mean(predicted):
     assert data["mean_plddt_all_atom"] == pytest.approx(ALL_ATOM_MEAN)
     assert summary_mean(opts.out_dir) == f"{CA_MEAN:.2f}"
     # A rerun skips the record and keeps the same meaning.
-    assert [r.status for r in run_predict([fasta], opts, loader=SplitLoader())] == ["skipped"]
+    assert [r.status for r in run_predict([fasta], opts, loader=FakeLoader(split_prediction))] == ["skipped"]
     assert summary_mean(opts.out_dir) == f"{CA_MEAN:.2f}"
 
 

@@ -16,6 +16,7 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import gemmi
 import numpy as np
 import pytest
 from report_fixtures import DIMER_SCORES, HELIX_ATOMS, compare_result, make_prediction_folder, write_prediction
@@ -185,16 +186,24 @@ def test_reference_dir_without_matches_warns_and_writes_the_report(folder, stub_
 
 
 def test_reference_dir_with_real_metrics(folder, stub_viewer, tmp_path):
-    pytest.importorskip("remyfold.metrics", reason="remyfold.metrics not available")
-    metrics = pytest.importorskip("remyfold.metrics")
-    if not hasattr(metrics, "compare_structures"):
-        pytest.skip("remyfold.metrics.compare_structures not written yet")
+    """The reference is the model with its last 6 residues moved 6 Å: each score column shows its own value."""
+    from remyfold.metrics import compare_structures
+
     refs = tmp_path / "refs"
     refs.mkdir()
-    shutil.copy(folder / "helix_mono.pdb", refs / "helix_mono.pdb")
+    st = gemmi.read_structure(str(folder / "helix_mono.pdb"))
+    for res in list(st[0]["A"])[-6:]:
+        for atom in res:
+            atom.pos = gemmi.Position(atom.pos.x, atom.pos.y, atom.pos.z + 6.0)
+    st.write_pdb(str(refs / "helix_mono.pdb"))
+    expected = compare_structures(folder / "helix_mono.pdb", refs / "helix_mono.pdb")
     page = parse_page(build_report(folder, reference_dir=refs))
-    row = page.text["td"][page.text["td"].index("helix_mono") - 1 :][:14]
-    assert "1.000" in row  # a model compared with itself: TM-score 1
+    head = page.text["th"][: page.text["th"].index("Error") + 1]
+    row = dict(zip(head, page.text["td"][page.text["td"].index("helix_mono") - 1 :]))
+    shown = {key: row[title] for key, title, _ in scores.TABLE_SCORES}
+    assert shown == {key: fmt.format(expected[key]) for key, _, fmt in scores.TABLE_SCORES}
+    assert len(set(shown.values())) == 4 and shown["tm_score"] != "1.000" and shown["rmsd"] != "0.00"
+    assert (row["ID"], row["Status"], row["Length"]) == ("helix_mono", "ok", "40")
 
 
 def test_custom_output_puts_pngs_beside_it(folder, stub_viewer, tmp_path):
@@ -265,10 +274,6 @@ def test_command_prints_report_path(folder, stub_viewer, capsys):
 def test_cli_reports_bad_folder_in_one_line(tmp_path, capsys):
     from remyfold import cli
 
-    try:
-        cli.build_parser()
-    except ModuleNotFoundError as err:
-        pytest.skip(f"another command is not written yet: {err}")
     assert cli.main(["report", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("remyfold report: error: prediction folder") and err.count("\n") == 1
