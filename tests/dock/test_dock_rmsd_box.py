@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from remyfold.dock.box import Box, box_around, check_box, parse_box
+from remyfold.dock.box import REACH, Box, box_around, check_box, parse_box
 from remyfold.dock.errors import DockError
 
 PROGESTERONE = "CC(=O)[C@H]1CC[C@H]2[C@@H]3CCC4=CC(=O)CC[C@]4(C)[C@H]3CC[C@]12C"
@@ -197,8 +197,8 @@ def test_check_box_fit_margin_and_overlap():
     with pytest.raises(DockError, match="too large for box .* make every side at least 12 Å"):
         check_box(box, protein, 10.01, "lig", "rec")
     with pytest.raises(DockError, match="outside the protein"):
-        check_box(box, protein + [6.01, 0.0, 0.0], 1.0, "lig", "rec")
-    check_box(box, protein + [6.0, 0.0, 0.0], 1.0, "lig", "rec")  # on the face: inside
+        check_box(box, protein + [6.0 + REACH + 0.01, 0.0, 0.0], 1.0, "lig", "rec")
+    check_box(box, protein + [6.0 + REACH, 0.0, 0.0], 1.0, "lig", "rec")  # REACH Å from the face: near enough
 
 
 def test_crystal_ligand_of_the_chain_asked_for(crystal):
@@ -230,3 +230,14 @@ def test_crystal_ligand_from_sdf_keeps_the_pose(crystal, tmp_path):
     (tmp_path / "bad.sdf").write_text("not a molecule\n$$$$\n")
     with pytest.raises(DockError, match="no readable molecule in"):
         crystal_ligand_from_sdf(tmp_path / "bad.sdf")
+
+
+def test_an_empty_crystal_sdf_is_a_one_line_dock_error(tmp_path):
+    from remyfold.dock.errors import DockError
+    from remyfold.dock.redock import crystal_ligand_from_sdf
+
+    empty = tmp_path / "empty.sdf"
+    empty.write_text("")
+    with pytest.raises(DockError, match="empty.sdf") as err:
+        crystal_ligand_from_sdf(empty)
+    assert "\n" not in str(err.value)

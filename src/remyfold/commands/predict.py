@@ -71,7 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="run the pair-state operations N rows at a time: less memory (default: on the CPU, rows that keep the "
-        "pair transition's hidden layer within 64 MiB, i.e. chunked above 181 residues; on a GPU all at once)",
+        "pair transition's hidden layer within 64 MiB, i.e. chunked above 181 residues; on a GPU the most rows that fit "
+        "its free memory, recorded in each JSON as chunk_size)",
     )
     parser.add_argument(
         "--threads",

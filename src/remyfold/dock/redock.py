@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from remyfold.dock.errors import DockError
+from remyfold.errors import first_line
 from remyfold.dock.extra import require
 
 
@@ -62,7 +63,10 @@ def _residue_pdb_block(chain: str, res) -> str:
 def crystal_ligand_from_sdf(path: str | Path):
     """The first molecule of an SDF (bond orders from the file), hydrogens removed."""
     Chem = require("rdkit.Chem")
-    mol = next(iter(Chem.SDMolSupplier(str(path), removeHs=True)), None)
+    try:
+        mol = next(iter(Chem.SDMolSupplier(str(path), removeHs=True)), None)
+    except OSError as err:  # RDKit refuses an empty or unreadable file
+        raise DockError(f"cannot read {path} as SDF ({first_line(err)}); give an SDF with the ligand") from None
     if mol is None:
         raise DockError(f"no readable molecule in {path}")
     return mol
