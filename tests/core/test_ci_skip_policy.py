@@ -8,7 +8,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-HERE = Path(__file__).resolve().parents[1] / "support"  
+HERE = Path(__file__).resolve().parents[1] / "support"  # where ci_skip_policy lives
 
 PROBE = """
 import pytest
