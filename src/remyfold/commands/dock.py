@@ -4,7 +4,8 @@
 files (every molecule of the file), several times or several values each. ``--pocket auto``
 docks into the top-ranked pocket (``remyfold pockets``), ``--pocket N`` into the N-th;
 ``--box CX,CY,CZ,SX,SY,SZ`` gives the search box in Å instead (a negative first number is
-fine: ``--box -4.9,...``). Inputs, ligands and the output folder are checked before any
+fine: ``--box -4.9,...``); ``--site-ligand``, ``--site-residues`` or ``--site-from`` give a known
+site instead (:mod:`remyfold.dock.site`). Inputs, ligands and the output folder are checked before any
 docking; an early failure leaves no folder behind. Outputs and resumption: see
 :mod:`remyfold.dock.runner`. Needs the ``remyfold[dock]`` extra.
 """
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--box", metavar="CX,CY,CZ,SX,SY,SZ",
                        help=f"search box centre and side lengths in Å (sides up to {MAX_SIDE_LIMIT:.0f}); "
                        "instead of --pocket")
+    _add_site_arguments(where)
     parser.add_argument("--exhaustiveness", type=int, default=32, metavar="N",
                         help="Vina exhaustiveness (default: 32, the PoseBusters protocol)")
     parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed of the first search (default: 42)")
@@ -50,6 +52,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu", type=int, default=0, metavar="N", help="cores for Vina (default: 0, all available)")
     parser.add_argument("--ph", type=float, default=7.4, metavar="PH",
                         help="pH of the receptor's protonation states (default: 7.4)")
+
+
+def _add_site_arguments(where) -> None:
+    """The known-site options (:mod:`remyfold.dock.site`), in the --pocket/--box group."""
+    where.add_argument("--site-ligand", metavar="FILE", help="box around a ligand: .sdf/.mol2 file, or "
+                       "STRUCTURE.pdb|cif:LIG (a ligand residue in it)")  # fmt: skip
+    where.add_argument("--site-residues", metavar="A:123,A:127,...",
+                       help="box around these receptor residues (CHAIN:NUMBER or CHAIN:RESNAMENUMBER)")
+    where.add_argument("--site-from", metavar="HOMOLOG:LIG",
+                       help="box around the ligand LIG (RESNAME, CHAIN:RESNAME or CHAIN:RESNAME:NUM) of a homolog's "
+                       "PDB/mmCIF complex, superposed onto the receptor as remyfold compare does")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,6 +95,7 @@ def _job(args: argparse.Namespace):
     from remyfold.dock.errors import DockError
     from remyfold.dock.ligand import resolve_ligands
     from remyfold.dock.runner import DockJob
+    from remyfold.dock.site import parse_site
     from remyfold.dock.receptor_prep import PrepSettings
     from remyfold.dock.vina_dock import DockSettings
 
@@ -91,6 +105,9 @@ def _job(args: argparse.Namespace):
     settings = DockSettings(args.exhaustiveness, args.seed, args.poses, args.searches, args.cpu)
     prep = PrepSettings(args.ph)
     box = parse_box(args.box) if args.box else None
+    site = next((parse_site(kind, value) for kind, value in
+                 (("ligand", args.site_ligand), ("residues", args.site_residues), ("from", args.site_from)) if value),
+                None)  # fmt: skip
     for path in args.receptors:
         check_structure(path)
     ligands = tuple(spec for group in args.ligand for value in group for spec in resolve_ligands(value))
@@ -102,4 +119,4 @@ def _job(args: argparse.Namespace):
             print(f"remyfold dock: warning: ligand {spec.name}: docking its largest fragment, "
                   f"dropped {' '.join(spec.dropped)}", file=sys.stderr)  # fmt: skip
     return DockJob(receptors=tuple(Path(p) for p in args.receptors), ligands=ligands, out_dir=Path(args.out),
-                   pocket=pocket, box=box, settings=settings, prep=prep)
+                   pocket=pocket, box=box, site=site, settings=settings, prep=prep)

@@ -35,6 +35,7 @@ from remyfold.dock.pockets import Pocket, find_pockets
 from remyfold.dock.pose_checks import check_poses, relax_hydrogens
 from remyfold.dock.receptor import Receptor, load_receptor
 from remyfold.dock.receptor_prep import PrepSettings, PreparedReceptor, receptor_pdbqt
+from remyfold.dock.site import Site, SitePoints, resolve_site
 from remyfold.dock.vina_dock import DockSettings, Pose, dock_pdbqt
 from remyfold.io.atomic import write_text_atomic
 
@@ -44,13 +45,15 @@ SUMMARY_COLUMNS = ("receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol",
 
 @dataclass(frozen=True)
 class DockJob:
-    """What to dock: receptor files, ligands, where (``pocket`` = "auto" or a rank, or a fixed ``box``)."""
+    """What to dock: receptor files, ligands, where (``pocket`` = "auto" or a rank, a fixed ``box``, or a
+    known ``site``: see :mod:`remyfold.dock.site`)."""
 
     receptors: tuple[Path, ...]
     ligands: tuple[LigandSpec, ...]
     out_dir: Path
     pocket: str = "auto"
     box: Box | None = None
+    site: Site | None = None
     settings: DockSettings = field(default_factory=DockSettings)
     prep: PrepSettings = field(default_factory=PrepSettings)
 
@@ -62,11 +65,12 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
     mols = {spec.name: ligand_3d(spec, job.settings.seed) for spec in job.ligands}
     receptors = [load_receptor(path) for path in job.receptors]
     _check_unique([r.name for r in receptors], "receptor")
+    sites = {r.name: _place_site(job.site, r) for r in receptors} if job.site is not None else {}
     pairs = [(r, spec) for r in receptors for spec in job.ligands]
     job.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="remyfold-dock-") as scratch:
         prepared: dict[str, tuple[Path, PreparedReceptor]] = {}
-        pockets: dict[str, list[Pocket]] = {}  # found once per receptor
+        pockets: dict[str, list[Pocket] | SitePoints] = {}  # found (or the given site placed) once per receptor
         for receptor, spec in tqdm(pairs, desc="docking", unit="pair", disable=not progress):
             record_path = job.out_dir / f"{receptor.name}__{spec.name}.dock.json"
             if _finished(record_path, pair_request(job, receptor, spec)):
@@ -75,7 +79,8 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
                 prep = receptor_pdbqt(receptor, job.prep)
                 prepared[receptor.name] = (Path(scratch) / f"{receptor.name}.pdbqt", prep)
                 prepared[receptor.name][0].write_text(prep.pdbqt)
-                pockets[receptor.name] = [] if job.box is not None else find_pockets(receptor)
+                pockets[receptor.name] = (sites[receptor.name] if job.site is not None
+                                          else [] if job.box is not None else find_pockets(receptor))
             dock_pair(job, receptor, prepared[receptor.name], spec, mols[spec.name], pockets[receptor.name])
     rows = summary_rows(job.out_dir, [r.name for r in receptors], [s.name for s in job.ligands])
     write_summary(job.out_dir, rows)
@@ -90,13 +95,24 @@ def _check_unique(names: list[str], what: str) -> None:
         seen.add(name)
 
 
+def _place_site(site: Site, receptor: Receptor) -> SitePoints:
+    """The given site placed on the receptor (before any docking), said on stderr."""
+    placed = resolve_site(site, receptor)
+    print(f"{receptor.name}: site {site.option()}: {placed.description}", file=sys.stderr)
+    return placed
+
+
 def choose_site(
-    job: DockJob, receptor: Receptor, pockets: list[Pocket], extent: float, ligand: str
+    job: DockJob, receptor: Receptor, pockets: list[Pocket] | SitePoints, extent: float, ligand: str
 ) -> tuple[Box, Pocket | None]:
-    """The search box of one pair: ``job.box``, or around the chosen pocket of ``pockets``."""
+    """The search box of one pair: ``job.box``, around the given site's points, or around the chosen pocket."""
     if job.box is not None:
         check_box(job.box, receptor.coords, extent, ligand, receptor.name)
         return job.box, None
+    if isinstance(pockets, SitePoints):
+        box = box_around(pockets.points, extent)
+        check_box(box, receptor.coords, extent, ligand, receptor.name)
+        return box, None
     if not pockets:
         raise DockError(f"no pocket found in {receptor.name}; give --box CX,CY,CZ,SX,SY,SZ")
     rank = 1 if job.pocket == "auto" else int(job.pocket)
@@ -110,7 +126,7 @@ def choose_site(
 
 def dock_pair(
     job: DockJob, receptor: Receptor, prepared: tuple[Path, PreparedReceptor], spec: LigandSpec, mol,
-    pockets: list[Pocket],
+    pockets: list[Pocket] | SitePoints,
 ) -> dict:
     """Dock one pair and write its three files (record last)."""
     extent = ligand_extent(mol)
@@ -123,7 +139,7 @@ def dock_pair(
     checks = check_poses([p.mol for p in poses], receptor.pdb)
     _warn_disagreement(receptor, spec, result)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
-    pocket_label = "box" if pocket is None else str(pocket.rank)
+    pocket_label = str(pocket.rank) if pocket is not None else "site" if job.site is not None else "box"
     write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, pocket_label, checks))
     write_text_atomic(f"{stem}.complex.pdb", complex_pdb(receptor, poses[0]))
     lining = pocket.residues if pocket is not None else receptor.lining_residues(box.centre, min(box.size) / 2)
@@ -134,6 +150,7 @@ def dock_pair(
         "smiles": spec.smiles,
         "pocket": pocket_label,
         "box": {"centre": list(box.centre), "size": list(box.size)},
+        "site": pockets.details if isinstance(pockets, SitePoints) else None,
         "pocket_residues": [f"{c}:{receptor.residue_names[(c, n, i)]}{n}{i}" for c, n, i in lining],
         "pocket_mean_plddt": pocket.mean_plddt if pocket is not None else receptor.mean_plddt(lining),
         "settings": job.settings.as_dict(),
@@ -155,12 +172,19 @@ def pair_request(job: DockJob, receptor: Receptor, spec: LigandSpec) -> dict:
     request = {
         "receptor_path": str(receptor.path),
         "ligand": spec.smiles if spec.smiles is not None else str(spec.sdf),
-        "site": {"pocket": job.pocket} if job.box is None else {"box": [*job.box.centre, *job.box.size]},
+        "site": _site_request(job),
         "search": job.settings.as_dict(),
         "receptor_prep": job.prep.as_dict(),
         "versions": software_versions(),
     }
     return json.loads(json.dumps(request))
+
+
+def _site_request(job: DockJob) -> dict:
+    """The site choice of a request: the given site (with its file's digest), the box, or the pocket."""
+    if job.site is not None:
+        return job.site.request()
+    return {"pocket": job.pocket} if job.box is None else {"box": [*job.box.centre, *job.box.size]}
 
 
 def software_versions() -> dict:
