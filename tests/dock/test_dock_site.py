@@ -212,3 +212,36 @@ def test_cli_site_residues_docks_records_the_site_and_a_new_site_redoes(tmp_path
     fresh = ["--out", str(tmp_path / "fresh")]
     assert main([*common, *fresh, "--site-residues", "A:725,Z:1"]) == 2  # a missing residue: one line, exit 2
     assert capsys.readouterr().err.strip().count("\n") == 0 and not (tmp_path / "fresh").exists()
+
+
+MOL2_ETHANOL = """@<TRIPOS>MOLECULE
+ethanol
+ 3 2 0 0 0
+SMALL
+NO_CHARGES
+
+@<TRIPOS>ATOM
+      1 C1         24.0000    6.0000   65.0000 C.3     1  ETO1        0.0000
+      2 C2         25.5000    6.0000   65.0000 C.3     1  ETO1        0.0000
+      3 O1         26.0000    7.4000   65.0000 O.3     1  ETO1        0.0000
+@<TRIPOS>BOND
+     1     1     2    1
+     2     2     3    1
+"""
+
+
+def test_site_ligand_from_mol2_and_unreadable_files(receptor, tmp_path):
+    """A MOL2 file's heavy atoms (RDKit); an empty SDF and a ``.txt`` are refused in one line."""
+    pytest.importorskip("rdkit")
+    mol2 = tmp_path / "ethanol.mol2"
+    mol2.write_text(MOL2_ETHANOL)
+    site = resolve_site(parse_site("ligand", str(mol2)), receptor)
+    np.testing.assert_allclose(site.points, [[24.0, 6.0, 65.0], [25.5, 6.0, 65.0], [26.0, 7.4, 65.0]])
+    empty = tmp_path / "empty.sdf"
+    empty.write_text("")
+    with pytest.raises(DockError, match="no readable molecule with coordinates"):
+        resolve_site(parse_site("ligand", str(empty)), receptor)
+    text = tmp_path / "ligand.txt"
+    text.write_text("C")
+    with pytest.raises(DockError, match="give an .sdf or .mol2 file"):
+        resolve_site(parse_site("ligand", str(text)), receptor)
