@@ -37,8 +37,9 @@ def _rotation(axis, degrees: float) -> np.ndarray:
 
 
 def _write(path: Path, keep_chains=("A", "B"), rotation=np.eye(3), shift=(0.0, 0.0, 0.0),
-           keep_residue=lambda chain, num: True) -> Path:  # fmt: skip
-    """1A28 with only ``keep_chains`` and residues ``keep_residue``, every atom moved by ``x R^T + shift``."""
+           keep_residue=lambda chain, num: True, renumber: int = 0) -> Path:  # fmt: skip
+    """1A28 with only ``keep_chains`` and residues ``keep_residue``, every atom moved by ``x R^T + shift``,
+    residue numbers shifted by ``renumber``."""
     st = gemmi.read_structure(str(EXAMPLE))
     st.remove_waters()
     model = st[0]
@@ -49,6 +50,7 @@ def _write(path: Path, keep_chains=("A", "B"), rotation=np.eye(3), shift=(0.0, 0
             if not keep_residue(ch.name, ch[i].seqid.num):
                 del ch[i]
         for res in ch:
+            res.seqid = gemmi.SeqId(res.seqid.num + renumber, res.seqid.icode)
             for atom in res:
                 x = np.array([atom.pos.x, atom.pos.y, atom.pos.z]) @ rotation.T + np.asarray(shift)
                 atom.pos = gemmi.Position(*x)
@@ -152,6 +154,15 @@ def test_site_from_chain_b_onto_a_chain_a_receptor(crystal_a, tmp_path):
     assert site.details["tm_score"] > 0.9
     _assert_close_boxes(box_around(site.points, EXTENT), box_around(crystal_a, EXTENT), 1.0)
     assert np.linalg.norm(site.points.mean(axis=0) - crystal_a.mean(axis=0)) < 1.0
+
+
+def test_site_from_a_renumbered_copy_is_paired_by_sequence(crystal_a, tmp_path):
+    """Residue numbers that disagree (shifted by 1000): compare's sequence alignment pairs the chains."""
+    homolog = _write(tmp_path / "renumbered.pdb", keep_chains=("A",), rotation=_rotation((2, -1, 0), 40.0),
+                     shift=(5.0, 5.0, -20.0), renumber=1000)  # fmt: skip
+    site = resolve_site(parse_site("from", f"{homolog}:STR"), load_receptor(EXAMPLE))
+    assert site.details["pairing"] == "alignment" and site.details["tm_score"] >= 0.99
+    assert np.abs(site.points - crystal_a).max() < 0.01
 
 
 @pytest.mark.parametrize(("homolog", "message"), [
