@@ -1,7 +1,8 @@
 """``remyfold dock RECEPTOR... --ligand L... --out DIR``: AutoDock Vina docking, receptors × ligands.
 
 ``--ligand`` takes catalog drug names (``remyfold targets``), SMILES, ``NAME=SMILES`` or SDF
-files (every molecule of the file), several times or several values each. ``--pocket auto``
+files (every molecule of the file), several times or several values each. A RECEPTOR that is no
+existing file but a PDB id or UniProt accession is fetched first (``remyfold fetch``). ``--pocket auto``
 docks into the top-ranked pocket (``remyfold pockets``), ``--pocket N`` into the N-th;
 ``--box CX,CY,CZ,SX,SY,SZ`` gives the search box in Å instead (a negative first number is
 fine: ``--box -4.9,...``). Inputs, ligands and the output folder are checked before any
@@ -30,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (f"catalog drugs: {drugs}. Ligands beyond Vina's reach are refused: more than "
                      f"{MAX_HEAVY_ATOMS} heavy atoms or {MAX_ROTATABLE_BONDS} rotatable bonds, metal complexes, "
                      "ions only; a salt docks its largest fragment (the dropped ones are named).")  # fmt: skip
-    parser.add_argument("receptors", nargs="+", metavar="RECEPTOR", help="PDB or mmCIF files (protein)")
+    parser.add_argument("receptors", nargs="+", metavar="RECEPTOR",
+                        help="PDB or mmCIF files (protein), or PDB ids / UniProt accessions (fetched, see remyfold fetch)")
     parser.add_argument("--ligand", action="append", required=True, nargs="+", metavar="LIGAND",
                         help="catalog drug name, SMILES, NAME=SMILES, or .sdf file (each molecule docked); "
                         "repeatable")  # fmt: skip
@@ -77,7 +79,7 @@ def _job(args: argparse.Namespace):
     """The :class:`~remyfold.dock.runner.DockJob` of the options, every input checked (DockError otherwise)."""
     from pathlib import Path
 
-    from remyfold.commands.inputs import check_structure
+    from remyfold.commands.inputs import check_structure, structure_path
     from remyfold.dock.box import parse_box
     from remyfold.dock.errors import DockError
     from remyfold.dock.ligand import resolve_ligands
@@ -91,7 +93,8 @@ def _job(args: argparse.Namespace):
     settings = DockSettings(args.exhaustiveness, args.seed, args.poses, args.searches, args.cpu)
     prep = PrepSettings(args.ph)
     box = parse_box(args.box) if args.box else None
-    for path in args.receptors:
+    receptors = [structure_path(value) for value in args.receptors]
+    for path in receptors:
         check_structure(path)
     ligands = tuple(spec for group in args.ligand for value in group for spec in resolve_ligands(value))
     names = [spec.name for spec in ligands]
@@ -101,5 +104,5 @@ def _job(args: argparse.Namespace):
         if spec.dropped:
             print(f"remyfold dock: warning: ligand {spec.name}: docking its largest fragment, "
                   f"dropped {' '.join(spec.dropped)}", file=sys.stderr)  # fmt: skip
-    return DockJob(receptors=tuple(Path(p) for p in args.receptors), ligands=ligands, out_dir=Path(args.out),
+    return DockJob(receptors=tuple(Path(p) for p in receptors), ligands=ligands, out_dir=Path(args.out),
                    pocket=pocket, box=box, settings=settings, prep=prep)
