@@ -86,9 +86,10 @@ def fetch_structure(value: str) -> Path:
         if bad_cache is not None:
             raise FetchError(f"the cached file {cached} is bad ({bad_cache}) and {ident} cannot be fetched again "
                              f"({err}); delete that file and check the connection, or put the "
-                             "structure's mmCIF there") from None  # fmt: skip
+                             "structure's mmCIF there (named as it is)") from None  # fmt: skip
+        form = "gzip-compressed mmCIF" if kind == "pdb" else "mmCIF"
         raise FetchError(f"cannot fetch {ident}: {err}; check the connection and try again, "
-                         f"or put its mmCIF in {cached}") from None  # fmt: skip
+                         f"or put its {form} in {cached}") from None  # fmt: skip
     write_cache_entry(cached, data, ident, FetchError)
     return cached
 
