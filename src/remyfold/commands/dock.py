@@ -1,13 +1,15 @@
 """``remyfold dock RECEPTOR... --ligand L... --out DIR``: AutoDock Vina docking, receptors × ligands.
 
 ``--ligand`` takes catalog drug names (``remyfold targets``), SMILES, ``NAME=SMILES`` or SDF
-files (every molecule of the file), several times or several values each. A RECEPTOR that is no
-existing file but a PDB id or UniProt accession is fetched first (``remyfold fetch``). ``--pocket auto``
+files (every molecule of the file), several times or several values each. ``--pocket auto``
 docks into the top-ranked pocket (``remyfold pockets``), ``--pocket N`` into the N-th;
 ``--box CX,CY,CZ,SX,SY,SZ`` gives the search box in Å instead (a negative first number is
 fine: ``--box -4.9,...``). Inputs, ligands and the output folder are checked before any
 docking; an early failure leaves no folder behind. Outputs and resumption: see
 :mod:`remyfold.dock.runner`. Needs the ``remyfold[dock]`` extra.
+
+A RECEPTOR that is no existing file but a PDB id or UniProt accession is fetched first
+(``remyfold fetch``) and docked as the cached mmCIF, named by the id.
 """
 
 from __future__ import annotations
@@ -93,8 +95,8 @@ def _job(args: argparse.Namespace):
     settings = DockSettings(args.exhaustiveness, args.seed, args.poses, args.searches, args.cpu)
     prep = PrepSettings(args.ph)
     box = parse_box(args.box) if args.box else None
-    receptors = [structure_path(value) for value in args.receptors]
-    for path in receptors:
+    args.receptors = [structure_path(value) for value in args.receptors]  # ids -> fetched files
+    for path in args.receptors:
         check_structure(path)
     ligands = tuple(spec for group in args.ligand for value in group for spec in resolve_ligands(value))
     names = [spec.name for spec in ligands]
@@ -104,5 +106,5 @@ def _job(args: argparse.Namespace):
         if spec.dropped:
             print(f"remyfold dock: warning: ligand {spec.name}: docking its largest fragment, "
                   f"dropped {' '.join(spec.dropped)}", file=sys.stderr)  # fmt: skip
-    return DockJob(receptors=tuple(Path(p) for p in receptors), ligands=ligands, out_dir=Path(args.out),
+    return DockJob(receptors=tuple(Path(p) for p in args.receptors), ligands=ligands, out_dir=Path(args.out),
                    pocket=pocket, box=box, settings=settings, prep=prep)
