@@ -89,13 +89,13 @@ def _job(args: argparse.Namespace):
     from remyfold.dock.receptor_prep import PrepSettings
     from remyfold.dock.vina_dock import DockSettings
 
+    args.receptors = [structure_path(value) for value in args.receptors]  # ids -> fetched files
     pocket = args.pocket.strip().lower()
     if pocket != "auto" and not (pocket.isdigit() and int(pocket) >= 1):
         raise DockError(f"--pocket {args.pocket!r}: give auto or a pocket rank (1, 2, ...)")
     settings = DockSettings(args.exhaustiveness, args.seed, args.poses, args.searches, args.cpu)
     prep = PrepSettings(args.ph)
     box = parse_box(args.box) if args.box else None
-    args.receptors = [structure_path(value) for value in args.receptors]  # ids -> fetched files
     for path in args.receptors:
         check_structure(path)
     ligands = tuple(spec for group in args.ligand for value in group for spec in resolve_ligands(value))
