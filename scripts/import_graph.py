@@ -3,7 +3,7 @@
 A *room* is a top-level module or subpackage of ``remyfold`` (``api``, ``io``, ``model``, ...).
 Each room stands on a *floor* (:data:`FLOORS`): ``model`` at the bottom, the files/metrics/weights
 layer above it, ``api`` (the one door into the engine) above that, and the capabilities
-(``pipeline``, ``report``, ``commands``, ``dock``, ``serve``, ``cluster``, ``targets``) on top.
+(``pipeline``, ``report``, ``commands``, ``dock``, ``serve``, ``cluster``, ``targets``, ``fetch``) on top.
 An arrow ``a -> b`` means some module of room ``a`` imports one of room ``b``. The house rule:
 no arrow runs UP a floor, and no room below ``api`` imports ``remyfold.api`` (not even lazily,
 inside a function).
@@ -31,7 +31,7 @@ FLOORS: dict[str, int] = {
     "io": 1, "sequence": 1, "metrics": 1, "weights": 1, "loading": 1, "mapped": 1, "lm_storage": 1, "precision": 1,
     "allocator": 1, "devices": 1,
     "api": 2,
-    "pipeline": 3, "report": 3, "commands": 3, "dock": 3, "serve": 3, "cluster": 3, "targets": 3,
+    "pipeline": 3, "report": 3, "commands": 3, "dock": 3, "serve": 3, "cluster": 3, "targets": 3, "fetch": 3,
     "cli": 4, "__init__": 4,
 }  # fmt: skip
 FLOOR_NAMES = {0: "ground (model, torch-free basics)", 1: "files, metrics, weights, loading",

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "targets": "remyfold.commands.targets",
     "pockets": "remyfold.commands.pockets",
     "dock": "remyfold.commands.dock",
+    "fetch": "remyfold.commands.fetch",
     "serve": "remyfold.commands.serve",
 }
 

@@ -14,6 +14,8 @@ import gemmi
 import numpy as np
 import pytest
 
+from structure_server import Stub, structure_stub, structures_offline, stub_mmcif  # noqa: F401
+
 from remyfold.cli import main
 
 pytest.importorskip("vina")
@@ -124,6 +126,24 @@ def test_bad_input_is_one_line_exit_2(pr_lbd, tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not out.exists()  # nothing written, not even an empty --out folder
+
+
+def test_receptor_given_as_pdb_id_is_fetched(structure_stub, tmp_path, capsys, monkeypatch):
+    """A PDB id where no such file exists is fetched (stub RCSB) and docked as receptor ``1A28``."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert main(["dock", "1a28", "--ligand", "metformin", "--pocket", "999", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--pocket 999: 1A28 has only" in err, err
+    assert Stub.hits == ["/download/1A28.cif.gz"] and not out.exists()
+
+
+def test_receptor_id_offline_is_one_line(structures_offline, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["dock", "P48443", "--ligand", "bexarotene", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot fetch P48443" in err, err
+    assert not out.exists()
 
 
 def test_receptor_without_protein(tmp_path, capsys):

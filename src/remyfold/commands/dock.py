@@ -8,6 +8,9 @@ fine: ``--box -4.9,...``); ``--site-ligand``, ``--site-residues`` or ``--site-fr
 site instead (:mod:`remyfold.dock.site`). Inputs, ligands and the output folder are checked before any
 docking; an early failure leaves no folder behind. Outputs and resumption: see
 :mod:`remyfold.dock.runner`. Needs the ``remyfold[dock]`` extra.
+
+A RECEPTOR that is no existing file but a PDB id or UniProt accession is fetched first
+(``remyfold fetch``) and docked as the cached mmCIF, named by the id.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (f"catalog drugs: {drugs}. Ligands beyond Vina's reach are refused: more than "
                      f"{MAX_HEAVY_ATOMS} heavy atoms or {MAX_ROTATABLE_BONDS} rotatable bonds, metal complexes, "
                      "ions only; a salt docks its largest fragment (the dropped ones are named).")  # fmt: skip
-    parser.add_argument("receptors", nargs="+", metavar="RECEPTOR", help="PDB or mmCIF files (protein)")
+    parser.add_argument("receptors", nargs="+", metavar="RECEPTOR",
+                        help="PDB or mmCIF files (protein), or PDB ids / UniProt accessions (fetched, see remyfold fetch)")
     parser.add_argument("--ligand", action="append", required=True, nargs="+", metavar="LIGAND",
                         help="catalog drug name, SMILES, NAME=SMILES, or .sdf file (each molecule docked); "
                         "repeatable")  # fmt: skip
@@ -90,7 +94,7 @@ def _job(args: argparse.Namespace):
     """The :class:`~remyfold.dock.runner.DockJob` of the options, every input checked (DockError otherwise)."""
     from pathlib import Path
 
-    from remyfold.commands.inputs import check_structure
+    from remyfold.commands.inputs import check_structure, structure_path
     from remyfold.dock.box import parse_box
     from remyfold.dock.errors import DockError
     from remyfold.dock.ligand import resolve_ligands
@@ -99,6 +103,7 @@ def _job(args: argparse.Namespace):
     from remyfold.dock.receptor_prep import PrepSettings
     from remyfold.dock.vina_dock import DockSettings
 
+    args.receptors = [structure_path(value) for value in args.receptors]  # ids -> fetched files
     pocket = args.pocket.strip().lower()
     if pocket != "auto" and not (pocket.isdigit() and int(pocket) >= 1):
         raise DockError(f"--pocket {args.pocket!r}: give auto or a pocket rank (1, 2, ...)")

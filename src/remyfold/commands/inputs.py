@@ -4,7 +4,8 @@
 ``compare`` uses), so a folder, a binary file, an unsupported format or a corrupt archive is
 named as such instead of surfacing later as "has no protein residues". :func:`parse_chains`
 checks a ``--chain A,B`` selection against the protein chains present: an unknown chain id is
-refused, never ignored.
+refused, never ignored. :func:`structure_path` lets a PDB id or UniProt accession stand for a file
+(fetched and cached by :mod:`remyfold.fetch`) when no file of that name exists.
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from remyfold.errors import InputError
+
+
+def structure_path(value: str) -> str:
+    """``value`` itself when it names an existing path or is no PDB id / UniProt accession, else the cached
+    mmCIF fetched for that id (:class:`~remyfold.fetch.FetchError` when it cannot be fetched)."""
+    from remyfold.fetch import fetch_structure, is_structure_id
+
+    if Path(value).exists() or not is_structure_id(value):
+        return value
+    return str(fetch_structure(value))
 
 
 def check_structure(path: str | Path):

@@ -14,7 +14,8 @@ HELP = "Find and rank candidate binding pockets of a structure (table or --json)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``pockets`` options."""
-    parser.add_argument("structure", metavar="STRUCTURE", help="PDB or mmCIF file (optionally .gz)")
+    parser.add_argument("structure", metavar="STRUCTURE",
+                        help="PDB or mmCIF file (optionally .gz), or a PDB id / UniProt accession (fetched, see remyfold fetch)")
     parser.add_argument("--chain", metavar="IDS",
                         help="only these protein chains, comma-separated (default: every chain)")
     parser.add_argument("--top", type=int, default=10, metavar="N", help="show the N best pockets (default: 10)")
@@ -25,16 +26,17 @@ def run(args: argparse.Namespace) -> int:
     """Find the pockets and print them."""
     import json
 
-    from remyfold.commands.inputs import check_structure, parse_chains
+    from remyfold.commands.inputs import check_structure, parse_chains, structure_path
     from remyfold.dock.errors import DockError
     from remyfold.dock.pockets import find_pockets
     from remyfold.dock.receptor import load_receptor
 
     if args.top < 1:
         raise DockError(f"--top {args.top}: give at least 1")
-    structure = check_structure(args.structure)
-    chains = parse_chains(args.chain, structure, args.structure)
-    receptor = load_receptor(args.structure, chains=chains)
+    path = structure_path(args.structure)
+    structure = check_structure(path)
+    chains = parse_chains(args.chain, structure, path)
+    receptor = load_receptor(path, chains=chains)
     pockets = [p.as_dict(receptor) for p in find_pockets(receptor)[: args.top]]
     if args.json:
         print(json.dumps({"structure": args.structure, "pockets": pockets}, indent=1))

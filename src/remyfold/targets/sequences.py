@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from remyfold.errors import InputError
-from remyfold.io.atomic import write_text_atomic
+from remyfold.io.atomic import write_bytes_atomic
 from remyfold.sequence import parse_fasta_text
 from remyfold.targets.catalog import Target, TargetsError
 
@@ -96,12 +96,17 @@ def target_sequence(target: Target) -> str:
             f"{cached}"
         ) from None
     sequence = _single_record(text, target, url)
-    try:
-        write_text_atomic(cached, text)
-    except OSError as err:
-        raise TargetsError(f"cannot cache {target.id}'s sequence in {cached} ({err.strerror}); "
-                           "remove what is in the way or set REMYFOLD_CACHE to another folder") from None  # fmt: skip
+    write_cache_entry(cached, text.encode("utf-8"), f"{target.id}'s sequence", TargetsError)
     return sequence
+
+
+def write_cache_entry(path: Path, data: bytes, what: str, error: type[Exception]) -> None:
+    """Write a cache entry atomically; an ``error`` in one line (naming ``what``) when the cache cannot hold it."""
+    try:
+        write_bytes_atomic(path, data)
+    except OSError as err:
+        raise error(f"cannot cache {what} in {path} ({err.strerror}); "
+                    "remove what is in the way or set REMYFOLD_CACHE to another folder") from None  # fmt: skip
 
 
 def _read_cached(path: Path) -> str:
