@@ -138,6 +138,18 @@ def test_receptor_given_as_pdb_id_is_fetched(structure_stub, tmp_path, capsys, m
     assert Stub.hits == ["/download/1A28.cif.gz"] and not out.exists()
 
 
+def test_site_from_a_homolog_given_by_pdb_id(structure_stub, tmp_path, capsys, monkeypatch):
+    """``--site-from 1A28:A:STR``: the homolog is fetched (stub RCSB) and its ligand placed on the receptor."""
+    from remyfold.commands.dock import _homolog_by_id
+    from remyfold.dock.site import parse_site
+
+    monkeypatch.chdir(tmp_path)
+    value = _homolog_by_id("1a28:A:STR")
+    assert value.endswith("1A28.cif.gz:A:STR") and Stub.hits == ["/download/1A28.cif.gz"]
+    assert parse_site("from", value).file().is_file()
+    assert _homolog_by_id("notanid:STR") == "notanid:STR"  # not an id: left for the file check to refuse
+
+
 def test_receptor_id_offline_is_one_line(structures_offline, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["dock", "P48443", "--ligand", "bexarotene", "--out", str(out)]) == 2

@@ -104,6 +104,8 @@ def _job(args: argparse.Namespace):
     from remyfold.dock.vina_dock import DockSettings
 
     args.receptors = [structure_path(value) for value in args.receptors]  # ids -> fetched files
+    if args.site_from:  # --site-from 4K6I:REA: the homolog by id
+        args.site_from = _homolog_by_id(args.site_from)
     pocket = args.pocket.strip().lower()
     if pocket != "auto" and not (pocket.isdigit() and int(pocket) >= 1):
         raise DockError(f"--pocket {args.pocket!r}: give auto or a pocket rank (1, 2, ...)")
@@ -125,3 +127,17 @@ def _job(args: argparse.Namespace):
                   f"dropped {' '.join(spec.dropped)}", file=sys.stderr)  # fmt: skip
     return DockJob(receptors=tuple(Path(p) for p in args.receptors), ligands=ligands, out_dir=Path(args.out),
                    pocket=pocket, box=box, site=site, settings=settings, prep=prep)
+
+
+def _homolog_by_id(value: str) -> str:
+    """``ID:LIG`` -> ``<fetched mmCIF>:LIG`` when ``ID`` is a PDB id or UniProt accession and no such file
+    exists (:func:`remyfold.commands.inputs.structure_path`); any other value unchanged."""
+    from pathlib import Path
+
+    from remyfold.commands.inputs import structure_path
+
+    head, sep, ligand = value.strip().partition(":")
+    if not sep or Path(head).exists():
+        return value
+    fetched = structure_path(head)
+    return value if fetched == head else f"{fetched}:{ligand}"
