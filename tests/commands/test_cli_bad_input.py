@@ -71,6 +71,7 @@ REPORT = [
     (["report", "{dir}", "--out", "{file}/x.html"], "is a file, not a folder"),
     (["report", "{dir}", "--out", "{dir}"], "is a folder"),
     (["report", "{tmp}/missing"], "missing"),
+    (["report", "{file}"], "is a file, not a folder"),
     (["report", "{dir}"], "summary.tsv"),
     (["report", "{dir}", "--out", "{tmp}/new/"], "summary.tsv"),  # a folder: accepted, then the empty input refused
 ]

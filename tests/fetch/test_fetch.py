@@ -23,7 +23,7 @@ def test_pdb_id_is_fetched_once_and_cached(structure_stub, tmp_path, capsys):
     cached = tmp_path / "cache" / "pdb" / "1A28.cif.gz"
     assert capsys.readouterr().out == f"{cached}\n"
     assert _atoms(cached) == gemmi.read_structure(str(EXAMPLE))[0].count_atom_sites()
-    assert main(["fetch", "1A28"]) == 0
+    assert main(["fetch", "1A28", "1a28"]) == 0  # the same id twice: one file, printed once
     assert capsys.readouterr().out == f"{cached}\n"
     assert Stub.hits == ["/download/1A28.cif.gz"]  # the second call read the cache
 
@@ -43,7 +43,7 @@ def test_out_that_is_a_file_is_one_line(structure_stub, tmp_path, capsys):
     assert main(["fetch", "1A28", "1a28", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a file" in err and out.read_text() == "mine\n"
-    assert Stub.hits == ["/download/1A28.cif.gz"]  # the same id twice is fetched once
+    assert Stub.hits == []  # --out is checked before any download
 
 
 @pytest.mark.parametrize("ident, message", [

@@ -58,6 +58,7 @@ def _corrupt(folder):
         (["--max-reference-mb", "-1"], "--max-reference-mb", None),
         (["--atlas-wait", "-1"], "--atlas-wait", None),
         (["--weights", "{tmp}/none"], "--weights", None),
+        (["--data", "{tmp}/afile"], "--data {tmp}/afile is a file", None),  # said before the weights are looked for
         (["--host", "999.999.1.1", "--weights", "{weights}"], "--host 999.999.1.1", None),
         (["--weights", "{weights}", "--data", "{corrupt}"], "not a usable remyfold serve database", None),
         (["add-user", "bob", "--data", "{corrupt}"], "not a usable remyfold serve database", None),
@@ -70,6 +71,7 @@ def test_serve_bad_input_is_one_line_exit_2_nothing_created(args, words, created
     from remyfold.cli import main
 
     values = {"tmp": tmp_path, "weights": tiny_weights_dir}
+    (tmp_path / "afile").write_text("not a folder\n")
     if "{corrupt}" in args:
         values["corrupt"] = _corrupt(tmp_path / "bad")
     args = [arg.format(**values) for arg in args]
@@ -77,7 +79,7 @@ def test_serve_bad_input_is_one_line_exit_2_nothing_created(args, words, created
         args += ["--data", str(tmp_path / "data")]
     assert main(["serve", *args]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err, err
+    assert len(err.splitlines()) == 1 and words.format(**values) in err and "Traceback" not in err, err
     assert "port in use" not in err or "--port" in words
     if created:
         assert not (tmp_path / created).exists()

@@ -27,8 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from remyfold.errors import InputError
     from remyfold.fetch import fetch_structure
     from remyfold.io.atomic import write_bytes_atomic
-    from remyfold.io.outputs import prepare_folder_output, remove_created_dirs
+    from remyfold.io.outputs import check_folder_output, prepare_folder_output, remove_created_dirs
 
+    if args.out is not None:
+        check_folder_output(args.out)  # before any download
     paths = list(dict.fromkeys(fetch_structure(ident) for ident in args.ids))  # 1a28 and 1A28: one file
     if args.out is None:
         for path in paths:

@@ -134,12 +134,14 @@ def _check_options(args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from remyfold.devices import check_device
     from remyfold.errors import InputError
+    from remyfold.io.outputs import check_folder_output
     from remyfold.serve.app import run_server
     from remyfold.settings import DEVICE_PATTERN
     from remyfold.serve.config import Limits, ServeConfig
     from remyfold.weights import resolve_weights
 
     _check_options(args)
+    check_folder_output(args.data, "--data")  # before the weights are looked for
     devices = tuple(args.device or ["auto"])
     for device in devices:
         if not DEVICE_PATTERN.match(device):

@@ -40,15 +40,22 @@ def check_file_output(value: str | os.PathLike, flag: str = "--out", example: st
     return path
 
 
+def check_folder_output(value: str | os.PathLike, flag: str = "--out") -> Path:
+    """The folder ``value`` as a :class:`Path` if a command may write there (nothing is created yet);
+    :class:`InputError` otherwise. Commands call it before slow work (a download, loading weights)."""
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} {value} is a file; give a folder for the outputs")
+    _check_place(path, flag, "folder")
+    return path
+
+
 def prepare_folder_output(value: str | os.PathLike, flag: str = "--out") -> list[Path]:
     """Create the folder ``value`` (and missing parents) if a command may write there.
 
     Returns the folders created, outermost first (see :func:`remove_created_dirs`).
     """
-    path = Path(value)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{flag} {value} is a file; give a folder for the outputs")
-    _check_place(path, flag, "folder")
+    path = check_folder_output(value, flag)
     created = [folder for folder in (path, *path.parents) if not folder.exists()][::-1]
     try:
         path.mkdir(parents=True, exist_ok=True)

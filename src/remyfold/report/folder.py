@@ -81,7 +81,8 @@ def load_folder(pred_dir: Path) -> list[Record]:
     """
     pred_dir = Path(pred_dir)
     if not pred_dir.is_dir():
-        raise InputError(f"prediction folder {pred_dir} does not exist; pass the output folder of `remyfold predict`")
+        what = "is a file, not a folder" if pred_dir.exists() else "does not exist"
+        raise InputError(f"prediction folder {pred_dir} {what}; pass the output folder of `remyfold predict`")
     folder = PredictionFolder(pred_dir)
     records = [_record_from_row(row) for row in folder.summary_rows()]
     if not records:
