@@ -200,3 +200,16 @@ def test_negative_box_value_is_joined():
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_pockets_chain_by_segment_label(capsys):
+    """A CHARMM file names its chain by segment (adk_open.pdb: blank chain id, segment 4AKE): ``--chain 4AKE``
+    selects it, and an unknown id is refused naming the chain with its segment."""
+    from MDAnalysisTests.datafiles import PDB_small
+
+    from remyfold.cli import main
+
+    assert main(["pockets", PDB_small, "--chain", "4AKE", "--top", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[0] == "1"
+    assert main(["pockets", PDB_small, "--chain", "ADK"]) == 2
+    assert "its protein chains are A (segment 4AKE)" in capsys.readouterr().err

@@ -3,8 +3,8 @@
 :func:`check_structure` reads the file with :mod:`remyfold.io.structure_files` (the reader
 ``compare`` uses), so a folder, a binary file, an unsupported format or a corrupt archive is
 named as such instead of surfacing later as "has no protein residues". :func:`parse_chains`
-checks a ``--chain A,B`` selection against the protein chains present: an unknown chain id is
-refused, never ignored. :func:`structure_path` lets a PDB id or UniProt accession stand for a file
+splits a ``--chain A,B`` selection; the reader refuses an unknown chain id (or segment label), never
+ignores it. :func:`structure_path` lets a PDB id or UniProt accession stand for a file
 (fetched and cached by :mod:`remyfold.fetch`) when no file of that name exists.
 """
 
@@ -36,26 +36,13 @@ def check_structure(path: str | Path):
     return structure
 
 
-def protein_chains(structure) -> list[str]:
-    """Names of the first model's chains holding at least one amino-acid residue, in file order."""
-    import gemmi
-
-    names = []
-    for chain in structure[0]:
-        if any((info := gemmi.find_tabulated_residue(res.name)) is not None and info.is_amino_acid()
-               for res in chain) and chain.name not in names:  # fmt: skip
-            names.append(chain.name)
-    return names
-
-
-def parse_chains(value: str | None, structure, path: str | Path) -> tuple[str, ...]:
-    """``--chain A,B`` as a tuple of chain ids (``("",)``: every chain), each checked to be a protein chain."""
+def parse_chains(value: str | None, path: str | Path) -> tuple[str, ...]:
+    """``--chain A,B`` as a tuple of chain ids or segment labels (``("",)``: every chain). Whether the file
+    has them is checked by the reader (:func:`remyfold.io.protein_structure.read_protein`), which knows
+    segment labels too."""
     if not value:
         return ("",)
     wanted = tuple(dict.fromkeys(part.strip() for part in value.split(",")))
-    present = protein_chains(structure)
-    missing = [c for c in wanted if c not in present]
-    if missing:
-        raise InputError(f"--chain {value}: {path} has no protein chain {', '.join(map(repr, missing))}; "
-                         f"its protein chains are {', '.join(present) or 'none'}")  # fmt: skip
+    if "" in wanted:
+        raise InputError(f"--chain {value}: {path} has no protein chain ''; give chain ids separated by commas")
     return wanted

@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise DockError(f"--top {args.top}: give at least 1")
     path = structure_path(args.structure)
-    structure = check_structure(path)
-    chains = parse_chains(args.chain, structure, path)
+    check_structure(path)
+    chains = parse_chains(args.chain, path)
     receptor = load_receptor(path, chains=chains)
     pockets = [p.as_dict(receptor) for p in find_pockets(receptor)[: args.top]]
     if args.json:

@@ -163,8 +163,9 @@ def _select_chains(path: Path, model, labels: dict, chains: tuple[str, ...]) -> 
     names = {chain.name: {chain.name, labels.get(chain.name, chain.name)} for chain in model}
     missing = [c for c in chains if not any(c in aliases for aliases in names.values())]
     if missing:
-        present = ", ".join(sorted(labels.get(n, n) for n in names))
-        raise InputError(f"{path} has no protein chain {', '.join(missing)}; its protein chains: {present}")
+        present = ", ".join(n if labels.get(n, n) == n else f"{n} (segment {labels[n]})" for n in sorted(names))
+        raise InputError(f"{path} has no protein chain {', '.join(map(repr, missing))}; "
+                         f"its protein chains are {present or 'none'}")  # fmt: skip
     for index in reversed(range(len(model))):
         if not names[model[index].name] & set(chains):
             del model[index]
