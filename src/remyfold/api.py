@@ -18,6 +18,7 @@ for a single chain they are ``None``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ from remyfold.model.residue_constants import RESTYPES
 from remyfold.precision import default_precision, fold_numerics
 from remyfold.prediction import Chain, Prediction
 from remyfold.sequence import CHAIN_IDS, LINKER, RESIDUE_INDEX_OFFSET, plan_batches
-from remyfold.settings import CUDA_ONLY_PRECISIONS, DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_WEIGHTS, PRECISIONS, EngineSettings
+from remyfold.settings import (CUDA_ONLY_PRECISIONS, DEFAULT_MAX_TOKENS_PER_BATCH, DEFAULT_WEIGHTS, PAGING_CHOICES,
+                               PRECISIONS, EngineSettings)  # fmt: skip
 
 # The precisions that only CUDA runs: tf32 is fp32 with TF32 matmuls, scoped to each fold
 # (remyfold.precision.fold_numerics).
@@ -144,14 +146,17 @@ class Folder:
 
     def __init__(self, model, *, device: torch.device, precision: str = "fp32", chunk_size: int | None = None,
                  model_name: str = "", weights_revision: str = "", kernels: KernelOptions | None = None,
-                 threads: int | None = None, max_memory: int | None = None):  # fmt: skip
+                 threads: int | None = None, max_memory: int | None = None, paging: str = "auto",
+                 mapped_files: list | None = None):  # fmt: skip
+        """``mapped_files``: the mapped checkpoint files ``model``'s weights are views of
+        (:func:`remyfold.loading.load_mapped_model`); without them nothing is paged."""
         precision = resolve_precision(precision, device)
         if chunk_size is not None and chunk_size <= 0:
             raise InputError(f"chunk size must be a positive number of rows, got {chunk_size}")
         if max_memory is not None and max_memory <= 0:
             raise InputError(f"max memory must be a positive number of bytes, got {max_memory}")
-        if max_memory is not None and device.type != "cuda":
-            raise InputError("max memory picks the chunk size of CUDA folds only; on the CPU set chunk_size")
+        if paging not in PAGING_CHOICES:
+            raise InputError(f"paging {paging}: choose one of {', '.join(PAGING_CHOICES)}")
         from remyfold.threads import use_threads
 
         self.threads = use_threads(threads)  # torch's CPU threads: the cores available unless given
@@ -166,6 +171,53 @@ class Folder:
             raise InputError(str(err)) from None
         self.device, self.precision, self.chunk_size, self.max_memory = device, precision, chunk_size, max_memory
         self.model_name, self.weights_revision = model_name, weights_revision
+        self.paging, self.pager, self.memory, self.budget = paging, None, None, None
+        if device.type == "cpu":
+            self._plan_memory(mapped_files or [])
+        elif paging == "on":
+            raise InputError(f"--paging on: weights are paged on the CPU only, not on {device.type}")
+
+    def _plan_memory(self, files: list) -> None:
+        """CPU: the weight pager (:mod:`remyfold.paging`), the memory model and the budget
+        (``max_memory``, else ``MemAvailable`` plus what the process holds outside the mapping now)."""
+        from remyfold.memory_plan import (Budget, CpuMemoryModel, fold_dims, lm_scratch_bytes, meminfo_bytes,
+                                          process_rss_bytes)  # fmt: skip
+        from remyfold.paging import WeightPager, mapped_resident_bytes
+
+        self.pager = WeightPager(self.model, files)
+        weights = self.pager.bytes
+        if self.paging == "on" and not weights.pageable:
+            raise InputError(f"--paging on: the weights cannot be paged ({weights.reason}); use --paging auto or off")
+        own = process_rss_bytes() - (mapped_resident_bytes(files) if files else 0)
+        scratch = lm_scratch_bytes(self.model) if self.precision != "bf16" else 0
+        self.memory = CpuMemoryModel(fold_dims(self.model), weights, max(own - weights.held, 0), scratch)
+        available = meminfo_bytes()
+        if self.max_memory is not None:
+            self.budget = Budget(self.max_memory, given=True)
+        elif available is not None:
+            self.budget = Budget(available + own, given=False)
+
+    def memory_plan(self, batch: int, length: int):
+        """CPU: how a fold of ``batch`` x ``length`` residues runs (:func:`remyfold.memory_plan.plan_cpu_fold`);
+        ``None`` on other devices or where the machine's memory is unknown and no max memory is set.
+
+        Raises InputError (one line: need, budget, the longest length that fits) when it cannot fit.
+        """
+        if self.memory is None or self.budget is None:
+            return None
+        from remyfold.memory_plan import plan_cpu_fold
+
+        default = auto_chunk_size(self.device, length, self.model.config.trunk.pairwise_state_dim, batch)
+        try:
+            return plan_cpu_fold(self.memory, self.budget, batch, length, paging=self.paging,
+                                 chunk_size=self.chunk_size, default_rows=default)  # fmt: skip
+        except MemoryBudgetError as err:
+            raise InputError(str(err)) from None
+
+    def check_fits(self, records: list[tuple[str, str]]) -> None:
+        """Raise InputError, before any folding, if the batch ``records`` cannot fit in memory."""
+        lengths = [len(encode_sequence(rid, seq).aatype) for rid, seq in records]
+        self.memory_plan(len(lengths), max(lengths))
 
     @staticmethod
     def _set_numerics(model, precision: str, device: torch.device) -> None:
@@ -202,13 +254,17 @@ class Folder:
             raise InputError(f"{err}; fold shorter sequences or fewer at once, use precision bf16, "
                              "or set a larger max memory") from None  # fmt: skip
 
-    def _chunk_size(self, batch: int, length: int) -> int | None:
-        """The chunk size of one batch: the one set, else chosen for the device."""
+    def _fold_plan(self, batch: int, length: int) -> tuple[int | None, bool]:
+        """Rows per chunk and whether the weights are paged, for one batch: on the CPU the memory
+        plan's; elsewhere the chunk size set, else chosen for the device (never paged)."""
+        plan = self.memory_plan(batch, length)
+        if plan is not None:
+            return plan.rows, plan.paged
         if self.chunk_size is not None:
-            return self.chunk_size
+            return self.chunk_size, self.paging == "on"
         if self.device.type == "cuda":
-            return self.cuda_chunk_size(batch, length)
-        return auto_chunk_size(self.device, length, self.model.config.trunk.pairwise_state_dim, batch)
+            return self.cuda_chunk_size(batch, length), False
+        return auto_chunk_size(self.device, length, self.model.config.trunk.pairwise_state_dim, batch), self.paging == "on"
 
     @property
     def default_num_recycles(self) -> int:
@@ -220,7 +276,7 @@ class Folder:
     def from_pretrained(cls, weights=DEFAULT_WEIGHTS, *, device: str = "auto", precision: str = "auto",
                         chunk_size: int | None = None, attention: str = "auto",
                         kernels: KernelOptions | None = None, threads: int | None = None,
-                        max_memory: int | None = None) -> "Folder":  # fmt: skip
+                        max_memory: int | None = None, paging: str = "auto") -> "Folder":  # fmt: skip
         """Load weights (a local directory, a hub id, or a resolved :class:`~remyfold.weights.ResolvedWeights`).
 
         ``attention="auto"`` picks per device what was measured faster there
@@ -236,27 +292,28 @@ class Folder:
 
         resolved = weights if isinstance(weights, ResolvedWeights) else None
         settings = EngineSettings(weights=resolved.directory if resolved else weights, device=device,
-                                  precision=precision, attention=attention, chunk_size=chunk_size, threads=threads)  # fmt: skip
-        return cls.from_settings(settings, kernels=kernels, resolved=resolved, max_memory=max_memory)
+                                  precision=precision, attention=attention, chunk_size=chunk_size, threads=threads,
+                                  max_memory=max_memory, paging=paging)  # fmt: skip
+        return cls.from_settings(settings, kernels=kernels, resolved=resolved)
 
     @classmethod
     def from_settings(cls, settings: EngineSettings, *, kernels: KernelOptions | None = None,
-                      resolved=None, max_memory: int | None = None) -> "Folder":  # fmt: skip
+                      resolved=None) -> "Folder":  # fmt: skip
         """Load the engine ``settings`` describe (their ``weights``, unless already ``resolved``).
 
         The device is resolved and ``auto`` precision / attention picked here, once.
         """
-        from remyfold.loading import load_model
+        from remyfold.loading import load_mapped_model
         from remyfold.weights import resolve_weights
 
         dev = resolve_device(settings.device)
         resolved = resolved if resolved is not None else resolve_weights(settings.weights)
         attention = auto_attention(dev) if settings.attention == "auto" else settings.attention
         precision = resolve_precision(settings.precision, dev)
-        model = load_model(Path(resolved.directory), attention=attention, lm_dtype=LM_DTYPES[precision])
+        model, files = load_mapped_model(Path(resolved.directory), attention=attention, lm_dtype=LM_DTYPES[precision])
         return cls(model, device=dev, precision=precision, chunk_size=settings.chunk_size, kernels=kernels,
                    threads=settings.threads, model_name=resolved.name, weights_revision=resolved.revision,
-                   max_memory=max_memory)  # fmt: skip
+                   max_memory=settings.max_memory, paging=settings.paging, mapped_files=files)  # fmt: skip
 
     def fold(self, sequences: Mapping[str, str] | Iterable[str], *, num_recycles: int | None = None,
              max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH) -> list[Prediction]:  # fmt: skip
@@ -285,9 +342,10 @@ class Folder:
             raise InputError(f"number of recycles must be ≥ 0, got {recycles}")
         encoded = [encode_sequence(rid, seq) for rid, seq in records]
         aatype, mask, residx = self._collate(encoded)
+        chunk, paged = self._fold_plan(aatype.shape[0], aatype.shape[1])
         start = time.perf_counter()
-        chunk = self._chunk_size(aatype.shape[0], aatype.shape[1])
-        with torch.inference_mode(), fold_numerics(self.precision, self.device):
+        paging = self.pager.paging(paged) if self.pager is not None else contextlib.nullcontext()
+        with torch.inference_mode(), fold_numerics(self.precision, self.device), paging:
             out = self.model(aatype, mask, residx, num_recycles=recycles, chunk_size=chunk, progress=progress)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from remyfold.errors import WeightsError
-from remyfold.mapped import map_checkpoint, release_source
+from remyfold.mapped import MappedFile, map_checkpoint, release_source
 from remyfold.model import ESMFold, FoldingConfig
 from remyfold.model.config import ConfigError
 from remyfold.model.esmfold import af2_to_esm_map
@@ -148,6 +148,12 @@ def _few(names: list[str], n: int = 5) -> str:
 
 
 def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dtype | None = None) -> ESMFold:
+    """The network of the checkpoint in ``directory`` (:func:`load_mapped_model` without its mapped files)."""
+    return load_mapped_model(directory, attention=attention, lm_dtype=lm_dtype)[0]
+
+
+def load_mapped_model(directory: Path, *, attention: str = "plain",
+                      lm_dtype: torch.dtype | None = None) -> tuple[ESMFold, list[MappedFile]]:  # fmt: skip
     """Build the network from ``directory/config.json`` and assign its weights strictly, without a second copy.
 
     The network is built on the meta device; the checkpoint is mapped (:mod:`remyfold.mapped`)
@@ -159,6 +165,9 @@ def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dty
     ``fp32-lm16``, read back as float32; bfloat16 for the ``bf16`` mode, computed in bfloat16).
     A tensor that changes dtype is converted into a new buffer and its file pages released, so the
     peak resident memory of a load is about the in-memory size of the weights.
+
+    Returns the network and the mapped safetensors files its weights are views of (for
+    :mod:`remyfold.paging`; none for ``.bin`` checkpoints).
     """
     from remyfold.lm_storage import compute_in_fp32
 
@@ -184,7 +193,7 @@ def load_model(directory: Path, *, attention: str = "plain", lm_dtype: torch.dty
         raise WeightsError(f"internal error: {_few(stray)} not loaded from the checkpoint")
     if lm_dtype != torch.bfloat16:  # 16-bit language-model weights are read as float32 (bf16 mode: computed in bf16)
         compute_in_fp32(model.esm)
-    return model.eval()
+    return model.eval(), files
 
 
 @contextlib.contextmanager

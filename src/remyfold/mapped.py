@@ -16,6 +16,7 @@ cannot be released one tensor at a time.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import mmap
 import struct
@@ -45,6 +46,7 @@ class MappedFile:
         with path.open("rb") as handle:
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
         self.entries = self._read_header()
+        self._address: int | None = None
 
     def _read_header(self) -> dict[str, tuple[torch.dtype, list[int], int, int]]:
         """Parse and check the JSON header (dtypes known, byte ranges inside the file and of the right size)."""
@@ -81,10 +83,26 @@ class MappedFile:
     def release(self, name: str) -> None:
         """Drop the pages lying wholly inside tensor ``name`` from this process (call once it is converted)."""
         _, _, begin, end = self.entries[name]
+        if hasattr(mmap, "MADV_DONTNEED"):  # not on Windows: the pages then stay until unmapped
+            self.advise(mmap.MADV_DONTNEED, begin, end)
+
+    def advise(self, advice: int, begin: int, end: int) -> None:
+        """``madvise(advice)`` on the whole pages inside bytes ``[begin, end)`` of the file (none: nothing)."""
         page = mmap.PAGESIZE
         first, last = -(-begin // page) * page, end // page * page
-        if last > first and hasattr(mmap, "MADV_DONTNEED"):  # not on Windows: the pages then stay until unmapped
-            self._map.madvise(mmap.MADV_DONTNEED, first, last - first)
+        if last > first:
+            self._map.madvise(advice, first, last - first)
+
+    @property
+    def size(self) -> int:
+        """Bytes of the file (and of the mapping)."""
+        return len(self._map)
+
+    def address(self) -> int:
+        """Virtual address of the mapping's first byte (to tell which tensors are views of it)."""
+        if self._address is None:
+            self._address = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
+        return self._address
 
 
 def map_checkpoint(paths: list[Path]) -> tuple[dict[str, torch.Tensor], list[MappedFile]]:

@@ -170,6 +170,7 @@ def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None 
         todo = [record for record in records if results[record.id].status == "pending"]
         if todo:
             executor.start(weights, options)
+            _check_memory(executor, todo)
     except BaseException:
         remove_created_dirs(created, options.out_dir / SUMMARY_NAME)
         raise
@@ -178,6 +179,16 @@ def run_predict(inputs, options: PredictOptions, *, loader: FolderLoader | None 
         _fold_all(todo, lambda stages: executor.fold(plan, weights, options, stages=stages), options, results,
                   show_progress=options.progress)  # fmt: skip
     return list(results.values())
+
+
+def _check_memory(executor: BatchExecutor, records: list[FastaRecord]) -> None:
+    """Refuse the run before any folding (InputError: need, budget, longest length that fits) when
+    the longest record cannot fit in memory on its own — where the engine runs in this process
+    (a cluster's workers check their own memory per record)."""
+    check = getattr(getattr(executor, "folder", None), "check_fits", None)
+    if check is not None:
+        longest = max(records, key=lambda record: record.length)
+        check([(longest.id, longest.sequence)])
 
 
 def _initial_result(record: FastaRecord, options: PredictOptions) -> RecordResult:

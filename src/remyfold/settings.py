@@ -46,6 +46,26 @@ DEFAULT_MAX_TOKENS_PER_BATCH = 1024
 #: Default longest record (residues over all chains, linkers excluded).
 DEFAULT_MAX_LENGTH = 4096
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+#: Weight paging on the CPU (:mod:`remyfold.paging`): ``auto`` pages only when the fold does not
+#: fit in memory with the weights held; ``on``/``off`` force it (benchmarks).
+PAGING_CHOICES = ("auto", "on", "off")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str, flag: str = "--max-memory") -> int:
+    """Bytes of a size such as ``16G``, ``16GiB``, ``12000M``, ``1.5g`` or ``8589934592``
+    (binary units: K/M/G/T, with or without ``iB``/``B``).
+
+    Raises: InputError (one line, naming ``flag``) for anything else or a size of zero.
+    """
+    match = _SIZE.match(str(text))
+    if not match:
+        raise InputError(f"{flag} {text}: expected a size such as 16G, 16GiB or 12000M")
+    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if value <= 0:
+        raise InputError(f"{flag} {text}: must be more than 0")
+    return value
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,9 @@ class EngineSettings:
         threads: torch's CPU threads; ``None``: the cores available to the process.
         max_tokens_per_batch: batch size × longest folded length of a batch, at most.
         max_length: longest record accepted (residues over all chains).
+        max_memory: bytes a fold may keep resident (CPU: the memory plan, :mod:`remyfold.memory_plan`;
+            CUDA: the chunk size); ``None``: what the machine (or GPU) has available.
+        paging: one of :data:`PAGING_CHOICES` (CPU weight paging, :mod:`remyfold.paging`).
 
     Raises:
         InputError: a one-line message naming the flag, for the first bad value.
@@ -77,6 +100,8 @@ class EngineSettings:
     threads: int | None = None
     max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH
     max_length: int = DEFAULT_MAX_LENGTH
+    max_memory: int | None = None
+    paging: str = "auto"
 
     def __post_init__(self) -> None:
         if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device):
@@ -92,9 +117,12 @@ class EngineSettings:
             ("--threads", self.threads),
             ("--max-length", self.max_length),
             ("--max-tokens-per-batch", self.max_tokens_per_batch),
+            ("--max-memory", self.max_memory),
         ):
             if value is not None and (not _is_int(value) or value <= 0):
                 raise InputError(f"{flag} {value}: must be a positive number")
+        if self.paging not in PAGING_CHOICES:
+            raise InputError(f"--paging {self.paging}: choose one of {', '.join(PAGING_CHOICES)}")
 
 
 def _is_int(value) -> bool:

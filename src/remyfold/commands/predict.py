@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from remyfold.settings import PRECISION_HELP, EngineSettings
+from remyfold.settings import PAGING_CHOICES, PRECISION_HELP, EngineSettings, parse_size
 
 HELP = "Predict structures for the records of FASTA files (PDB, mmCIF, JSON with pLDDT/PAE, summary.tsv)."
 
@@ -75,6 +75,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "its free memory, recorded in each JSON as chunk_size)",
     )
     parser.add_argument(
+        "--max-memory",
+        default=None,
+        metavar="SIZE",
+        help="most memory a fold may keep resident, e.g. 8G or 12000M (CPU: picks weight paging and the chunk size "
+        "from a memory model and refuses, before folding, a record that cannot fit, naming the longest length that "
+        "would; GPU: picks the chunk size; default: what the machine or GPU has available)",
+    )
+    parser.add_argument(
+        "--paging",
+        default=_DEFAULTS.paging,
+        choices=PAGING_CHOICES,
+        help="CPU: hand each language-model layer's and trunk block's weight pages back to the kernel after use "
+        "(auto: only when the fold does not fit with the weights held; default: auto)",
+    )
+    parser.add_argument(
         "--threads",
         type=_int_at_least(1),
         default=None,
@@ -121,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     engine = EngineSettings(
         weights=args.weights, device=args.device, precision=args.precision, num_recycles=args.num_recycles,
         chunk_size=args.chunk_size, threads=args.threads, max_length=args.max_length,
-        max_tokens_per_batch=args.max_tokens_per_batch,
+        max_tokens_per_batch=args.max_tokens_per_batch, paging=args.paging,
+        max_memory=None if args.max_memory is None else parse_size(args.max_memory),
     )  # fmt: skip
     options = PredictOptions(out_dir=args.out, engine=engine, overwrite=args.overwrite, progress=not args.quiet)
     results = _run_predict(args, options)

@@ -102,6 +102,12 @@ class ESMFold(nn.Module):
                        trunk.recycle_z_norm, trunk.recycle_disto):  # fmt: skip
             module.to(dtype)
 
+    def layer_stacks(self) -> tuple[nn.ModuleList, nn.ModuleList]:
+        """The module lists whose members run one after another, each once per pass and then not
+        again until the next pass: the language model's layers and the trunk's blocks. (Whoever
+        holds the weights may act around each member's forward; the network does not care how.)"""
+        return self.esm.encoder["layer"], self.trunk.blocks
+
     def init_constants(self) -> None:
         """Refill the residue-geometry tables (non-persistent buffers) after ``to_empty``, or create them on meta."""
         tables = residue_tables()

@@ -60,3 +60,62 @@ def rows_within(budget: int, batch: int, length: int, c_z: int, heads: int, stat
                                 f"{budget / 2**30:.2f} GiB are available")  # fmt: skip
     rows = None if max_rows >= length else int(max_rows)
     return ChunkPlan(rows, resident + per_row * (rows or length))
+
+
+# ---- The CPU: a whole fold's activations by phase (issue 24) ----------------------------------
+# Calibrated on the CPU with esmfold_v1's dimensions (bench/cpu/memory_calibration.py,
+# bench/results/cpu-memory-calibration.json); each constant is rounded up from the measurements.
+# Language model: hidden-state-sized tensors per token besides the stack of all layers' states
+# (the layer's LayerNorm, q, k, v, attention output, residuals), in units of [B, L+2, D] fp32.
+CPU_LM_WIDTH = 12
+# Copies of the attention logits [B, H, L+2, L+2] fp32 alive at once (logits, softmax).
+CPU_LM_LOGIT_COPIES = 3
+# Pair-sized tensors [B, L, L, C_z] alive at the trunk's peak outside a chunk.
+CPU_PAIR_COPIES = 7
+# Per pair element of a chunk, in units of C_z: as CHUNK_PAIR_WIDTH, plus the blocked kernels' scratch.
+CPU_CHUNK_WIDTH = 12
+# Pair-sized fp32 tensors alive while the structure module and the heads run (z, its projection,
+# the distogram and PAE logits, the PAE), in units of [B, L, L, C_z] fp32.
+CPU_HEAD_PAIR_COPIES = 4
+
+
+@dataclass(frozen=True)
+class FoldDims:
+    """The dimensions a fold's activations scale with (from the network's config).
+
+    Attributes: lm_layers, lm_hidden, lm_heads, lm_ffn: ESM-2.  c_z: pair channels.
+        z_heads: triangle-attention heads.  state_bytes: bytes per element of the trunk's state.
+    """
+
+    lm_layers: int
+    lm_hidden: int
+    lm_heads: int
+    lm_ffn: int
+    c_z: int
+    z_heads: int
+    state_bytes: int = 4
+
+
+def cpu_phase_bytes(dims: FoldDims, batch: int, length: int, rows: int | None) -> dict[str, int]:
+    """Activation bytes of a CPU fold of ``batch`` x ``length`` residues at each phase's peak.
+
+    ``rows``: rows per chunk of the pair-state operations (``None``: unchunked). Phases: the
+    language model (its stack of ``layers + 1`` hidden states, a layer's temporaries, its attention
+    logits), the trunk's blocks (resident pair copies plus one chunk) and the structure module
+    with the heads (pair-sized fp32 tensors).
+    """
+    tokens = length + 2
+    lm = (batch * tokens * dims.lm_hidden * 4 * (2 * (dims.lm_layers + 1) + CPU_LM_WIDTH)
+          + batch * tokens * dims.lm_ffn * 4 * 2 + batch * dims.lm_heads * tokens * tokens * 4 * CPU_LM_LOGIT_COPIES)  # fmt: skip
+    pair = batch * length * length * dims.c_z * dims.state_bytes
+    chunk_rows = length if rows is None else min(rows, length)
+    # One row of a chunk: [B, 1, L, C_z]-shaped pieces, plus the triangle attention's fp32 logits [B, 1, H, L, L].
+    per_row = batch * length * (dims.c_z * dims.state_bytes * CPU_CHUNK_WIDTH + dims.z_heads * length * 4)
+    trunk = CPU_PAIR_COPIES * pair + chunk_rows * per_row
+    heads = CPU_HEAD_PAIR_COPIES * batch * length * length * dims.c_z * 4
+    return {"language model": lm, "trunk": trunk, "structure module and heads": heads}
+
+
+def cpu_activation_bytes(dims: FoldDims, batch: int, length: int, rows: int | None) -> int:
+    """Peak activation bytes of a CPU fold: the largest phase of :func:`cpu_phase_bytes`."""
+    return max(cpu_phase_bytes(dims, batch, length, rows).values())
