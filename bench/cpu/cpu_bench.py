@@ -41,6 +41,8 @@ from flops import prediction_flops  # noqa: E402
 from measure import environment  # noqa: E402
 from models import random_sequence  # noqa: E402
 
+from remyfold.settings import parse_size  # noqa: E402
+
 GIB = 1024**3
 WORKER = Path(__file__).resolve().parent / "cpu_worker.py"
 DEFAULT_SCHEDULE = ("remyfold:64+128+256,reference:64+128+256,reference-reuse-allocator:64+128+256,"
@@ -110,7 +112,8 @@ def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> 
     report = json.loads(out.read_text()) if out.is_file() else {"label": spec["label"], "impl": spec["impl"], "results": []}
     report |= {"status": status, "sampled_peak_rss_gib": round(sampled, 2), "precision": spec.get("precision"),
                "attention": spec.get("attention"), "chunk": spec.get("chunk"), "triangle": spec.get("triangle"),
-               "cpu_allocator": spec.get("cpu_allocator"), "env": spec.get("env", {})}  # fmt: skip
+               "cpu_allocator": spec.get("cpu_allocator"), "env": spec.get("env", {}), "paging": spec.get("paging"),
+               "evict": spec.get("evict", False), "max_memory": spec.get("max_memory")}  # fmt: skip
     arrays = Path(spec["arrays"])
     report["_arrays"] = dict(np.load(arrays)) if arrays.is_file() else {}
     return report
@@ -153,6 +156,12 @@ KINDS = {  # worker kind → spec fields
     "remyfold-plain": {"impl": "remyfold", "precision": "fp32", "attention": "plain"},
     "remyfold-sdpa": {"impl": "remyfold", "precision": "fp32", "attention": "sdpa"},
     "remyfold-fp32-lm16": {"impl": "remyfold", "precision": "fp32-lm16", "attention": "auto"},
+    # weights paged per layer (remyfold.paging) or held, whatever the memory; -cold: the checkpoint
+    # evicted from the page cache before each fold (the cold-cache cost)
+    "remyfold-paged": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on"},
+    "remyfold-held": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off"},
+    "remyfold-paged-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on", "evict": True},
+    "remyfold-held-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off", "evict": True},
     "reference": {"impl": "reference"},
     "reference-lm-fp32": {"impl": "reference", "lm_fp32": True},
     # remyfold without its CPU paths (plain triangle layers, glibc's allocator defaults): what they add
@@ -164,22 +173,39 @@ KINDS = {  # worker kind → spec fields
 }
 
 
-def parse_schedule(text: str) -> list[tuple[str, list[int]]]:
-    """``"remyfold:64+128,reference:64"`` → ``[("remyfold", [64, 128]), ("reference", [64])]``."""
+def parse_schedule(text: str) -> list[tuple[str, list[tuple[int, int | None]]]]:
+    """``"remyfold:64+128@1,reference:64"`` → ``[("remyfold", [(64, None), (128, 1)]), ("reference", [(64, None)])]``.
+
+    ``L@P`` folds length ``L`` with ``P`` trunk passes (``@1``: one pass, no recycling); plain ``L``
+    with the default recycling.
+    """
     schedule = []
     for item in (part.strip() for part in text.split(",") if part.strip()):
         kind, _, lengths = item.partition(":")
-        if kind not in KINDS or not lengths:
-            raise argparse.ArgumentTypeError(f"{item!r}: expected KIND:L1+L2 with KIND one of {', '.join(KINDS)}")
-        schedule.append((kind, [int(n) for n in lengths.split("+")]))
+        try:
+            runs = [_run(n) for n in lengths.split("+")] if lengths else []
+        except ValueError:
+            runs = []
+        if kind not in KINDS or not runs:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected KIND:L1+L2@P with KIND one of {', '.join(KINDS)}")
+        schedule.append((kind, runs))
     return schedule
+
+
+def _run(text: str) -> tuple[int, int | None]:
+    """``"400@1"`` → ``(400, 1)``; ``"400"`` → ``(400, None)`` (default recycling)."""
+    length, _, passes = text.partition("@")
+    if passes and int(passes) < 1:
+        raise ValueError(text)
+    return int(length), int(passes) if passes else None
 
 
 def worker_specs(args, sequences: dict) -> list[dict]:
     """One worker per schedule entry, in order; each folds its lengths with the default recycling."""
     base = {"weights": str(args.weights), "threads": args.threads, "sequences": sequences}
-    return [base | KINDS[kind] | {"label": kind, "file": f"{i:02d}-{kind}", "runs": [[n, None] for n in lengths]}
-            for i, (kind, lengths) in enumerate(args.schedule)]  # fmt: skip
+    extra = {"max_memory": args.max_memory} if args.max_memory else {}
+    return [base | KINDS[kind] | extra | {"label": kind, "file": f"{i:02d}-{kind}", "runs": [list(run) for run in runs]}
+            for i, (kind, runs) in enumerate(args.schedule)]  # fmt: skip
 
 
 def run(args) -> dict:
@@ -187,7 +213,7 @@ def run(args) -> dict:
     from remyfold.mapped import map_checkpoint
 
     config = read_config(args.weights)
-    lengths = sorted({16, *(n for _, ns in args.schedule for n in ns)})
+    lengths = sorted({16, *(n for _, runs in args.schedule for n, _ in runs)})
     sequences = {str(n): random_sequence(n, f"{args.seed}-{n}") for n in lengths}
     state, _ = map_checkpoint(sorted(args.weights.glob("*.safetensors")))
     weights_gib = {"as_stored": sum(t.numel() * t.element_size() for t in state.values()) / GIB,
@@ -249,6 +275,8 @@ def parse_args(argv=None):
     p.add_argument("--deadline", type=float, default=0, help="minutes from the start after which workers are stopped")
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--min-available-gib", type=float, default=1.0)
+    p.add_argument("--max-memory", type=parse_size, default=None,
+                   help="remyfold's --max-memory for every remyfold worker (e.g. 8G; default: what is available)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--markdown", type=Path)

@@ -37,7 +37,8 @@ def _stored(weights: dict) -> str:
 
 def _workers(report: dict) -> list[str]:
     lines = ["| run | status | LM held in | ready (s) | load peak RSS (GiB) | length | passes | TFLOP | "
-             "seconds | × fp32 floor | fold peak RSS (GiB) |", "|---" * 11 + "|"]  # fmt: skip
+             "seconds | × fp32 floor | fold peak RSS (GiB) | page cache at start | plan (paged, rows, GiB) |",
+             "|---" * 13 + "|"]  # fmt: skip
     for w in report["workers"]:
         mode = w["label"] + (f" (chunk {w['chunk']})" if w.get("chunk") else "")
         first = [mode, w.get("status", "?"), w.get("lm_dtype", "–"), _num(w.get("ready_seconds")),
@@ -46,9 +47,17 @@ def _workers(report: dict) -> list[str]:
         for i, r in enumerate(rows):
             lead = first if i == 0 else [""] * 5
             cells = [str(r.get("length", "–")), str(r.get("passes", "–")), _num(r.get("tflop"), 2),
-                     _num(r.get("seconds")), _num(r.get("floor_multiple"), 2), _num(r.get("fold_peak_rss_gib"), 2)]  # fmt: skip
+                     _num(r.get("seconds")), _num(r.get("floor_multiple"), 2), _num(r.get("fold_peak_rss_gib"), 2),
+                     _num(r.get("page_cache_fraction"), 2), _plan(r.get("plan"))]  # fmt: skip
             lines.append("| " + " | ".join(lead + cells) + " |")
     return lines
+
+
+def _plan(plan: dict | None) -> str:
+    """remyfold's memory plan of a fold: paged or held, rows per chunk, expected peak GiB."""
+    if not plan or plan.get("paged") is None:
+        return "–"
+    return f"{'paged' if plan['paged'] else 'held'}, {plan['rows'] or 'all'}, {_num(plan['expected_gib'], 2)}"
 
 
 def _settings(report: dict) -> list[str]:
@@ -63,7 +72,8 @@ def _settings(report: dict) -> list[str]:
             lines.append(f"* {w['label']}: transformers' EsmForProteinFolding as documented{'; environment ' + env if env else ''}")
         else:
             lines.append(f"* {w['label']}: remyfold precision {w.get('precision')}, attention {w.get('attention')}, "
-                         f"triangle layers {w.get('triangle') or 'auto'}, cpu allocator {w.get('cpu_allocator') or 'reuse'}")
+                         f"triangle layers {w.get('triangle') or 'auto'}, cpu allocator {w.get('cpu_allocator') or 'reuse'}, "
+                         f"paging {w.get('paging') or 'auto'}{', page cache evicted before each fold' if w.get('evict') else ''}")
     return lines
 
 

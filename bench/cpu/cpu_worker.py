@@ -8,7 +8,12 @@ Run by :mod:`cpu_bench` as ``python bench/cpu/cpu_worker.py SPEC_JSON``; writes 
 * ``load_peak_rss_gib``: the process's peak resident memory (``VmHWM``) when the model is ready;
 * per length, after a warm-up fold of 16 residues with one pass (which pages in every weight):
   seconds of one prediction with the default recycling and the peak RSS during it (``VmHWM``
-  reset through ``/proc/self/clear_refs`` before the fold).
+  reset through ``/proc/self/clear_refs`` before the fold), the RSS before it, and the fraction of
+  the checkpoint file's pages in the page cache as the fold starts (``pagecache.cached_fraction``;
+  with ``evict``, after asking the kernel to drop them: a cold-cache fold).
+
+``paging`` (``auto``/``on``/``off``) and ``max_memory`` are remyfold's settings of the same names
+(weights paged per layer, :mod:`remyfold.paging`); each worker records the memory plan of its folds.
 
 Implementations: ``reference`` = ``transformers.EsmForProteinFolding.from_pretrained(dir)`` as it
 comes (its ``__init__`` halves the language model when the config says ``fp16_esm``, on any device),
@@ -24,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pagecache import cached_fraction, evict
 
 GIB = 1024**3
 WARMUP_LENGTH = 16
@@ -80,7 +86,8 @@ class Remyfold:
         kernels = KernelOptions(triangle=spec.get("triangle", "auto"), cpu_allocator=spec.get("cpu_allocator", "reuse"))
         self.folder = Folder.from_pretrained(weights, device="cpu", precision=spec["precision"],
                                              attention=spec["attention"], chunk_size=spec.get("chunk"),
-                                             threads=spec["threads"], kernels=kernels)  # fmt: skip
+                                             threads=spec["threads"], kernels=kernels,
+                                             paging=spec.get("paging", "auto"), max_memory=spec.get("max_memory"))  # fmt: skip
         self.max_recycles = self.folder.model.config.trunk.max_recycles
         self.lm_dtype = str(next(self.folder.model.esm.parameters()).dtype).removeprefix("torch.")
 
@@ -88,6 +95,15 @@ class Remyfold:
         passes = self.max_recycles if passes is None else passes
         [pred] = self.folder.fold_batch([("L", sequence)], num_recycles=passes - 1)
         return pred.positions[:, 1], pred.residue_plddt
+
+    def plan(self, length: int) -> dict:
+        """The memory plan of a fold of ``length`` residues (paged, rows, expected GiB) and the weight bytes."""
+        plan = self.folder.memory_plan(1, length)
+        weights = self.folder.pager.bytes
+        return {"paged": plan.paged if plan else None, "rows": plan.rows if plan else None,
+                "expected_gib": plan.expected_bytes / GIB if plan else None,
+                "weights_paged_gib": weights.resident(True) / GIB, "weights_held_gib": weights.resident(False) / GIB,
+                "budget_gib": self.folder.budget.limit / GIB if self.folder.budget else None}  # fmt: skip
 
 
 def code_version() -> str:
@@ -118,12 +134,20 @@ def main(spec_path: str) -> int:
     out.write_text(json.dumps(report, indent=1))
     impl.fold(spec["sequences"][str(WARMUP_LENGTH)], 1)
     arrays = {}
+    checkpoint = Path(spec["weights"]) / "model.safetensors"
     for length, passes in spec["runs"]:
+        if spec.get("evict") and checkpoint.is_file():
+            evict(checkpoint)
+        cached = cached_fraction(checkpoint) if checkpoint.is_file() else None
+        before = rss_gib("VmRSS")
         reset_peak()
         start = time.perf_counter()
         ca, plddt = impl.fold(spec["sequences"][str(length)], passes)
         seconds = time.perf_counter() - start
-        row = {"length": length, "passes": passes or "default", "seconds": seconds, "fold_peak_rss_gib": rss_gib()}
+        row = {"length": length, "passes": passes or "default", "seconds": seconds, "fold_peak_rss_gib": rss_gib(),
+               "rss_before_gib": before, "page_cache_fraction": cached}  # fmt: skip
+        if hasattr(impl, "plan"):
+            row["plan"] = impl.plan(length)
         report["results"].append(row)
         arrays[f"ca_{length}_{passes}"], arrays[f"plddt_{length}_{passes}"] = ca, plddt
         np.savez(spec["arrays"], **arrays)

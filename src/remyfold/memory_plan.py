@@ -139,9 +139,7 @@ def fold_dims(model: nn.Module) -> FoldDims:
     """The activation dimensions of an :class:`~remyfold.model.ESMFold` network."""
     esm, trunk = model.config.esm, model.config.trunk
     return FoldDims(lm_layers=esm.num_layers, lm_hidden=esm.hidden_size, lm_heads=esm.num_heads,
-                    lm_ffn=esm.intermediate_size, c_z=trunk.pairwise_state_dim,
-                    z_heads=trunk.pairwise_state_dim // trunk.pairwise_head_width,
-                    state_bytes=model.trunk.state_dtype.itemsize)  # fmt: skip
+                    lm_ffn=esm.intermediate_size, c_z=trunk.pairwise_state_dim, state_bytes=model.trunk.state_dtype.itemsize)  # fmt: skip
 
 
 def lm_scratch_bytes(model: nn.Module) -> int:

@@ -63,19 +63,25 @@ def rows_within(budget: int, batch: int, length: int, c_z: int, heads: int, stat
 
 
 # ---- The CPU: a whole fold's activations by phase (issue 24) ----------------------------------
-# Calibrated on the CPU with esmfold_v1's dimensions (bench/cpu/memory_calibration.py,
-# bench/results/cpu-memory-calibration.json); each constant is rounded up from the measurements.
+# Calibrated on the CPU with esmfold_v1's dimensions, one LM layer and one trunk block
+# (bench/cpu/memory_calibration.py, bench/results/cpu-memory-calibration.json: peak RSS above the
+# RSS before a one-pass fold, 64 to 512 residues, unchunked and 1/8 of the rows per chunk). A least-
+# squares fit gives 0.046 GiB + 4.9 pair copies + 6.8 x C_z per chunk element (worst residual
+# 0.04 GiB); each constant below is rounded up from it, so the model is an upper bound there.
 # Language model: hidden-state-sized tensors per token besides the stack of all layers' states
 # (the layer's LayerNorm, q, k, v, attention output, residuals), in units of [B, L+2, D] fp32.
 CPU_LM_WIDTH = 12
-# Copies of the attention logits [B, H, L+2, L+2] fp32 alive at once (logits, softmax).
+# Copies of the attention logits [B, H, L+2, L+2] fp32 alive at once (logits, softmax, weights).
 CPU_LM_LOGIT_COPIES = 3
-# Pair-sized tensors [B, L, L, C_z] alive at the trunk's peak outside a chunk.
-CPU_PAIR_COPIES = 7
-# Per pair element of a chunk, in units of C_z: as CHUNK_PAIR_WIDTH, plus the blocked kernels' scratch.
-CPU_CHUNK_WIDTH = 12
+# Pair-sized tensors [B, L, L, C_z] alive at the trunk's peak outside a chunk (fit: 4.9).
+CPU_PAIR_COPIES = 6
+# Per pair element of a chunk, in units of C_z at the state's dtype (fit: 6.8). The CPU's blocked
+# triangle kernels never hold a chunk's [rows, H, L, L] attention logits.
+CPU_CHUNK_WIDTH = 8
+# Everything else a fold holds whatever its length (the fit's constant, rounded up): 0.1 GiB.
+CPU_FIXED_BYTES = 100 << 20
 # Pair-sized fp32 tensors alive while the structure module and the heads run (z, its projection,
-# the distogram and PAE logits, the PAE), in units of [B, L, L, C_z] fp32.
+# the distogram and PAE logits, the PAE), in units of [B, L, L, C_z] fp32; below the trunk's peak.
 CPU_HEAD_PAIR_COPIES = 4
 
 
@@ -84,7 +90,7 @@ class FoldDims:
     """The dimensions a fold's activations scale with (from the network's config).
 
     Attributes: lm_layers, lm_hidden, lm_heads, lm_ffn: ESM-2.  c_z: pair channels.
-        z_heads: triangle-attention heads.  state_bytes: bytes per element of the trunk's state.
+        state_bytes: bytes per element of the trunk's state.
     """
 
     lm_layers: int
@@ -92,7 +98,6 @@ class FoldDims:
     lm_heads: int
     lm_ffn: int
     c_z: int
-    z_heads: int
     state_bytes: int = 4
 
 
@@ -109,11 +114,12 @@ def cpu_phase_bytes(dims: FoldDims, batch: int, length: int, rows: int | None) -
           + batch * tokens * dims.lm_ffn * 4 * 2 + batch * dims.lm_heads * tokens * tokens * 4 * CPU_LM_LOGIT_COPIES)  # fmt: skip
     pair = batch * length * length * dims.c_z * dims.state_bytes
     chunk_rows = length if rows is None else min(rows, length)
-    # One row of a chunk: [B, 1, L, C_z]-shaped pieces, plus the triangle attention's fp32 logits [B, 1, H, L, L].
-    per_row = batch * length * (dims.c_z * dims.state_bytes * CPU_CHUNK_WIDTH + dims.z_heads * length * 4)
+    # One row of a chunk: [B, 1, L, C_z]-shaped pieces.
+    per_row = batch * length * dims.c_z * dims.state_bytes * CPU_CHUNK_WIDTH
     trunk = CPU_PAIR_COPIES * pair + chunk_rows * per_row
     heads = CPU_HEAD_PAIR_COPIES * batch * length * length * dims.c_z * 4
-    return {"language model": lm, "trunk": trunk, "structure module and heads": heads}
+    phases = {"language model": lm, "trunk": trunk, "structure module and heads": heads}
+    return {name: CPU_FIXED_BYTES + value for name, value in phases.items()}
 
 
 def cpu_activation_bytes(dims: FoldDims, batch: int, length: int, rows: int | None) -> int:
