@@ -113,7 +113,8 @@ def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> 
     report |= {"status": status, "sampled_peak_rss_gib": round(sampled, 2), "precision": spec.get("precision"),
                "attention": spec.get("attention"), "chunk": spec.get("chunk"), "triangle": spec.get("triangle"),
                "cpu_allocator": spec.get("cpu_allocator"), "env": spec.get("env", {}), "paging": spec.get("paging"),
-               "evict": spec.get("evict", False), "max_memory": spec.get("max_memory")}  # fmt: skip
+               "evict": spec.get("evict", False), "prefetch": spec.get("prefetch", True),
+               "max_memory": spec.get("max_memory")}  # fmt: skip
     arrays = Path(spec["arrays"])
     report["_arrays"] = dict(np.load(arrays)) if arrays.is_file() else {}
     return report
@@ -162,6 +163,8 @@ KINDS = {  # worker kind → spec fields
     "remyfold-held": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off"},
     "remyfold-paged-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on", "evict": True},
     "remyfold-held-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off", "evict": True},
+    "remyfold-paged-cold-noprefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
+                                       "evict": True, "prefetch": False},
     "reference": {"impl": "reference"},
     "reference-lm-fp32": {"impl": "reference", "lm_fp32": True},
     # remyfold without its CPU paths (plain triangle layers, glibc's allocator defaults): what they add

@@ -73,7 +73,8 @@ def _settings(report: dict) -> list[str]:
         else:
             lines.append(f"* {w['label']}: remyfold precision {w.get('precision')}, attention {w.get('attention')}, "
                          f"triangle layers {w.get('triangle') or 'auto'}, cpu allocator {w.get('cpu_allocator') or 'reuse'}, "
-                         f"paging {w.get('paging') or 'auto'}{', page cache evicted before each fold' if w.get('evict') else ''}")
+                         f"paging {w.get('paging') or 'auto'}{', page cache evicted before each fold' if w.get('evict') else ''}"
+                         f"{', no read-ahead of the next layer' if w.get('prefetch') is False else ''}")
     return lines
 
 

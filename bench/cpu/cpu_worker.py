@@ -9,8 +9,10 @@ Run by :mod:`cpu_bench` as ``python bench/cpu/cpu_worker.py SPEC_JSON``; writes 
 * per length, after a warm-up fold of 16 residues with one pass (which pages in every weight):
   seconds of one prediction with the default recycling and the peak RSS during it (``VmHWM``
   reset through ``/proc/self/clear_refs`` before the fold), the RSS before it, and the fraction of
-  the checkpoint file's pages in the page cache as the fold starts (``pagecache.cached_fraction``;
-  with ``evict``, after asking the kernel to drop them: a cold-cache fold).
+  the checkpoint file's pages in the page cache as the fold starts (``pagecache.cached_fraction``).
+  With ``evict`` (a cold page cache) the file is evicted before loading and before each fold, and
+  there is no warm-up fold: held weights stay mapped once read, so only a held run's first fold is
+  cold; a paged run's every fold reads its weights from the disk again.
 
 ``paging`` (``auto``/``on``/``off``) and ``max_memory`` are remyfold's settings of the same names
 (weights paged per layer, :mod:`remyfold.paging`); each worker records the memory plan of its folds.
@@ -88,6 +90,8 @@ class Remyfold:
                                              attention=spec["attention"], chunk_size=spec.get("chunk"),
                                              threads=spec["threads"], kernels=kernels,
                                              paging=spec.get("paging", "auto"), max_memory=spec.get("max_memory"))  # fmt: skip
+        if spec.get("prefetch") is False:  # paged without asking for the next layer's pages ahead (A/B of MADV_WILLNEED)
+            self.folder.pager.prefetch = False
         self.max_recycles = self.folder.model.config.trunk.max_recycles
         self.lm_dtype = str(next(self.folder.model.esm.parameters()).dtype).removeprefix("torch.")
 
@@ -126,15 +130,18 @@ def main(spec_path: str) -> int:
     import torch
 
     torch.set_num_threads(spec["threads"])
+    checkpoint = Path(spec["weights"]) / "model.safetensors"
+    if spec.get("evict") and checkpoint.is_file():
+        evict(checkpoint)
     impl = (Reference if spec["impl"] == "reference" else Remyfold)(spec["weights"], spec)
     report = {"label": spec["label"], "impl": spec["impl"], "threads": torch.get_num_threads(),
               "ready_seconds": time.time() - spec["spawned_at"], "load_peak_rss_gib": rss_gib(),
               "lm_dtype": impl.lm_dtype, "code": version, "results": []}  # fmt: skip
     out = Path(spec["out"])
     out.write_text(json.dumps(report, indent=1))
-    impl.fold(spec["sequences"][str(WARMUP_LENGTH)], 1)
+    if not spec.get("evict"):  # a cold run's first fold reads the weights from the disk (held: its only cold fold)
+        impl.fold(spec["sequences"][str(WARMUP_LENGTH)], 1)
     arrays = {}
-    checkpoint = Path(spec["weights"]) / "model.safetensors"
     for length, passes in spec["runs"]:
         if spec.get("evict") and checkpoint.is_file():
             evict(checkpoint)

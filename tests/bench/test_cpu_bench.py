@@ -66,6 +66,37 @@ def test_tiny_checkpoint_then_side_by_side_run(tmp_path):
     assert "| 12 | reference-lm-fp32 |" in md.read_text()
 
 
+def test_paged_and_cold_runs_with_one_pass(tmp_path):
+    """Paged and held workers fold alike; each fold records the page cache, the RSS before it and the plan."""
+    weights = tiny_checkpoint(tmp_path)
+    out = tmp_path / "r.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1", "--max-memory", "8G",
+         "--schedule", "remyfold-held:12@1,remyfold-paged:12@1+20,remyfold-paged-cold:12@1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    held, paged, cold = report["workers"]
+    assert [(r["length"], r["passes"]) for r in paged["results"]] == [(12, 1), (20, "default")]
+    assert [r["plan"]["paged"] for r in held["results"] + paged["results"]] == [False, True, True]
+    assert paged["paging"] == "on" and cold["evict"] and held["max_memory"] == 8 << 30
+    for row in held["results"] + paged["results"] + cold["results"]:
+        assert 0 <= row["page_cache_fraction"] <= 1 and row["rss_before_gib"] > 0
+    agreement = {(a["b"], a["length"]): a for a in report["agreement"]}
+    for label in ("remyfold-paged", "remyfold-paged-cold"):  # identical numbers (superposition adds rounding)
+        assert agreement[(label, 12)]["ca_rmsd"] < 1e-4 and agreement[(label, 12)]["max_plddt_diff"] == 0
+
+
+@pytest.mark.parametrize("text", ["remyfold:12@0", "remyfold:x", "remyfold:", "nope:12"])
+def test_bad_schedules_are_refused(text):
+    sys.path.insert(0, str(BENCH))
+    from cpu_bench import parse_schedule
+
+    with pytest.raises(Exception, match="expected KIND"):
+        parse_schedule(text)
+
+
 def test_bad_weights_exit_2(tmp_path):
     done = subprocess.run([sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(tmp_path), "--out",
                            str(tmp_path / "r.json")], capture_output=True, text=True, timeout=60)  # fmt: skip
