@@ -115,9 +115,9 @@ def test_cli_refuses_a_fold_that_cannot_fit_before_folding(tiny_weights_dir, tmp
     assert not out.exists()  # refused before any folding: nothing written
 
 
-@pytest.mark.parametrize("size", ["12x", "0"])
-def test_cli_bad_max_memory_exits_2(tiny_weights_dir, tmp_path, size):
+@pytest.mark.parametrize("flags", [("--max-memory", "12x"), ("--max-memory", "0"), ("--paging", "sometimes")])
+def test_cli_bad_max_memory_or_paging_exits_2(tiny_weights_dir, tmp_path, flags):
     fasta = tmp_path / "a.fa"
     fasta.write_text(">a\nMKTAYIAKQRQ\n")
-    done = run_cli(str(fasta), "--out", str(tmp_path / "out"), "--weights", str(tiny_weights_dir), "--max-memory", size)
+    done = run_cli(str(fasta), "--out", str(tmp_path / "out"), "--weights", str(tiny_weights_dir), *flags)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

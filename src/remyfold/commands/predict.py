@@ -71,7 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="run the pair-state operations N rows at a time: less memory (default: on the CPU, rows that keep the "
-        "pair transition's hidden layer within 64 MiB, i.e. chunked above 181 residues; on a GPU the most rows that fit "
+        "pair transition's hidden layer within 64 MiB, i.e. chunked above 181 residues, fewer where --max-memory needs "
+        "it; on a GPU the most rows that fit "
         "its free memory, recorded in each JSON as chunk_size)",
     )
     parser.add_argument(
@@ -85,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--paging",
         default=_DEFAULTS.paging,
-        choices=PAGING_CHOICES,
+        metavar="{" + ",".join(PAGING_CHOICES) + "}",
         help="CPU: hand each language-model layer's and trunk block's weight pages back to the kernel after use "
         "(auto: only when the fold does not fit with the weights held; default: auto)",
     )
