@@ -112,11 +112,6 @@ class WeightPager:
         finally:
             self.active = before
 
-    def release_all(self) -> None:
-        """Hand every unit's pages back now (e.g. before a paged fold that follows an unpaged one)."""
-        for ranges in self.unit_ranges:
-            _advise_ranges(ranges, mmap.MADV_DONTNEED)
-
     def _advise(self, ranges: Ranges, advice: str) -> None:
         if self.active and (advice == "MADV_DONTNEED" or self.prefetch) and hasattr(mmap, advice):
             _advise_ranges(ranges, getattr(mmap, advice))
