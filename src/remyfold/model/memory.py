@@ -65,19 +65,19 @@ def rows_within(budget: int, batch: int, length: int, c_z: int, heads: int, stat
 # ---- The CPU: a whole fold's activations by phase (issue 24) ----------------------------------
 # Calibrated on the CPU with esmfold_v1's dimensions, one LM layer and one trunk block
 # (bench/cpu/memory_calibration.py, bench/results/cpu-memory-calibration.json: peak RSS above the
-# RSS before a one-pass fold, 64 to 768 residues, unchunked and chunked). A least-squares fit gives
-# 7.0 pair copies + 5.6 x C_z per chunk element; the constants below bound every measured point
-# from above (by 0.04-0.29 GiB). The pair factor of single points rises with length (3.3-4.8 up to
-# 512 residues, 6.8 at 768), so beyond 768 residues the model is an extrapolation: check it against
-# measured full-size peaks (bench/cpu/cpu_bench.py records both).
+# RSS before a one-pass fold, 64 to 1,024 residues, unchunked and chunked). A least-squares fit gives
+# 6.3 pair copies + 6.0 x C_z per chunk element; the constants below bound every measured point
+# from above (by 0.04-0.54 GiB). Single points need 3.3-4.8 pair copies up to 512 residues, 6.8 at
+# 768 and 5.9 at 1,024; beyond 1,024 residues the model extrapolates: check it against measured
+# full-size peaks (bench/cpu/cpu_bench.py records both).
 # Language model: hidden-state-sized tensors per token besides the stack of all layers' states
 # (the layer's LayerNorm, q, k, v, attention output, residuals), in units of [B, L+2, D] fp32.
 CPU_LM_WIDTH = 12
 # Copies of the attention logits [B, H, L+2, L+2] fp32 alive at once (logits, softmax, weights).
 CPU_LM_LOGIT_COPIES = 3
-# Pair-sized tensors [B, L, L, C_z] alive at the trunk's peak outside a chunk (fit: 7.0).
+# Pair-sized tensors [B, L, L, C_z] alive at the trunk's peak outside a chunk (fit: 6.3).
 CPU_PAIR_COPIES = 7
-# Per pair element of a chunk, in units of C_z at the state's dtype (fit: 5.6). The CPU's blocked
+# Per pair element of a chunk, in units of C_z at the state's dtype (fit: 6.0). The CPU's blocked
 # triangle kernels never hold a chunk's [rows, H, L, L] attention logits.
 CPU_CHUNK_WIDTH = 8
 # Everything else a fold holds whatever its length (the fit's constant, rounded up): 0.1 GiB.
