@@ -165,6 +165,8 @@ KINDS = {  # worker kind → spec fields
     "remyfold-held-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off", "evict": True},
     "remyfold-paged-cold-noprefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
                                        "evict": True, "prefetch": False},
+    # bf16 matrix products on the CPU (AVX-512 BF16 where the CPU has it): opt-in unless its drift allows
+    "remyfold-bf16": {"impl": "remyfold", "precision": "bf16", "attention": "auto"},
     "reference": {"impl": "reference"},
     "reference-lm-fp32": {"impl": "reference", "lm_fp32": True},
     # remyfold without its CPU paths (plain triangle layers, glibc's allocator defaults): what they add
