@@ -113,3 +113,27 @@ def test_the_login_form_needs_its_double_submit_cookie():
 def test_cookie_options(tmp_path, secure):
     options = auth.cookie_options(ServeConfig(data_dir=tmp_path, secure_cookies=secure))
     assert options == {"httponly": True, "samesite": "strict", "secure": secure, "path": "/"}
+
+
+def test_a_token_is_the_prefix_and_32_random_bytes(store):
+    import base64
+
+    _, token = auth.add_user(store, "alice")
+    secret = token.removeprefix(auth.TOKEN_PREFIX)
+    assert token.startswith("rft_") and len(base64.urlsafe_b64decode(secret + "=")) == 32
+
+
+def test_rotate_token_replaces_the_token_and_revoke_locks_the_account_out(store):
+    user, old = auth.add_user(store, "alice")
+    same, new = auth.rotate_token(store, "alice")
+    assert same == user and new.startswith(auth.TOKEN_PREFIX) and new != old
+    assert auth.user_for_token(store, old) is None and auth.user_for_token(store, new) == user
+    assert auth.revoke(store, "alice") == 0  # no job to cancel
+    assert auth.user_for_token(store, new) is None
+    [row] = auth.list_users(store)
+    assert (row["name"], row["role"], row["state"]) == ("alice", "user", "revoked")
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT token_hash FROM users").scalar_one()
+    assert stored.startswith(auth.REVOKED_PREFIX) and len(stored) == len(auth.REVOKED_PREFIX) + 56
+    with pytest.raises(auth.ServeError, match="no user 'bob'"):
+        auth.revoke(store, "bob")
