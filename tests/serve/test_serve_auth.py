@@ -36,6 +36,8 @@ def test_a_new_user_is_not_an_admin_unless_asked(store):
     user, _ = auth.add_user(store, "alice")
     admin, _ = auth.add_user(store, "root", admin=True)
     assert (user.is_admin, admin.is_admin) == (False, True)
+    with pytest.raises(TypeError):  # admin only by name: a stray positional True makes no admin
+        auth.add_user(store, "eve", True)
 
 
 def test_a_bearer_token_identifies_its_user_without_a_csrf_token(store):
