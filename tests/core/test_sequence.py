@@ -43,6 +43,8 @@ def test_a_batch_may_fill_its_budget_exactly():
     assert plan_batches([10, 10, 10], 29) == [[0, 1], [2]]
     assert plan_batches([50, 7], 20) == [[1], [0]]  # over the budget: folded alone, after the short one
     assert plan_batches([], 100) == []
+    # the next record joins the last batch, not the first: [0, 1, 2] is full at 3 x 20, [3] has room
+    assert plan_batches([10, 10, 10, 20, 20], 40) == [[0, 1, 2], [3, 4]]
 
 
 def test_folded_length_counts_one_linker_between_chains():
@@ -69,6 +71,7 @@ def test_id_length_limit_is_in_utf8_bytes():
 
 def test_shown_ids_are_escaped_and_cut():
     assert shown_id("a\tb") == "a\\tb"
+    assert shown_id("a\\b'é\u00a0c") == "a\\b'é\u00a0c"  # only control characters are escaped
     assert shown_id("x" * 60) == "x" * 60
     assert shown_id("x" * 61) == "x" * 59 + "…"
     assert shown_id("abcdef", limit=4) == "abc…"
@@ -85,8 +88,12 @@ def test_the_last_nameable_chain_and_one_more():
 def test_text_input_follows_the_file_rules():
     records = parse_fasta_text(">a  first\n m k v \n\n>b\nGG*\n", "pasted")
     assert [(r.id, r.sequence, r.source, r.line) for r in records] == [("a", "MKV", "pasted", 1), ("b", "GG", "pasted", 4)]
-    with pytest.raises(InputError, match="same id"):
-        parse_fasta_text(">a\nMK\n>a\nGG\n", "pasted")
+    with pytest.raises(InputError, match="have the same id"):
+        parse_fasta_text(">abc\nMK\n>abc\nGG\n", "pasted")
+    with pytest.raises(InputError, match="have ids differing only in case"):
+        parse_fasta_text(">abc\nMK\n>aBc\nGG\n", "pasted")
+    with pytest.raises(TypeError):  # the length limit only by name: a stray number is no limit
+        parse_fasta_text(">a\nMK\n", "pasted", 4)
     with pytest.raises(InputError, match=r"pasted line 1, record 'a': invalid letter 'Z' at residue 3 of the sequence \(file line 3\)"):
         parse_fasta_text(">a\nMK\nZ\n", "pasted")
     with pytest.raises(InputError, match="residue 2 of the chain 2 .file line 2"):
@@ -94,3 +101,13 @@ def test_text_input_follows_the_file_rules():
     with pytest.raises(InputError, match="over the limit of 4"):
         parse_fasta_text(">a\nMK:GGA\n", "pasted", max_length=4)
     assert parse_fasta_text(">a\nMK:GG\n", "pasted", max_length=4)[0].length == 4
+
+
+def test_read_fasta_takes_the_length_limit_only_by_name(tmp_path):
+    from remyfold.sequence import read_fasta
+
+    path = tmp_path / "a.fa"
+    path.write_text(">a\nMKV\n")
+    assert read_fasta(path, max_length=3)[0].length == 3
+    with pytest.raises(TypeError):
+        read_fasta(path, 2)
