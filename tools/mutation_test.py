@@ -77,7 +77,10 @@ TARGETS = {
                           "tests/pipeline/test_pipeline.py")),
     "dock.box": Target("src/remyfold/dock/box.py", ("tests/dock/test_dock_rmsd_box.py",)),
     "dock.redock": Target("src/remyfold/dock/redock.py", ("tests/dock/test_dock_rmsd_box.py", "tests/dock/test_dock_redock.py")),
-    "io.structure_reader": Target("src/remyfold/io/structure_reader.py", ("tests/io/test_structure_reader.py",)),
+    "io.structure_reader": Target("src/remyfold/io/structure_reader.py",
+                                  ("tests/io/test_structure_reader.py", "tests/metrics/test_compare_inputs.py"),
+                                  "test_structure_reader or segment_ids or two_chains_of_one_name or selenomethionine "
+                                  "or full_sequence or water_and_ions or unknown_residue"),
     "serve.auth": Target("src/remyfold/serve/auth.py", ("tests/serve/test_serve_auth.py", "tests/serve/test_serve_store.py")),
     "sequence": Target("src/remyfold/sequence.py", ("tests/io/test_fasta.py", "tests/core/test_sequence.py")),
     "metrics.lddt": Target("src/remyfold/metrics/lddt.py", (METRICS,), "lddt or symmetric"),

@@ -152,3 +152,87 @@ def test_protein_elements_inferred_without_element_columns(data):
     assert {a.element.name for a in atoms} == {"C", "N", "O", "S"}
     assert [ch.name for ch in protein.structure[0]] == ["A"] and protein.chain_labels == {"A": "4AKE"}
     assert sum(len(ch) for ch in protein.structure[0]) == 214
+
+
+def with_altloc_and_segment(line: str, altloc: str = " ", segment: str = "") -> str:
+    """``line`` with an alternative-location flag (column 17) and a segment id (columns 73-76)."""
+    return f"{line[:16]}{altloc}{line[17:72]}{segment:<4s}{line[76:]}"
+
+
+def backbone(serial: int, residue: str, chain: str, number: int, x: float, altloc=" ", segment=""):
+    """N, CA, C of one residue at ``x`` (3 PDB lines)."""
+    return [with_altloc_and_segment(atom_line(serial + i, name, residue, chain, number, (x + 1.2 * i, 0.0, 0.0)),
+                                    altloc, segment) for i, name in enumerate(("N", "CA", "C"))]  # fmt: skip
+
+
+def test_an_alternative_residue_of_one_number_is_dropped_not_another_number(tmp_path):
+    """Microheterogeneity: ALA 1 (altloc A) and GLY 1 (altloc B) are one position, the first kept; SER 2,
+    all of whose atoms have altloc A too, is the next residue, not an alternative."""
+    lines = (backbone(1, "ALA", "A", 1, 0.0, "A") + backbone(4, "GLY", "A", 1, 0.3, "B")
+             + backbone(7, "SER", "A", 2, 4.0, "A") + backbone(10, "THR", "A", 3, 8.0))  # fmt: skip
+    path = tmp_path / "micro.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert (chain.sequence, chain.residue_numbers.tolist()) == ("AST", [1, 2, 3])
+
+
+def test_residue_1_of_two_segments_is_not_an_alternative(tmp_path):
+    """A blank chain with segments PROA and PROB of one residue each, both numbered 1, all atoms altloc A:
+    two records, nothing dropped."""
+    lines = backbone(1, "ALA", " ", 1, 0.0, "A", "PROA") + backbone(4, "GLY", " ", 1, 9.0, "A", "PROB")
+    path = tmp_path / "segments.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    chains = read_chains(path)
+    assert [(c.chain_id, c.sequence) for c in chains] == [("PROA", "A"), ("PROB", "G")]
+
+
+def test_without_seqres_there_is_no_full_sequence_and_label_seq_is_minus_one(tmp_path):
+    path = tmp_path / "plain.pdb"
+    path.write_text("\n".join(backbone(1, "ALA", "A", 5, 0.0) + backbone(4, "GLY", "A", 6, 4.0)) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert chain.full_sequence == "" and chain.label_seq.tolist() == [-1, -1]
+
+
+def test_an_empty_last_model_does_not_hide_the_first(tmp_path):
+    path = tmp_path / "models.pdb"
+    path.write_text("MODEL        1\n" + "\n".join(backbone(1, "ALA", "A", 1, 0.0)) + "\nENDMDL\nMODEL        2\nENDMDL\nEND\n")
+    (chain,) = read_chains(path)
+    assert chain.sequence == "A"
+
+
+def test_an_mmcif_without_atoms_is_an_input_error(tmp_path):
+    path = tmp_path / "empty.cif"
+    path.write_text("data_x\n_cell.length_a 10\n")
+    with pytest.raises(InputError, match="no atoms found"):
+        read_chains(path)
+
+
+def test_the_first_conformer_of_an_atom_is_kept_and_the_atoms_after_it(tmp_path):
+    lines = [atom_line(1, "N", "ALA", "A", 1, (0.0, 0.0, 0.0)),
+             with_altloc_and_segment(atom_line(2, "CA", "ALA", "A", 1, (1.0, 0.0, 0.0)), "A"),
+             with_altloc_and_segment(atom_line(3, "CA", "ALA", "A", 1, (1.5, 0.0, 0.0)), "B"),
+             atom_line(4, "C", "ALA", "A", 1, (2.0, 0.0, 0.0)), atom_line(5, "CB", "ALA", "A", 1, (1.0, 1.0, 0.0))]  # fmt: skip
+    path = tmp_path / "altloc.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert chain.atom_names == ("N", "CA", "C", "CB")
+    np.testing.assert_allclose(chain.ca_positions, [[1.0, 0.0, 0.0]])
+
+
+def test_hydrogens_named_like_hd1_in_an_unknown_residue_without_elements_are_dropped(tmp_path):
+    """gemmi gives ``HD1`` (name from column 13, no element column) element X, not H: the name rule drops it."""
+    names = [" N  ", " CA ", " C  ", "HD1 ", "1HB ", " CB "]
+    lines = [f"HETATM{i + 1:5d} {name} ZAE A   1    {i:8.3f}{0.0:8.3f}{0.0:8.3f}  1.00 10.00"
+             for i, name in enumerate(names)]  # fmt: skip
+    path = tmp_path / "md.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert (chain.sequence, chain.atom_names) == ("X", ("N", "CA", "C", "CB"))
+
+
+def test_records_are_immutable(data):
+    import dataclasses
+
+    chain = read_chains(data / "1hvr.pdb")[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chain.sequence = "X"
