@@ -83,7 +83,7 @@ TARGETS = {
                                   "or full_sequence or water_and_ions or unknown_residue"),
     "serve.auth": Target("src/remyfold/serve/auth.py", ("tests/serve/test_serve_auth.py", "tests/serve/test_serve_store.py")),
     "sequence": Target("src/remyfold/sequence.py", ("tests/io/test_fasta.py", "tests/core/test_sequence.py")),
-    "metrics.lddt": Target("src/remyfold/metrics/lddt.py", (METRICS,), "lddt or symmetric"),
+    "metrics.lddt": Target("src/remyfold/metrics/lddt.py", (METRICS, "tests/metrics/test_lddt.py"), "lddt or symmetric"),
     "metrics.superpose": Target("src/remyfold/metrics/superpose.py", (METRICS,), f"kabsch or {HAND} or fast_tm_search"),
     "metrics.tmscore": Target("src/remyfold/metrics/tmscore.py", (METRICS,), f"fast_tm_search or d0_and_seed or {HAND}"),
     "metrics.tmscore_fast": Target("src/remyfold/metrics/tmscore_fast.py", (METRICS,),
@@ -278,7 +278,7 @@ def write_report(results: dict) -> None:
         *[f"- `{pattern}`" for pattern in EXCLUDED_OPERATORS],
         "",
         "`operators`: `filtered` (the set above) or `all` (a run before the filtering, every operator).",
-        "`s/mutant`: seconds per mutant of the last run on the shared 2-core machine.",
+        "`s/mutant`: seconds per mutant of the target's full run on the shared 2-core machine (load varied).",
         "",
         "| target | tests | operators | mutants | filtered | tested | killed | survived | equivalent | incompetent | score % | s/mutant | date |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -322,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_target(name, TARGETS[name], fresh=args.fresh, retest=args.retest_survivors)
         summary["date"] = time.strftime("%Y-%m-%d")
         results = load_results()  # read again: another run may have written its targets meanwhile
+        if args.retest_survivors and "seconds_per_mutant" in results.get(name, {}):
+            summary["seconds_per_mutant"] = results[name]["seconds_per_mutant"]  # survivors run every test: slower
         results[name] = summary
         write_report(results)  # after each target, so an interrupted --all keeps what it did
         print(f"{name}: {summary['killed']}/{summary['tested']} killed, {summary['survived']} survived "
