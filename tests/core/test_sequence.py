@@ -14,6 +14,7 @@ from remyfold.sequence import (
     CHAIN_IDS,
     LINKER,
     MAX_ID_BYTES,
+    RESIDUE_INDEX_OFFSET,
     FastaRecord,
     chain_summary,
     folded_length,
@@ -47,8 +48,19 @@ def test_a_batch_may_fill_its_budget_exactly():
     assert plan_batches([10, 10, 10, 20, 20], 40) == [[0, 1, 2], [3, 4]]
 
 
+def test_complexes_follow_esmfolds_convention():
+    """ESMFold folds a complex as one chain: a 25-glycine linker, residue index + 512 per chain."""
+    assert LINKER == "G" * 25 and RESIDUE_INDEX_OFFSET == 512
+
+
+def test_records_are_immutable():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record("a", "MKV").sequence = "MKVL"
+
+
 def test_folded_length_counts_one_linker_between_chains():
-    assert len(LINKER) == 25
     assert folded_length(record("a", "MKV")) == 3
     assert folded_length(record("a", "MKV:GG:W")) == 6 + 2 * 25
     assert chain_summary(["MKV", "GG", "W"]) == "A:3,B:2,C:1"
@@ -90,8 +102,9 @@ def test_text_input_follows_the_file_rules():
     assert [(r.id, r.sequence, r.source, r.line) for r in records] == [("a", "MKV", "pasted", 1), ("b", "GG", "pasted", 4)]
     with pytest.raises(InputError, match="have the same id"):
         parse_fasta_text(">abc\nMK\n>abc\nGG\n", "pasted")
-    with pytest.raises(InputError, match="have ids differing only in case"):
-        parse_fasta_text(">abc\nMK\n>aBc\nGG\n", "pasted")
+    for first, second in (("abc", "aBc"), ("aBc", "abc")):
+        with pytest.raises(InputError, match="have ids differing only in case"):
+            parse_fasta_text(f">{first}\nMK\n>{second}\nGG\n", "pasted")
     with pytest.raises(TypeError):  # the length limit only by name: a stray number is no limit
         parse_fasta_text(">a\nMK\n", "pasted", 4)
     with pytest.raises(InputError, match=r"pasted line 1, record 'a': invalid letter 'Z' at residue 3 of the sequence \(file line 3\)"):
