@@ -241,8 +241,8 @@ def test_records_are_immutable(data):
 
 
 def test_a_residue_without_ca_is_skipped_and_the_next_one_read(tmp_path):
-    lines = (backbone(1, "ALA", "A", 1, 0.0) + [atom_line(4, "N", "GLY", "A", 2, (4.0, 0.0, 0.0))]
-             + backbone(5, "SER", "A", 3, 8.0))  # fmt: skip
+    no_ca = [atom_line(4 + i, name, "GLY", "A", 2, (4.0 + i, 0.0, 0.0)) for i, name in enumerate(("N", "C", "O"))]
+    lines = backbone(1, "ALA", "A", 1, 0.0) + no_ca + backbone(7, "SER", "A", 3, 8.0)
     path = tmp_path / "gap.pdb"
     path.write_text("\n".join(lines) + "\nEND\n")
     (chain,) = read_chains(path)
