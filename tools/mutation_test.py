@@ -10,7 +10,7 @@ cannot change behaviour, one-line reason) or nothing (a missing test: write one)
     python tools/mutation_test.py dock.box prediction    # run (or resume) these targets
     python tools/mutation_test.py --all                  # every target (hours on 2 cores)
     python tools/mutation_test.py --retest-survivors dock.box   # after adding tests: rerun the survivors
-    python tools/mutation_test.py --report               # rewrite REPORT.md from results.json
+    python tools/mutation_test.py --report               # recount (equivalent.toml may have grown), rewrite REPORT.md
 
 Resumable: each target's session is a sqlite file under ``.mutation/`` (git-ignored); a rerun
 does only the mutants not yet tested (``--fresh`` starts over). cosmic-ray mutates the source file
@@ -306,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("targets", nargs="*", help=f"targets to run: {', '.join(TARGETS)}")
     parser.add_argument("--all", action="store_true", help="run every target")
     parser.add_argument("--list", action="store_true", help="list the targets and their tests")
-    parser.add_argument("--report", action="store_true", help="only rewrite REPORT.md from results.json")
+    parser.add_argument("--report", action="store_true",
+                        help="recount the targets' sessions against equivalent.toml and rewrite REPORT.md")
     parser.add_argument("--fresh", action="store_true", help="start the targets' sessions over")
     parser.add_argument("--retest-survivors", action="store_true", help="test the survivors again (after new tests)")
     args = parser.parse_args(argv)
@@ -329,8 +330,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {summary['killed']}/{summary['tested']} killed, {summary['survived']} survived "
               f"({summary['equivalent']} equivalent), score {summary['score_percent']} %, "
               f"{summary['seconds_this_run']} s")  # fmt: skip
-    write_report(load_results())
+    if args.report:
+        write_report(resummarised(load_results()))
+    else:
+        write_report(load_results())
     return 0
+
+
+def resummarised(results: dict) -> dict:
+    """``results`` with each target that has a session here counted again (``equivalent.toml`` may have grown)."""
+    for name, previous in results.items():
+        session = SESSIONS / f"{name}.sqlite"
+        if name in TARGETS and session.exists():
+            kept = {key: previous[key] for key in ("date", "seconds_this_run", "seconds_per_mutant") if key in previous}
+            results[name] = {**summarise(name, TARGETS[name], session), **kept}
+    return results
 
 
 if __name__ == "__main__":
