@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from remyfold.metrics import compare_structures
-from remyfold.metrics.gdt import gdt_scores
+from remyfold.metrics.gdt import gdt_counts, gdt_scores
 from remyfold.io.structure_reader import read_chains
 from remyfold.metrics.structure_pairing import structure_available
 from remyfold.metrics.lddt import SYMMETRIC_ATOMS, lddt, resolve_symmetric_atoms, symmetric_lddt
@@ -122,6 +122,28 @@ def test_displaced_quarter_gives_hand_computed_gdt_and_tm():
     d0 = tm_d0(120)
     # The 30 moved residues contribute a little (they are ~30 Å off), the rest exactly 1 each.
     assert 90 / 120 < result.tm_score < (90 + 30 / (1 + (20 / d0) ** 2)) / 120
+
+
+def test_plain_tm_search_refuses_empty_or_mismatched_pairs():
+    with pytest.raises(ValueError, match="need matching non-empty"):
+        tm_score_search_plain(np.zeros((0, 3)), np.zeros((0, 3)), 5)
+    with pytest.raises(ValueError, match="need matching non-empty"):
+        tm_score_search_plain(np.zeros((4, 3)), np.zeros((5, 3)), 5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_plain_tm_search_of_one_to_three_exact_pairs(n):
+    """Fewer than 4 pairs: every pair is kept; each scores 1, normalised by the reference length 10."""
+    reference = chain_trace(n, np.random.default_rng(n))
+    result = tm_score_search_plain(reference + 5.0, reference, 10)
+    assert result.tm_score == pytest.approx(n / 10)
+    assert (result.gdt_ts, result.gdt_ha) == pytest.approx((n / 10, n / 10))
+
+
+def test_gdt_counts_include_each_cutoff_and_count_per_superposition():
+    # Two superpositions [B=2, n=6]: a residue at exactly a cutoff counts for it (<=, as TMscore does).
+    distances = np.array([[0.5, 1.0, 2.0, 4.0, 8.0, 8.01], [0.0, 0.0, 0.51, 9.0, 9.0, 9.0]])
+    assert gdt_counts(distances).tolist() == [[1, 2, 3, 4, 5], [2, 3, 3, 3, 3]]
 
 
 def test_gdt_scores_average_the_right_cutoffs():
