@@ -127,8 +127,9 @@ def test_displaced_quarter_gives_hand_computed_gdt_and_tm():
 def test_plain_tm_search_refuses_empty_or_mismatched_pairs():
     with pytest.raises(ValueError, match="need matching non-empty"):
         tm_score_search_plain(np.zeros((0, 3)), np.zeros((0, 3)), 5)
-    with pytest.raises(ValueError, match="need matching non-empty"):
-        tm_score_search_plain(np.zeros((4, 3)), np.zeros((5, 3)), 5)
+    for model_n, reference_n in ((4, 5), (5, 4)):
+        with pytest.raises(ValueError, match="need matching non-empty"):
+            tm_score_search_plain(np.zeros((model_n, 3)), np.zeros((reference_n, 3)), 5)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
@@ -138,6 +139,36 @@ def test_plain_tm_search_of_one_to_three_exact_pairs(n):
     result = tm_score_search_plain(reference + 5.0, reference, 10)
     assert result.tm_score == pytest.approx(n / 10)
     assert (result.gdt_ts, result.gdt_ha) == pytest.approx((n / 10, n / 10))
+
+
+def test_plain_tm_search_close_pairs_raise_the_cutoff_by_half_angstroms_until_three():
+    """TMscore's pair selection: distances below the cutoff (3.5 Å here); a row with fewer than 3 gets the
+    smallest cutoff 3.5 + 0.5 k above its third-smallest distance; with 3 pairs or fewer in all, no raise,
+    and a row that selects nothing takes every pair."""
+    from remyfold.metrics.tmscore import _close_pairs
+
+    rows = np.array([[1.0, 2.0, 3.0, 6.0, 9.0],  # three below: as is
+                     [1.0, 4.2, 4.7, 6.0, 9.0],  # one below: third 4.7 -> 5.0
+                     [1.0, 2.0, 4.2, 6.0, 9.0],  # two below: third 4.2 -> 4.5
+                     [1.0, 2.0, 4.2, 4.5, 9.0],  # 4.5 is not below 4.5
+                     [1.0, 2.0, 3.5, 3.6, 9.0],  # 3.5 is not below 3.5: third 3.5 -> 4.0
+                     [9.0, 4.2, 1.0, 6.0, 4.7]])  # unsorted: third 4.7 -> 5.0  # fmt: skip
+    expected = [[1, 1, 1, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [0, 1, 1, 0, 1]]
+    assert _close_pairs(rows, 3.5).astype(int).tolist() == expected
+    assert _close_pairs(np.array([[1.0, 5.0, 6.0]]), 3.5).tolist() == [[True, False, False]]  # 3 pairs: no raise
+    assert _close_pairs(np.array([[1.0, 5.0]]), 3.5).tolist() == [[True, False]]
+    assert _close_pairs(np.array([[5.0, 6.0]]), 3.5).tolist() == [[True, True]]  # nothing selected: every pair
+
+
+def test_plain_and_fast_tm_search_agree_for_a_long_reference():
+    """A reference of 1000 residues: d0 = 10.5 Å, so the search distance is capped at 8 Å in both engines."""
+    rng = np.random.default_rng(12)
+    reference = chain_trace(80, rng)
+    model = reference @ random_rotation(rng).T + rng.normal(size=(80, 3)) * 4.0
+    model[40:] += 9.0
+    plain, fast = tm_score_search_plain(model, reference, 1000), tm_score_search(model, reference, 1000)
+    assert fast.tm_score == pytest.approx(plain.tm_score, abs=1e-10)
+    assert (fast.gdt_ts, fast.gdt_ha) == (plain.gdt_ts, plain.gdt_ha)
 
 
 def test_gdt_counts_include_each_cutoff_and_count_per_superposition():
