@@ -26,7 +26,7 @@ from remyfold.io.structure_reader import read_chains
 from remyfold.metrics.structure_pairing import structure_available
 from remyfold.metrics.lddt import SYMMETRIC_ATOMS, lddt, resolve_symmetric_atoms, symmetric_lddt
 from remyfold.metrics.superpose import kabsch, superposed_rmsd, transform
-from remyfold.metrics.tmscore import seed_lengths, tm_d0, tm_score_search, tm_score_search_plain
+from remyfold.metrics.tmscore import MAX_ITERATIONS, seed_lengths, tm_d0, tm_score_search, tm_score_search_plain
 from structure_data import package_dir, require_in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +89,16 @@ def test_d0_and_seed_lengths_follow_tmscore():
     assert seed_lengths(10) == [10, 5, 4]
     assert seed_lengths(3) == [3]
     assert seed_lengths(400) == [400, 200, 100, 50, 25, 4]
+    assert MAX_ITERATIONS == 20  # TMscore's iteration limit per seed
+
+
+def test_tm_result_is_immutable():
+    import dataclasses
+
+    reference = chain_trace(10, np.random.default_rng(1))
+    result = tm_score_search(reference, reference, 10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.tm_score = 0.0
 
 
 def test_identical_and_moved_copies_score_one():
