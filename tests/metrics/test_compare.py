@@ -215,3 +215,25 @@ def test_correspondences_are_immutable(data):
     assert layout.aligned.tolist() == list(range(chain.length)) and len(layout.reference_ca) == chain.length
     with pytest.raises(dataclasses.FrozenInstanceError):
         layout.aligned = None
+
+
+def test_a_two_model_reference_says_which_model_was_used(data, tmp_path):
+    import gemmi
+
+    structure = gemmi.read_structure(str(data / "1hvr.pdb"))
+    structure.add_model(structure[0])
+    structure.renumber_models()
+    reference = tmp_path / "two_models.pdb"
+    structure.write_pdb(str(reference))
+    result = compare_structures(data / "1hvr.pdb", reference)
+    assert result["reference_models"] == 2 and result["tm_score"] == pytest.approx(1.0)
+    assert "the reference has 2 models; model 1 was used" in result["warnings"]
+    assert not any("models" in warning for warning in compare_structures(data / "1hvr.pdb", data / "1hvr.pdb")["warnings"])
+    with pytest.raises(TypeError):  # options only by name
+        compare_structures(data / "1hvr.pdb", reference, 1)
+
+
+def test_per_residue_values_have_4_decimals_and_none_where_undefined():
+    from remyfold.metrics.compare import _json_list
+
+    assert _json_list(np.array([0.123456, np.nan, 1.0])) == [0.1235, None, 1.0]
