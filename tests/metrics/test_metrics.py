@@ -482,3 +482,17 @@ def test_one_pass_symmetric_lddt_equals_two_passes(data):
     two_pass = lddt(reference.atom_positions, resolved, reference.atom_residue, reference.length)
     assert one_pass.score == pytest.approx(two_pass.score, abs=1e-12)
     np.testing.assert_allclose(one_pass.per_residue, two_pass.per_residue, atol=1e-12)
+
+
+def test_structure_pairing_of_a_chain_with_itself_is_the_identity_and_frozen(data):
+    import dataclasses
+
+    from remyfold.metrics.structure_pairing import tm_align_pairs
+
+    pytest.importorskip("tmtools")
+    (chain, *_) = read_chains(data / "1hvr.pdb")
+    pairs = tm_align_pairs(chain.ca_positions, chain.ca_positions, chain.sequence, chain.sequence)
+    assert pairs.query_residues.tolist() == pairs.target_residues.tolist() == list(range(chain.length))
+    assert pairs.tm_score == pytest.approx(1.0) and pairs.tm_score_query == pytest.approx(1.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pairs.tm_score = 0.0
