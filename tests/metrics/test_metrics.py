@@ -496,3 +496,15 @@ def test_structure_pairing_of_a_chain_with_itself_is_the_identity_and_frozen(dat
     assert pairs.tm_score == pytest.approx(1.0) and pairs.tm_score_query == pytest.approx(1.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         pairs.tm_score = 0.0
+
+
+def test_structure_pairing_without_tmtools_is_a_one_line_input_error(monkeypatch):
+    import sys
+
+    from remyfold.errors import InputError
+    from remyfold.metrics.structure_pairing import EXTRA_HINT, tm_align_pairs
+
+    monkeypatch.setitem(sys.modules, "tmtools", None)  # import tmtools -> ImportError
+    with pytest.raises(InputError, match="remyfold\\[structure\\]") as err:
+        tm_align_pairs(np.zeros((3, 3)), np.zeros((3, 3)), "AAA", "AAA")
+    assert str(err.value) == EXTRA_HINT
