@@ -508,3 +508,35 @@ def test_structure_pairing_without_tmtools_is_a_one_line_input_error(monkeypatch
     with pytest.raises(InputError, match="remyfold\\[structure\\]") as err:
         tm_align_pairs(np.zeros((3, 3)), np.zeros((3, 3)), "AAA", "AAA")
     assert str(err.value) == EXTRA_HINT
+
+
+def test_kabsch_rmsd_of_a_square_twice_the_size_is_one():
+    """Four points at distance 1 from the centre against the same square at distance 2: every point is 1 Å off."""
+    mobile = np.array([[1.0, 0, 0], [-1.0, 0, 0], [0, 1.0, 0], [0, -1.0, 0]])
+    assert superposed_rmsd(mobile, 2.0 * mobile) == pytest.approx(1.0)
+
+
+def test_fast_tm_search_close_pairs_equal_the_plain_ones():
+    """The fast engine's pair selection (on squared distances) against the plain one, on the hand-made rows of
+    the plain test (edges at 3.5 and 4.5 Å) and on random rows, several of them with fewer than 3 close pairs."""
+    from remyfold.metrics.tmscore import _close_pairs
+    from remyfold.metrics.tmscore_fast import _Search
+
+    rng = np.random.default_rng(8)
+    rows = np.concatenate([np.array([[1.0, 2.0, 3.0, 6.0, 9.0], [1.0, 4.2, 4.7, 6.0, 9.0], [1.0, 2.0, 4.2, 6.0, 9.0],
+                                     [1.0, 2.0, 4.2, 4.5, 9.0], [1.0, 2.0, 3.5, 3.6, 9.0], [9.0, 4.2, 4.7, 6.0, 1.0]]),
+                           rng.uniform(0.0, 12.0, size=(40, 5))])  # fmt: skip
+    search = _Search(np.zeros((5, 3)), np.zeros((5, 3)), 10)
+    for cutoff in (3.5, 4.5, 6.5):
+        np.testing.assert_array_equal(search.close_pairs(rows**2, cutoff), _close_pairs(rows, cutoff))
+
+
+def test_fast_tm_search_refuses_empty_or_mismatched_pairs_and_scores_one_to_three_pairs():
+    for model_n, reference_n in ((0, 0), (4, 5), (5, 4)):
+        with pytest.raises(ValueError, match="need matching non-empty"):
+            tm_score_search(np.zeros((model_n, 3)), np.zeros((reference_n, 3)), 5)
+    for n in (1, 2, 3):
+        reference = chain_trace(n, np.random.default_rng(n))
+        result = tm_score_search(reference + 5.0, reference, 10)
+        assert result.tm_score == pytest.approx(n / 10)
+        assert (result.gdt_ts, result.gdt_ha) == pytest.approx((n / 10, n / 10))
