@@ -152,3 +152,143 @@ def test_protein_elements_inferred_without_element_columns(data):
     assert {a.element.name for a in atoms} == {"C", "N", "O", "S"}
     assert [ch.name for ch in protein.structure[0]] == ["A"] and protein.chain_labels == {"A": "4AKE"}
     assert sum(len(ch) for ch in protein.structure[0]) == 214
+
+
+def with_altloc_and_segment(line: str, altloc: str = " ", segment: str = "") -> str:
+    """``line`` with an alternative-location flag (column 17) and a segment id (columns 73-76)."""
+    return f"{line[:16]}{altloc}{line[17:72]}{segment:<4s}{line[76:]}"
+
+
+def backbone(serial: int, residue: str, chain: str, number: int, x: float, altloc=" ", segment=""):
+    """N, CA, C of one residue at ``x`` (3 PDB lines)."""
+    return [with_altloc_and_segment(atom_line(serial + i, name, residue, chain, number, (x + 1.2 * i, 0.0, 0.0)),
+                                    altloc, segment) for i, name in enumerate(("N", "CA", "C"))]  # fmt: skip
+
+
+@pytest.mark.parametrize("segment", ["", "PROA"])
+def test_an_alternative_residue_of_one_number_is_dropped_not_another_number(tmp_path, segment):
+    """Microheterogeneity: ALA 1 (altloc A) and GLY 1 (altloc B) are one position, the first kept; SER 2,
+    all of whose atoms have altloc A too, is the next residue, not an alternative."""
+    lines = (backbone(1, "ALA", "A", 1, 0.0, "A", segment) + backbone(4, "GLY", "A", 1, 0.3, "B", segment)
+             + backbone(7, "SER", "A", 2, 4.0, "A", segment) + backbone(10, "THR", "A", 3, 8.0, " ", segment))  # fmt: skip
+    path = tmp_path / "micro.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert (chain.sequence, chain.residue_numbers.tolist()) == ("AST", [1, 2, 3])
+
+
+@pytest.mark.parametrize("first, second", [("PROA", "PROB"), ("PROB", "PROA")])
+def test_residue_1_of_two_segments_is_not_an_alternative(tmp_path, first, second):
+    """A blank chain with two segments of one residue each, both numbered 1, all atoms altloc A:
+    two records, nothing dropped."""
+    lines = backbone(1, "ALA", " ", 1, 0.0, "A", first) + backbone(4, "GLY", " ", 1, 9.0, "A", second)
+    path = tmp_path / "segments.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    chains = read_chains(path)
+    assert [(c.chain_id, c.sequence) for c in chains] == [(first, "A"), (second, "G")]
+
+
+def test_without_seqres_there_is_no_full_sequence_and_label_seq_is_minus_one(tmp_path):
+    path = tmp_path / "plain.pdb"
+    path.write_text("\n".join(backbone(1, "ALA", "A", 5, 0.0) + backbone(4, "GLY", "A", 6, 4.0)) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert chain.full_sequence == "" and chain.label_seq.tolist() == [-1, -1]
+
+
+def test_an_empty_last_model_does_not_hide_the_first(tmp_path):
+    path = tmp_path / "models.pdb"
+    path.write_text("MODEL        1\n" + "\n".join(backbone(1, "ALA", "A", 1, 0.0)) + "\nENDMDL\nMODEL        2\nENDMDL\nEND\n")
+    (chain,) = read_chains(path)
+    assert chain.sequence == "A"
+
+
+def test_an_mmcif_without_atoms_is_an_input_error(tmp_path):
+    path = tmp_path / "empty.cif"
+    path.write_text("data_x\n_cell.length_a 10\n")
+    with pytest.raises(InputError, match="no atoms found"):
+        read_chains(path)
+
+
+def test_the_first_conformer_of_an_atom_is_kept_and_the_atoms_after_it(tmp_path):
+    lines = [atom_line(1, "N", "ALA", "A", 1, (0.0, 0.0, 0.0)),
+             with_altloc_and_segment(atom_line(2, "CA", "ALA", "A", 1, (1.0, 0.0, 0.0)), "A"),
+             with_altloc_and_segment(atom_line(3, "CA", "ALA", "A", 1, (1.5, 0.0, 0.0)), "B"),
+             atom_line(4, "C", "ALA", "A", 1, (2.0, 0.0, 0.0)), atom_line(5, "CB", "ALA", "A", 1, (1.0, 1.0, 0.0))]  # fmt: skip
+    path = tmp_path / "altloc.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert chain.atom_names == ("N", "CA", "C", "CB")
+    np.testing.assert_allclose(chain.ca_positions, [[1.0, 0.0, 0.0]])
+
+
+def test_hydrogens_named_like_hd1_in_an_unknown_residue_without_elements_are_dropped(tmp_path):
+    """gemmi gives ``HD1`` (name from column 13, no element column) element X, not H: the name rule drops it."""
+    names = [" N  ", " CA ", " C  ", "HD1 ", "1HB ", " CB "]
+    lines = [f"HETATM{i + 1:5d} {name} ZAE A   1    {i:8.3f}{0.0:8.3f}{0.0:8.3f}  1.00 10.00"
+             for i, name in enumerate(names)]  # fmt: skip
+    path = tmp_path / "md.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert (chain.sequence, chain.atom_names) == ("X", ("N", "CA", "C", "CB"))
+
+
+def test_records_are_immutable(data):
+    import dataclasses
+
+    chain = read_chains(data / "1hvr.pdb")[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chain.sequence = "X"
+
+
+def test_a_residue_without_ca_is_skipped_and_the_next_one_read(tmp_path):
+    no_ca = [atom_line(4 + i, name, "GLY", "A", 2, (4.0 + i, 0.0, 0.0)) for i, name in enumerate(("N", "C", "O"))]
+    lines = backbone(1, "ALA", "A", 1, 0.0) + no_ca + backbone(7, "SER", "A", 3, 8.0)
+    path = tmp_path / "gap.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert (chain.sequence, chain.residue_numbers.tolist()) == ("AS", [1, 3])
+
+
+def test_model_0_does_not_exist(data):
+    with pytest.raises(InputError, match="model 0 does not exist"):
+        read_chains(data / "nmr_neopetrosiamide.pdb", model_index=0)
+
+
+@pytest.mark.parametrize("residue, names, letter, expected", [
+    ("MSE", ["N", "CA", "C", "O", "CB", "CG", "SE", "CE"], "M", ("N", "CA", "C", "O", "CB", "CG", "SD", "CE")),
+    ("SEP", ["N", "CA", "C", "O", "CB", "OG", "P", "O1P"], "S", ("N", "CA", "C", "O", "CB", "OG")),
+])  # fmt: skip
+def test_modified_residues_take_their_parents_atom_names(tmp_path, residue, names, letter, expected):
+    """Selenomethionine's SE is methionine's SD; phosphoserine's phosphate is not serine's and is left out."""
+    lines = [atom_line(i + 1, name, residue, "A", 1, (1.5 * i, 0.0, 0.0), het=True) for i, name in enumerate(names)]
+    path = tmp_path / "modified.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    (chain,) = read_chains(path)
+    assert chain.sequence == letter and chain.atom_names == expected
+
+
+def test_full_sequence_and_label_seq_from_the_entity(data):
+    """3PWP's mmCIF: each residue's letter sits at its label_seq position of the entity's full sequence."""
+    for chain in read_chains(data / "mmcif" / "3PWP.cif.gz"):
+        assert chain.full_sequence and set(chain.full_sequence) <= set("ACDEFGHIKLMNPQRSTVWYX")
+        assert chain.label_seq.min() >= 1
+        assert "".join(chain.full_sequence[i - 1] for i in chain.label_seq.tolist()) == chain.sequence
+
+
+def test_a_chain_spanning_two_entities_has_no_full_sequence(tmp_path):
+    """SEQRES gives chain A the full sequence AGS; an mmCIF whose chain A also holds entity 2 (WW) is ambiguous: ""."""
+    import gemmi
+
+    seqres = ["SEQRES   1 A    3  ALA GLY SER", "SEQRES   1 B    2  TRP TRP"]
+    lines = (seqres + backbone(1, "ALA", "A", 1, 0.0) + backbone(4, "GLY", "A", 2, 4.0) + backbone(7, "SER", "A", 3, 8.0)
+             + ["TER"] + backbone(10, "TRP", "B", 11, 12.0) + backbone(13, "TRP", "B", 12, 16.0) + ["TER"])  # fmt: skip
+    path = tmp_path / "seqres.pdb"
+    path.write_text("\n".join(lines) + "\nEND\n")
+    assert [c.full_sequence for c in read_chains(path)] == ["AGS", "WW"]
+    structure = gemmi.read_structure(str(path))
+    structure.setup_entities()
+    structure[0][1].name = "A"  # author chain A over two label chains (entities 1 and 2)
+    merged = tmp_path / "merged.cif"
+    merged.write_text(structure.make_mmcif_document().as_string())
+    (chain,) = read_chains(merged)
+    assert (chain.sequence, chain.full_sequence) == ("AGSWW", "")

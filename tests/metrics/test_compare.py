@@ -182,3 +182,58 @@ def test_cli_rejects_chain_and_chain_map_together(data):
             ]
         )
     assert exit_info.value.code == 2
+
+
+def test_a_model_of_ca_atoms_only_scores_ca_lddt_and_says_so(data):
+    """1HVR chain A against itself with only the model's CA atoms: lDDT is Cα lDDT, and the result says so."""
+    import dataclasses
+
+    from remyfold.metrics.compare import compare_chains
+
+    (reference, *_) = read_chains(data / "1hvr.pdb")
+    ca = reference.ca_atom
+    model = dataclasses.replace(reference, atom_names=("CA",) * len(ca), atom_residue=reference.atom_residue[ca],
+                                atom_positions=reference.atom_positions[ca], atom_b_factors=reference.atom_b_factors[ca],
+                                ca_atom=np.arange(len(ca)))  # fmt: skip
+    result = compare_chains([model], [reference])
+    assert result["lddt_atoms"] == "CA" and result["lddt"] == result["lddt_ca"] == 1.0
+    assert any("Cα atoms only" in warning for warning in result["warnings"])
+    full = compare_chains([reference], [reference])
+    assert full["lddt_atoms"] == "all" and not any("Cα atoms only" in warning for warning in full["warnings"])
+    with pytest.raises(TypeError):  # options only by name
+        compare_chains([reference], [reference], "A")
+
+
+def test_correspondences_are_immutable(data):
+    import dataclasses
+
+    from remyfold.metrics.alignment import align_chains
+    from remyfold.metrics.compare import build_correspondence
+
+    (chain, *_) = read_chains(data / "1hvr.pdb")
+    layout = build_correspondence([align_chains(chain, chain)])
+    assert layout.aligned.tolist() == list(range(chain.length)) and len(layout.reference_ca) == chain.length
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layout.aligned = None
+
+
+def test_a_two_model_reference_says_which_model_was_used(data, tmp_path):
+    import gemmi
+
+    structure = gemmi.read_structure(str(data / "1hvr.pdb"))
+    structure.add_model(structure[0])
+    structure.renumber_models()
+    reference = tmp_path / "two_models.pdb"
+    structure.write_pdb(str(reference))
+    result = compare_structures(data / "1hvr.pdb", reference)
+    assert result["reference_models"] == 2 and result["tm_score"] == pytest.approx(1.0)
+    assert "the reference has 2 models; model 1 was used" in result["warnings"]
+    assert not any("models" in warning for warning in compare_structures(data / "1hvr.pdb", data / "1hvr.pdb")["warnings"])
+    with pytest.raises(TypeError):  # options only by name
+        compare_structures(data / "1hvr.pdb", reference, 1)
+
+
+def test_per_residue_values_have_4_decimals_and_none_where_undefined():
+    from remyfold.metrics.compare import _json_list
+
+    assert _json_list(np.array([0.123456, np.nan, 1.0])) == [0.1235, None, 1.0]

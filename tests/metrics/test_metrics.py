@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 
 from remyfold.metrics import compare_structures
-from remyfold.metrics.gdt import gdt_scores
+from remyfold.metrics.gdt import gdt_counts, gdt_scores
 from remyfold.io.structure_reader import read_chains
 from remyfold.metrics.structure_pairing import structure_available
 from remyfold.metrics.lddt import SYMMETRIC_ATOMS, lddt, resolve_symmetric_atoms, symmetric_lddt
 from remyfold.metrics.superpose import kabsch, superposed_rmsd, transform
-from remyfold.metrics.tmscore import seed_lengths, tm_d0, tm_score_search, tm_score_search_plain
+from remyfold.metrics.tmscore import MAX_ITERATIONS, seed_lengths, tm_d0, tm_score_search, tm_score_search_plain
 from structure_data import package_dir, require_in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +89,16 @@ def test_d0_and_seed_lengths_follow_tmscore():
     assert seed_lengths(10) == [10, 5, 4]
     assert seed_lengths(3) == [3]
     assert seed_lengths(400) == [400, 200, 100, 50, 25, 4]
+    assert MAX_ITERATIONS == 20  # TMscore's iteration limit per seed
+
+
+def test_tm_result_is_immutable():
+    import dataclasses
+
+    reference = chain_trace(10, np.random.default_rng(1))
+    result = tm_score_search(reference, reference, 10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.tm_score = 0.0
 
 
 def test_identical_and_moved_copies_score_one():
@@ -122,6 +132,59 @@ def test_displaced_quarter_gives_hand_computed_gdt_and_tm():
     d0 = tm_d0(120)
     # The 30 moved residues contribute a little (they are ~30 Å off), the rest exactly 1 each.
     assert 90 / 120 < result.tm_score < (90 + 30 / (1 + (20 / d0) ** 2)) / 120
+
+
+def test_plain_tm_search_refuses_empty_or_mismatched_pairs():
+    with pytest.raises(ValueError, match="need matching non-empty"):
+        tm_score_search_plain(np.zeros((0, 3)), np.zeros((0, 3)), 5)
+    for model_n, reference_n in ((4, 5), (5, 4)):
+        with pytest.raises(ValueError, match="need matching non-empty"):
+            tm_score_search_plain(np.zeros((model_n, 3)), np.zeros((reference_n, 3)), 5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_plain_tm_search_of_one_to_three_exact_pairs(n):
+    """Fewer than 4 pairs: every pair is kept; each scores 1, normalised by the reference length 10."""
+    reference = chain_trace(n, np.random.default_rng(n))
+    result = tm_score_search_plain(reference + 5.0, reference, 10)
+    assert result.tm_score == pytest.approx(n / 10)
+    assert (result.gdt_ts, result.gdt_ha) == pytest.approx((n / 10, n / 10))
+
+
+def test_plain_tm_search_close_pairs_raise_the_cutoff_by_half_angstroms_until_three():
+    """TMscore's pair selection: distances below the cutoff (3.5 Å here); a row with fewer than 3 gets the
+    smallest cutoff 3.5 + 0.5 k above its third-smallest distance; with 3 pairs or fewer in all, no raise,
+    and a row that selects nothing takes every pair."""
+    from remyfold.metrics.tmscore import _close_pairs
+
+    rows = np.array([[1.0, 2.0, 3.0, 6.0, 9.0],  # three below: as is
+                     [1.0, 4.2, 4.7, 6.0, 9.0],  # one below: third 4.7 -> 5.0
+                     [1.0, 2.0, 4.2, 6.0, 9.0],  # two below: third 4.2 -> 4.5
+                     [1.0, 2.0, 4.2, 4.5, 9.0],  # 4.5 is not below 4.5
+                     [1.0, 2.0, 3.5, 3.6, 9.0],  # 3.5 is not below 3.5: third 3.5 -> 4.0
+                     [9.0, 4.2, 1.0, 6.0, 4.7]])  # unsorted: third 4.7 -> 5.0  # fmt: skip
+    expected = [[1, 1, 1, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [0, 1, 1, 0, 1]]
+    assert _close_pairs(rows, 3.5).astype(int).tolist() == expected
+    assert _close_pairs(np.array([[1.0, 5.0, 6.0]]), 3.5).tolist() == [[True, False, False]]  # 3 pairs: no raise
+    assert _close_pairs(np.array([[1.0, 5.0]]), 3.5).tolist() == [[True, False]]
+    assert _close_pairs(np.array([[5.0, 6.0]]), 3.5).tolist() == [[True, True]]  # nothing selected: every pair
+
+
+def test_plain_and_fast_tm_search_agree_for_a_long_reference():
+    """A reference of 1000 residues: d0 = 10.5 Å, so the search distance is capped at 8 Å in both engines."""
+    rng = np.random.default_rng(12)
+    reference = chain_trace(80, rng)
+    model = reference @ random_rotation(rng).T + rng.normal(size=(80, 3)) * 4.0
+    model[40:] += 9.0
+    plain, fast = tm_score_search_plain(model, reference, 1000), tm_score_search(model, reference, 1000)
+    assert fast.tm_score == pytest.approx(plain.tm_score, abs=1e-10)
+    assert (fast.gdt_ts, fast.gdt_ha) == (plain.gdt_ts, plain.gdt_ha)
+
+
+def test_gdt_counts_include_each_cutoff_and_count_per_superposition():
+    # Two superpositions [B=2, n=6]: a residue at exactly a cutoff counts for it (<=, as TMscore does).
+    distances = np.array([[0.5, 1.0, 2.0, 4.0, 8.0, 8.01], [0.0, 0.0, 0.51, 9.0, 9.0, 9.0]])
+    assert gdt_counts(distances).tolist() == [[1, 2, 3, 4, 5], [2, 3, 3, 3, 3]]
 
 
 def test_gdt_scores_average_the_right_cutoffs():
@@ -419,3 +482,61 @@ def test_one_pass_symmetric_lddt_equals_two_passes(data):
     two_pass = lddt(reference.atom_positions, resolved, reference.atom_residue, reference.length)
     assert one_pass.score == pytest.approx(two_pass.score, abs=1e-12)
     np.testing.assert_allclose(one_pass.per_residue, two_pass.per_residue, atol=1e-12)
+
+
+def test_structure_pairing_of_a_chain_with_itself_is_the_identity_and_frozen(data):
+    import dataclasses
+
+    from remyfold.metrics.structure_pairing import tm_align_pairs
+
+    pytest.importorskip("tmtools")
+    (chain, *_) = read_chains(data / "1hvr.pdb")
+    pairs = tm_align_pairs(chain.ca_positions, chain.ca_positions, chain.sequence, chain.sequence)
+    assert pairs.query_residues.tolist() == pairs.target_residues.tolist() == list(range(chain.length))
+    assert pairs.tm_score == pytest.approx(1.0) and pairs.tm_score_query == pytest.approx(1.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pairs.tm_score = 0.0
+
+
+def test_structure_pairing_without_tmtools_is_a_one_line_input_error(monkeypatch):
+    import sys
+
+    from remyfold.errors import InputError
+    from remyfold.metrics.structure_pairing import EXTRA_HINT, tm_align_pairs
+
+    monkeypatch.setitem(sys.modules, "tmtools", None)  # import tmtools -> ImportError
+    with pytest.raises(InputError, match="remyfold\\[structure\\]") as err:
+        tm_align_pairs(np.zeros((3, 3)), np.zeros((3, 3)), "AAA", "AAA")
+    assert str(err.value) == EXTRA_HINT
+
+
+def test_kabsch_rmsd_of_a_square_twice_the_size_is_one():
+    """Four points at distance 1 from the centre against the same square at distance 2: every point is 1 Å off."""
+    mobile = np.array([[1.0, 0, 0], [-1.0, 0, 0], [0, 1.0, 0], [0, -1.0, 0]])
+    assert superposed_rmsd(mobile, 2.0 * mobile) == pytest.approx(1.0)
+
+
+def test_fast_tm_search_close_pairs_equal_the_plain_ones():
+    """The fast engine's pair selection (on squared distances) against the plain one, on the hand-made rows of
+    the plain test (edges at 3.5 and 4.5 Å) and on random rows, several of them with fewer than 3 close pairs."""
+    from remyfold.metrics.tmscore import _close_pairs
+    from remyfold.metrics.tmscore_fast import _Search
+
+    rng = np.random.default_rng(8)
+    rows = np.concatenate([np.array([[1.0, 2.0, 3.0, 6.0, 9.0], [1.0, 4.2, 4.7, 6.0, 9.0], [1.0, 2.0, 4.2, 6.0, 9.0],
+                                     [1.0, 2.0, 4.2, 4.5, 9.0], [1.0, 2.0, 3.5, 3.6, 9.0], [9.0, 4.2, 4.7, 6.0, 1.0]]),
+                           rng.uniform(0.0, 12.0, size=(40, 5))])  # fmt: skip
+    search = _Search(np.zeros((5, 3)), np.zeros((5, 3)), 10)
+    for cutoff in (3.5, 4.5, 6.5):
+        np.testing.assert_array_equal(search.close_pairs(rows**2, cutoff), _close_pairs(rows, cutoff))
+
+
+def test_fast_tm_search_refuses_empty_or_mismatched_pairs_and_scores_one_to_three_pairs():
+    for model_n, reference_n in ((0, 0), (4, 5), (5, 4)):
+        with pytest.raises(ValueError, match="need matching non-empty"):
+            tm_score_search(np.zeros((model_n, 3)), np.zeros((reference_n, 3)), 5)
+    for n in (1, 2, 3):
+        reference = chain_trace(n, np.random.default_rng(n))
+        result = tm_score_search(reference + 5.0, reference, 10)
+        assert result.tm_score == pytest.approx(n / 10)
+        assert (result.gdt_ts, result.gdt_ha) == pytest.approx((n / 10, n / 10))

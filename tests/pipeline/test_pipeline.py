@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 from remyfold.errors import InputError, WeightsError
-from remyfold.sequence import FastaRecord
 from remyfold.io.residues import RESTYPES_WITH_X
 from remyfold.pipeline import PredictOptions, run_predict
 from remyfold.prediction import Chain, Prediction
-from remyfold.sequence import CHAIN_IDS, make_batches
+from remyfold.sequence import CHAIN_IDS
 
 FASTA = ">short\nMKV\n>cx complex\nMKVLA:GGW\n>long\nMKVLAAGGWDDEEKK\n"
 
@@ -167,19 +166,6 @@ def test_rerun_over_a_folder_written_before_iptm(tmp_path, fasta, weights_dir):
     results = run_predict([fasta], opts, loader=FakeLoader())
     assert {r.status for r in results} == {"skipped"}
     assert read_summary(opts.out_dir)[1]["iptm"] == ""
-
-
-def record(record_id, sequence):
-    return FastaRecord(record_id, sequence, "x.fa", 1)
-
-
-def test_make_batches_respects_token_budget():
-    records = [record("a", "M" * 10), record("b", "M" * 30), record("c", "M" * 12), record("d", "M" * 200),
-               record("e", "M" * 5 + ":" + "M" * 5)]  # fmt: skip  # e folds as 5 + 25 linker + 5 = 35 tokens
-    # Sorted by folded length 10, 12, 30, 35, 200; a batch holds n records of length <= L while n * L <= budget.
-    assert [[r.id for r in batch] for batch in make_batches(records, 60)] == [["a", "c"], ["b"], ["e"], ["d"]]
-    assert [[r.id for r in batch] for batch in make_batches(records, 100)] == [["a", "c", "b"], ["e"], ["d"]]
-    assert [[r.id for r in batch] for batch in make_batches(records, 10_000)] == [["a", "c", "b", "e", "d"]]
 
 
 def test_failed_batch_is_retried_record_by_record(tmp_path, fasta, weights_dir):
