@@ -94,6 +94,7 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="only rewrite redock.md from the TSV")
     args = parser.parse_args()
     settings = DockSettings()
+    _commit()
     complexes, missing = all_complexes()
     if args.only:
         complexes = [cx for cx in complexes if cx.name in args.only]
@@ -177,7 +178,14 @@ def check_smiles(cx, smiles: str) -> None:
 
 
 def _commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    """The commit this process started at (read once: later commits do not change the code that runs)."""
+    if not _STARTED_AT:
+        _STARTED_AT.append(subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                          text=True).stdout.strip())
+    return _STARTED_AT[0]
+
+
+_STARTED_AT: list[str] = []
 
 
 def read_rows() -> list[dict]:
