@@ -4,9 +4,10 @@ For every complex of ``complexes.py``: strip the ligands and waters, find and
 characterise the cavities once (:func:`remyfold.dock.pockets.find_pockets`),
 then order them by each ranking: ``volume`` (largest first, remyfold's earlier
 order) and the SiteScore-form ``druggability`` score
-(:func:`remyfold.dock.pockets.site_score`) with the size term capped at
-100 Å³ (SiteScore's own cap on site points) and, as a sensitivity check, at
-1000 Å³. Per ranking:
+(:func:`remyfold.dock.pockets.site_score`, remyfold's ranking) with the size
+term capped at 100 Å³ (SiteScore's own cap on site points) and, as checks, at
+1000 Å³, and with SiteMap's Dscore weights (0.094·√n + 0.60·e − 0.324·p, p
+not capped; Halgren 2009). Per ranking:
 
 - top-1: the top pocket's centre within 4 Å of the crystal ligand's centre (DCC <= 4 Å);
 - top-3: one of the top 3 pockets has DCC <= 4 Å;
@@ -41,6 +42,8 @@ RANKINGS = {
     "volume": lambda p: p.volume,
     "druggability (cap 100 Å³)": lambda p: site_score(p.volume, p.enclosure, p.hydropathy, 100.0),
     "druggability (cap 1000 Å³)": lambda p: site_score(p.volume, p.enclosure, p.hydropathy, 1000.0),
+    "Dscore weights (cap 100 Å³)": lambda p: (0.094 * min(p.volume, 100.0) ** 0.5 + 0.60 * p.enclosure
+                                              - 0.324 * max(p.hydropathy, 0.0)),
 }
 
 
@@ -103,6 +106,10 @@ def write(rows: list[dict], missing: list[str]) -> None:
     for r in rows:
         cells = [f"{r[label]['top_dcc']:.1f} / {r[label]['home_rank']}" for label in RANKINGS]
         md.append(f"| {r['name']} | {r['pockets']} | " + " | ".join(cells) + " |")
+    md += ["", "remyfold ranks by `druggability (cap 100 Å³)` (`remyfold.dock.pockets.site_score`): the highest "
+           "top-1 rate above (a tie is broken toward SiteScore, SiteMap's binding-site score, over Dscore, its "
+           "druggability classifier). The set is small: a difference of one complex is one complex. A ligand's "
+           "pocket rank `None`: no pyKVFinder cavity holds the ligand, so no ranking can find it."]
     md += [""] + [f"- not run: {m}" for m in missing]
     (OUT / "pocket_ranking.md").write_text("\n".join(md) + "\n")
 
