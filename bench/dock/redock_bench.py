@@ -20,8 +20,8 @@ Rows are appended to ``bench/results/redock_runs.tsv`` as each run ends; a
 rerun skips the (complex, mode, seed) rows already there with the same
 settings, so an interrupted run resumes. ``--deadline HH:MM`` (UTC) starts no
 run after that time; ``redock.md`` then says the table is partial. Runs go
-seed by seed (all complexes with the first seed, smallest first, then the next
-seed), so a partial table covers as many complexes as possible. Needs
+seed by seed (all complexes with the first seed, smallest ligand first, each in both
+modes, then the next seed), so a partial table covers as many complexes as possible. Needs
 ``remyfold[dock]`` and the complexes' packages (see ``complexes.py``). Run from
 the repo root:
 
@@ -99,7 +99,7 @@ def main() -> int:
     if args.only:
         complexes = [cx for cx in complexes if cx.name in args.only]
     complexes.sort(key=lambda cx: crystal_ligand(cx).GetNumHeavyAtoms())
-    plan = [(seed, mode, cx) for seed in args.seeds for mode in args.modes for cx in complexes]
+    plan = [(seed, mode, cx) for seed in args.seeds for cx in complexes for mode in args.modes]
     if not args.report:
         deadline = _deadline(args.deadline)
         done = {(r["name"], r["mode"], r["seed"]) for r in read_rows() if r["settings"] == _settings_key(settings)}
