@@ -54,7 +54,7 @@ from remyfold.dock.vina_dock import DockSettings  # noqa: E402
 OUT = Path("bench/results")
 RUNS = OUT / "redock_runs.tsv"
 COLUMNS = ("name", "mode", "seed", "heavy_atoms", "top_rmsd", "best_rmsd", "top_vina", "top_pocket",
-           "top_posebusters", "excluded_residues", "seconds", "settings", "commit")
+           "top_posebusters", "excluded_residues", "seconds", "settings", "commit", "error")
 MODES = ("site", "pocket")
 
 PUBLISHED = [
@@ -109,7 +109,7 @@ def main() -> int:
             if deadline is not None and datetime.datetime.now(datetime.timezone.utc) >= deadline:
                 print(f"deadline {args.deadline} UTC reached: no more runs started", flush=True)
                 break
-            row = run_one(cx, mode, seed, settings)
+            row = run_or_record_error(cx, mode, seed, settings)
             append_row(row)
             print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:11]), flush=True)
     write_report(read_rows(), plan, missing, settings)
@@ -127,6 +127,20 @@ def _deadline(text: str | None):
 def _settings_key(settings: DockSettings) -> str:
     return (f"exh{settings.exhaustiveness}/searches{settings.searches}/poses{settings.poses}"
             f"/pockets{DEFAULT_POCKETS}")
+
+
+def run_or_record_error(cx, mode: str, seed: int, settings: DockSettings) -> dict:
+    """:func:`run_one`, or a row that records the one-line error (it counts as a failure in every rate)."""
+    from remyfold.dock.errors import DockError
+
+    start = time.perf_counter()
+    try:
+        return {**run_one(cx, mode, seed, settings), "error": ""}
+    except DockError as err:
+        failed = {c: "-" for c in COLUMNS}
+        return {**failed, "name": cx.name, "mode": mode, "seed": str(seed), "top_pocket": "-",
+                "seconds": f"{time.perf_counter() - start:.0f}", "settings": _settings_key(settings),
+                "commit": _commit(), "error": str(err).replace("\t", " ").splitlines()[0]}
 
 
 def run_one(cx, mode: str, seed: int, settings: DockSettings) -> dict:
@@ -192,7 +206,7 @@ def read_rows() -> list[dict]:
     if not RUNS.exists():
         return []
     lines = RUNS.read_text().splitlines()
-    return [dict(zip(lines[0].split("\t"), line.split("\t"))) for line in lines[1:] if line]
+    return [{"error": "", **dict(zip(lines[0].split("\t"), line.split("\t")))} for line in lines[1:] if line]
 
 
 def append_row(row: dict) -> None:
@@ -210,8 +224,8 @@ def _rates(rows: list[dict]) -> str:
     n = len(rows)
     if not n:
         return "– | – | – | –"
-    top = sum(float(r["top_rmsd"]) <= 2.0 for r in rows)
-    best = sum(float(r["best_rmsd"]) <= 2.0 for r in rows)
+    top = sum(not r["error"] and float(r["top_rmsd"]) <= 2.0 for r in rows)
+    best = sum(not r["error"] and float(r["best_rmsd"]) <= 2.0 for r in rows)
     valid = sum(r["top_posebusters"] == "yes" for r in rows)
     seconds = sum(float(r["seconds"]) for r in rows) / n
     return (f"{top}/{n} ({100 * top / n:.0f} %) | {best}/{n} ({100 * best / n:.0f} %) | "
@@ -238,12 +252,16 @@ def write_report(rows: list[dict], plan: list, missing: list[str], settings: Doc
     for mode in MODES:
         these = [r for r in rows if r["mode"] == mode]
         md.append(f"| {mode} | {len(these)} | {_rates(these)} |")
-    excluded = sum(int(r["excluded_residues"]) for r in rows)
-    md += ["", f"Receptor residues excluded by preparation, all runs: {excluded}.", "",
+    excluded = sum(int(r["excluded_residues"]) for r in rows if not r["error"])
+    errors = [r for r in rows if r["error"]]
+    md += ["", f"Receptor residues excluded by preparation, all runs that docked: {excluded}. Runs that stopped "
+           f"with an error (counted as failures above): {len(errors)}."]
+    md += [f"- {r['name']} {r['mode']} seed {r['seed']}: {r['error']}" for r in errors]
+    md += ["",
            "| complex | mode | seed | heavy atoms | top RMSD (Å) | best RMSD (Å) | Vina (kcal/mol) | top pose's pocket "
            "| PoseBusters | excluded | s | commit |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        md.append("| " + " | ".join(r[c] for c in COLUMNS if c != "settings") + " |")
+        md.append("| " + " | ".join(r[c] for c in COLUMNS if c not in ("settings", "error")) + " |")
     md += [""] + [f"- not run: {m}" for m in missing] + [""] + PUBLISHED
     (OUT / "redock.md").write_text("\n".join(md) + "\n")
 
