@@ -285,7 +285,7 @@ def _warn_excluded(receptor: Receptor, prep: PreparedReceptor, in_box: list[str]
     if not prep.excluded:
         return
     where = f"; {len(in_box)} of them touch the search box ({', '.join(in_box)})" if in_box else "; none in the box"
-    print(f"warning: receptor {receptor.name}: {len(prep.excluded)} residue(s) excluded (no Meeko template): "
+    print(f"warning: receptor {receptor.name}: {len(prep.excluded)} residue(s) excluded (no Meeko template, or not buildable): "
           f"{', '.join(prep.excluded)}{where}", file=sys.stderr)
 
 
