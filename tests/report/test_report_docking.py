@@ -109,3 +109,13 @@ def test_docking_table_shows_the_top_pose_posebusters_verdict(tmp_path):
     html = add_docking("<html><body><main></main></body></html>", load_docking(folder))
     assert "<th>top pose PoseBusters</th>" in html
     assert "<td>pass</td>" in html and '<span class="low">fail</span> (minimum_distance_to_protein)' in html
+
+
+def test_docking_table_says_how_many_pockets_were_docked(tmp_path):
+    folder = write_docking_folder(tmp_path)
+    path = folder / "1a28_A__progesterone.dock.json"
+    record = json.loads(path.read_text())
+    record.update(pocket="2", pockets_docked=[{"rank": 1}, {"rank": 2}, {"rank": 3}])
+    path.write_text(json.dumps(record))
+    html = add_docking("<html><body><main></main></body></html>", load_docking(folder))
+    assert "<td>2 (of 3 docked)</td>" in html and "<td>1</td>" in html  # the other record: one pocket

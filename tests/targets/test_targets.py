@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "remyelination_targets.fasta
 ISSUE_TARGETS = {
     "RXRG": "P48443", "RXRA": "P19793", "CHRM1": "P11229", "PRKAA1": "Q13131", "GPR17": "Q13304",
     "LINGO1": "Q96FE5", "OLIG2": "Q13516", "THRA": "P10827", "THRB": "P10828", "PLP1": "P60201",
-    "MBP": "P02686", "MOG": "Q16653", "MAG": "P20916",
+    "MBP": "P02686", "MOG": "Q16653", "MAG": "P20916", "EBP": None, "CYP51A1": "Q16850", "TM7SF2": None,
 }
 FAKE_SEQ = "MSTNPKPQRKTKRNTNRRPQDVKFPGG"
 

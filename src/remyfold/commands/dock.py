@@ -2,7 +2,9 @@
 
 ``--ligand`` takes catalog drug names (``remyfold targets``), SMILES, ``NAME=SMILES`` or SDF
 files (every molecule of the file), several times or several values each. ``--pocket auto``
-docks into the top-ranked pocket (``remyfold pockets``), ``--pocket N`` into the N-th;
+(the default) docks into each of the ``--pockets N`` (default 3) top-ranked pockets of
+``remyfold pockets`` (druggability order) and ranks the poses across them, ``--pocket N`` into
+the N-th only;
 ``--box CX,CY,CZ,SX,SY,SZ`` gives the search box in Å instead (a negative first number is
 fine: ``--box -4.9,...``); ``--site-ligand``, ``--site-residues`` or ``--site-from`` give a known
 site instead (:mod:`remyfold.dock.site`). Inputs, ligands and the output folder are checked before any
@@ -27,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``dock`` options."""
     from remyfold.dock.box import MAX_SIDE_LIMIT
     from remyfold.dock.ligand_screen import MAX_HEAVY_ATOMS, MAX_ROTATABLE_BONDS
+    from remyfold.dock.runner import DEFAULT_POCKETS
     from remyfold.targets.catalog import load_catalog
 
     parser.usage = "%(prog)s RECEPTOR [RECEPTOR ...] --ligand LIGAND [LIGAND ...] --out DIR [options]"
@@ -42,11 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created; reruns resume)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--pocket", default="auto", metavar="auto|N",
-                       help="dock into the top-ranked pocket (auto) or the N-th (default: auto)")
+                       help="dock into the top-ranked pockets (auto; see --pockets) or the N-th only (default: auto)")
     where.add_argument("--box", metavar="CX,CY,CZ,SX,SY,SZ",
                        help=f"search box centre and side lengths in Å (sides up to {MAX_SIDE_LIMIT:.0f}); "
                        "instead of --pocket")
     _add_site_arguments(where)
+    parser.add_argument("--pockets", type=int, default=None, metavar="N",
+                        help=f"with --pocket auto: dock into the N top-ranked pockets and rank the poses across "
+                        f"them (default: {DEFAULT_POCKETS})")  # fmt: skip
     parser.add_argument("--exhaustiveness", type=int, default=32, metavar="N",
                         help="Vina exhaustiveness (default: 32, the PoseBusters protocol)")
     parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed of the first search (default: 42)")
@@ -109,6 +115,7 @@ def _job(args: argparse.Namespace):
     pocket = args.pocket.strip().lower()
     if pocket != "auto" and not (pocket.isdigit() and int(pocket) >= 1):
         raise DockError(f"--pocket {args.pocket!r}: give auto or a pocket rank (1, 2, ...)")
+    pockets = _pockets(args, pocket)
     settings = DockSettings(args.exhaustiveness, args.seed, args.poses, args.searches, args.cpu)
     prep = PrepSettings(args.ph)
     box = parse_box(args.box) if args.box else None
@@ -126,7 +133,22 @@ def _job(args: argparse.Namespace):
             print(f"remyfold dock: warning: ligand {spec.name}: docking its largest fragment, "
                   f"dropped {' '.join(spec.dropped)}", file=sys.stderr)  # fmt: skip
     return DockJob(receptors=tuple(Path(p) for p in args.receptors), ligands=ligands, out_dir=Path(args.out),
-                   pocket=pocket, box=box, site=site, settings=settings, prep=prep)
+                   pocket=pocket, box=box, site=site, settings=settings, prep=prep, pockets=pockets)
+
+
+def _pockets(args: argparse.Namespace, pocket: str) -> int:
+    """How many top-ranked pockets to dock: ``--pockets`` (only with ``--pocket auto``) or the default."""
+    from remyfold.dock.errors import DockError
+    from remyfold.dock.runner import DEFAULT_POCKETS
+
+    if args.pockets is None:
+        return DEFAULT_POCKETS
+    if pocket != "auto" or args.box or args.site_ligand or args.site_residues or args.site_from:
+        raise DockError(f"--pockets {args.pockets}: only with the pocket found automatically (--pocket auto); "
+                        "drop --pockets or the --pocket N/--box/--site-* option")
+    if args.pockets < 1:
+        raise DockError(f"--pockets {args.pockets}: give how many top-ranked pockets to dock (1, 2, ...)")
+    return args.pockets
 
 
 def _homolog_by_id(value: str) -> str:

@@ -1,8 +1,10 @@
 """``remyfold pockets STRUCTURE``: candidate binding pockets, ranked.
 
-Prints rank, score, centre, volume, lining residues and, for remyfold models,
-the mean Cα pLDDT of the lining residues (flagged ``LOW`` below 70) as a table,
-or as JSON with ``--json``. Needs the ``remyfold[dock]`` extra.
+Prints rank, druggability score (:func:`remyfold.dock.pockets.site_score`) and
+its terms (volume, enclosure, hydropathy), mean depth, centre, lining residues
+and, for remyfold models, the mean Cα pLDDT of the lining residues (flagged
+``LOW`` below 70) as a table, or as JSON with ``--json``. Needs the
+``remyfold[dock]`` extra.
 """
 
 from __future__ import annotations
@@ -46,13 +48,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def pockets_table(pockets: list[dict]) -> str:
-    """A fixed-width table; residues cut to the first eight."""
+    """A fixed-width table (druggability score and its terms: volume, enclosure, hydropathy; depth); residues
+    cut to the first eight."""
     if not pockets:
         return "no pockets found"
-    lines = [f"{'rank':>4}  {'score':>8}  {'centre (Å)':<26}  {'volume(Å³)':>10}  {'pLDDT':>7}  residues"]
+    lines = [f"{'rank':>4}  {'score':>6}  {'centre (Å)':<22}  {'volume(Å³)':>10}  {'enclosure':>9}  {'hydropathy':>10}  "
+             f"{'depth(Å)':>8}  {'pLDDT':>7}  residues"]
     for p in pockets:
         centre = ",".join(f"{v:.1f}" for v in p["centre"])
         plddt = "-" if p["mean_plddt"] is None else f"{p['mean_plddt']:.1f}" + (" LOW" if p["low_confidence"] else "")
         residues = " ".join(p["residues"][:8]) + (f" (+{len(p['residues']) - 8})" if len(p["residues"]) > 8 else "")
-        lines.append(f"{p['rank']:>4}  {p['score']:>8.1f}  {centre:<26}  {p['volume_A3']:>10.1f}  {plddt:>7}  {residues}")
+        lines.append(f"{p['rank']:>4}  {p['score']:>6.3f}  {centre:<22}  {p['volume_A3']:>10.1f}  "
+                     f"{p['enclosure']:>9.2f}  {p['hydropathy']:>10.2f}  {p['depth_mean_A']:>8.2f}  {plddt:>7}  {residues}")
     return "\n".join(lines)

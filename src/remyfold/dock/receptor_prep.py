@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,7 +100,7 @@ def prepare_receptor(structure, name: str, settings: PrepSettings = PrepSettings
     keys = tuple((r.split(":")[0], *_number(r.split(":")[1])) for r in residues if r not in kept)
     remarks = [f"REMARK   prepared: PDBFixer/OpenMM hydrogens at pH {settings.ph:g}, Meeko templates\n"]
     remarks += [f"REMARK   renamed: {item}\n" for item in renamed + more_renamed]
-    remarks += [f"REMARK   excluded by Meeko (no template match): {item}\n" for item in excluded]
+    remarks += [f"REMARK   excluded by Meeko (no template match, or not buildable): {item}\n" for item in excluded]
     return PreparedReceptor("".join(remarks) + pdbqt, excluded, tuple(renamed + more_renamed), added, settings, keys)
 
 
@@ -248,8 +249,44 @@ def _templates():
     return require("meeko").ResidueChemTemplates.create_from_defaults()
 
 
+#: Residues Meeko cannot build (distorted geometry) that are left out, one retry each, before giving up.
+MAX_UNBUILDABLE = 5
+_UNBUILDABLE = re.compile(r"unable to build rdkit mol for residue \S+ corresponding to key (\S+)")
+
+
 def _meeko(pdb: str, bonds_to_delete: list, untemplated: list[str], variants: dict, name: str) -> tuple[str, set[str]]:
-    """Meeko's rigid PDBQT of heavy-atom PDB text, and the ids of the residues it kept."""
+    """Meeko's rigid PDBQT of heavy-atom PDB text, and the ids of the residues it kept.
+
+    A residue Meeko cannot build as a molecule (e.g. a lysine whose side chain folds onto its own
+    backbone) is left out and Meeko run again, up to :data:`MAX_UNBUILDABLE` such residues; the
+    residues left out are then listed like the untemplated ones (not in the kept set).
+    """
+    unbuildable: list[str] = []
+    for _attempt in range(MAX_UNBUILDABLE + 1):
+        try:
+            return _meeko_once(pdb, bonds_to_delete, untemplated, variants, name)
+        except DockError as err:
+            match = _UNBUILDABLE.search(str(err))
+            if match is None or match.group(1) in unbuildable:
+                raise
+            unbuildable.append(match.group(1))
+            pdb = _without_residue(pdb, match.group(1))  # Meeko builds every residue before deleting any
+    raise DockError(f"Meeko could not build more than {MAX_UNBUILDABLE} residues of receptor {name} "
+                    f"({', '.join(unbuildable)}, ...); check the structure's geometry")
+
+
+def _without_residue(pdb: str, key: str) -> str:
+    """PDB text without the atom records of residue ``key`` (``CHAIN:NUMBER[ICODE]``, Meeko's key)."""
+    def key_of(line: str) -> str:
+        return f"{line[21:22].strip()}:{line[22:26].strip()}{line[26:27].strip()}"
+
+    return "".join(line for line in pdb.splitlines(keepends=True)
+                   if not (line.startswith(("ATOM", "HETATM")) and key_of(line) == key))
+
+
+def _meeko_once(pdb: str, bonds_to_delete: list, untemplated: list[str], variants: dict,
+                name: str) -> tuple[str, set[str]]:
+    """One Meeko run (see :func:`_meeko`)."""
     meeko = require("meeko")
     require("rdkit").RDLogger.DisableLog("rdApp.*")
     logging.getLogger("meeko").setLevel(logging.ERROR)

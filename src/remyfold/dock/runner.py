@@ -4,11 +4,15 @@ For each pair ``<receptor>__<ligand>`` in the output folder:
 
 - ``.poses.sdf``: the poses, best first (hydrogens relaxed, see
   :mod:`remyfold.dock.pose_checks`), each with ``vina_score`` (kcal/mol),
-  ``pose_rank``, ``pocket``, ``receptor``, ``ligand`` and ``posebusters_passed``
-  properties;
+  ``pose_rank``, ``pocket`` (the rank of the pocket it was docked in, or
+  ``site``/``box``), ``receptor``, ``ligand`` and ``posebusters_passed``
+  properties. With the pocket found automatically the top ``--pockets`` pockets
+  are each docked and their poses pooled: ranked by Vina score, a pose within
+  1 Å RMSD of a better one dropped, ``--poses`` kept;
 - ``.complex.pdb``: the receptor's protein with the top pose as residue ``LIG``
   (chain ``Z``);
-- ``.dock.json``: the pair's record (box, pocket, lining residues, scores, the
+- ``.dock.json``: the pair's record (box, pocket and lining residues of the top
+  pose, every docked pocket with its box and best score, scores, the
   ``request``: inputs, site choice, search and receptor-preparation settings,
   remyfold/Vina/Meeko/RDKit/PDBFixer/OpenMM versions; whether independent
   searches agree; receptor residues excluded), written last: a pair whose
@@ -36,17 +40,22 @@ from remyfold.dock.pose_checks import check_poses, relax_hydrogens
 from remyfold.dock.receptor import Receptor, load_receptor
 from remyfold.dock.receptor_prep import PrepSettings, PreparedReceptor, receptor_pdbqt
 from remyfold.dock.site import Site, SitePoints, resolve_site
-from remyfold.dock.vina_dock import DockSettings, Pose, dock_pdbqt
+from remyfold.dock.vina_dock import DockSettings, Pose, dock_pdbqt, pool_poses
 from remyfold.io.atomic import write_text_atomic
 
 SUMMARY = "dock_summary.tsv"
 SUMMARY_COLUMNS = ("receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol", "pocket_mean_plddt")
 
 
+#: Pockets docked by default when the site is found automatically (``--pockets``).
+DEFAULT_POCKETS = 3
+
+
 @dataclass(frozen=True)
 class DockJob:
     """What to dock: receptor files, ligands, where (``pocket`` = "auto" or a rank, a fixed ``box``, or a
-    known ``site``: see :mod:`remyfold.dock.site`)."""
+    known ``site``: see :mod:`remyfold.dock.site`). With ``pocket="auto"`` the top ``pockets`` pockets
+    (druggability order, :mod:`remyfold.dock.pockets`) are docked and the poses ranked across them."""
 
     receptors: tuple[Path, ...]
     ligands: tuple[LigandSpec, ...]
@@ -56,6 +65,11 @@ class DockJob:
     site: Site | None = None
     settings: DockSettings = field(default_factory=DockSettings)
     prep: PrepSettings = field(default_factory=PrepSettings)
+    pockets: int = DEFAULT_POCKETS
+
+    def __post_init__(self):
+        if isinstance(self.pockets, bool) or not isinstance(self.pockets, int) or self.pockets < 1:
+            raise DockError(f"--pockets {self.pockets!r}: give how many top-ranked pockets to dock (1, 2, ...)")
 
 
 def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
@@ -102,26 +116,46 @@ def _place_site(site: Site, receptor: Receptor) -> SitePoints:
     return placed
 
 
-def choose_site(
+def choose_sites(
     job: DockJob, receptor: Receptor, pockets: list[Pocket] | SitePoints, extent: float, ligand: str
-) -> tuple[Box, Pocket | None]:
-    """The search box of one pair: ``job.box``, around the given site's points, or around the chosen pocket."""
+) -> list[tuple[Box, Pocket | None]]:
+    """The search boxes of one pair: ``job.box``, around the given site's points, around the chosen pocket,
+    or (``pocket="auto"``) around each of the top ``job.pockets`` pockets."""
     if job.box is not None:
         check_box(job.box, receptor.coords, extent, ligand, receptor.name)
-        return job.box, None
+        return [(job.box, None)]
     if isinstance(pockets, SitePoints):
         box = box_around(pockets.points, extent)
         check_box(box, receptor.coords, extent, ligand, receptor.name)
-        return box, None
+        return [(box, None)]
     if not pockets:
         raise DockError(f"no pocket found in {receptor.name}; give --box CX,CY,CZ,SX,SY,SZ")
-    rank = 1 if job.pocket == "auto" else int(job.pocket)
-    if rank > len(pockets):
-        raise DockError(f"--pocket {rank}: {receptor.name} has only {len(pockets)} pockets (see remyfold pockets)")
-    pocket = pockets[rank - 1]
-    box = box_around(pocket.points, extent)
-    check_box(box, receptor.coords, extent, ligand, receptor.name)
-    return box, pocket
+    if job.pocket == "auto":
+        chosen = pockets[: job.pockets]
+    else:
+        rank = int(job.pocket)
+        if rank > len(pockets):
+            raise DockError(f"--pocket {rank}: {receptor.name} has only {len(pockets)} pockets (see remyfold pockets)")
+        chosen = [pockets[rank - 1]]
+    boxes = []
+    for pocket in chosen:
+        box = box_around(pocket.points, extent)
+        check_box(box, receptor.coords, extent, ligand, receptor.name)
+        boxes.append((box, pocket))
+    return boxes
+
+
+def dock_sites(rec_pdbqt: Path, lig_pdbqt: str, sites: list[tuple[Box, Pocket | None]], settings: DockSettings):
+    """Dock into each site; the poses pooled across them (best first, each tagged with its pocket) and the
+    per-site search results ``[(box, pocket, DockResult)]``."""
+    runs = []
+    for box, pocket in sites:
+        result = dock_pdbqt(rec_pdbqt, lig_pdbqt, box, settings)
+        tagged = [replace(p, pocket=pocket.rank if pocket is not None else None) for p in result.poses]
+        runs.append((box, pocket, replace(result, poses=tagged)))
+    if len(runs) == 1:
+        return runs[0][2].poses, runs
+    return pool_poses([p for _box, _pocket, result in runs for p in result.poses], settings.poses), runs
 
 
 def dock_pair(
@@ -129,18 +163,17 @@ def dock_pair(
     pockets: list[Pocket] | SitePoints,
 ) -> dict:
     """Dock one pair and write its three files (record last)."""
-    extent = ligand_extent(mol)
-    box, pocket = choose_site(job, receptor, pockets, extent, spec.name)
+    sites = choose_sites(job, receptor, pockets, ligand_extent(mol), spec.name)
     rec_pdbqt, prep = prepared
-    excluded_in_box = _excluded_in_box(receptor, prep, box)
+    excluded_in_box = list(dict.fromkeys(r for box, _p in sites for r in _excluded_in_box(receptor, prep, box)))
     _warn_excluded(receptor, prep, excluded_in_box)
-    result = dock_pdbqt(rec_pdbqt, ligand_pdbqt(mol, spec.name), box, job.settings)
-    poses = [replace(p, mol=relax_hydrogens(p.mol)) for p in result.poses]
+    pooled, runs = dock_sites(rec_pdbqt, ligand_pdbqt(mol, spec.name), sites, job.settings)
+    poses = [replace(p, mol=relax_hydrogens(p.mol)) for p in pooled]
     checks = check_poses([p.mol for p in poses], receptor.pdb)
+    box, pocket, result = next(run for run in runs if run[1] is None or run[1].rank == poses[0].pocket)
     _warn_disagreement(receptor, spec, result)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
-    pocket_label = str(pocket.rank) if pocket is not None else "site" if job.site is not None else "box"
-    write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, pocket_label, checks))
+    write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, _site_label(job), checks))
     write_text_atomic(f"{stem}.complex.pdb", complex_pdb(receptor, poses[0]))
     lining = pocket.residues if pocket is not None else receptor.lining_residues(box.centre, min(box.size) / 2)
     record = {
@@ -148,20 +181,37 @@ def dock_pair(
         "receptor_path": str(receptor.path),
         "ligand": spec.name,
         "smiles": spec.smiles,
-        "pocket": pocket_label,
+        "pocket": str(pocket.rank) if pocket is not None else _site_label(job),
         "box": {"centre": list(box.centre), "size": list(box.size)},
         "site": pockets.details if isinstance(pockets, SitePoints) else None,
         "pocket_residues": [f"{c}:{receptor.residue_names[(c, n, i)]}{n}{i}" for c, n, i in lining],
         "pocket_mean_plddt": pocket.mean_plddt if pocket is not None else receptor.mean_plddt(lining),
+        "pockets_docked": [_docked_pocket(receptor, p, b, r) for b, p, r in runs if p is not None],
         "settings": job.settings.as_dict(),
         "request": pair_request(job, receptor, spec),
         "searches": result.as_dict(),
         "receptor_prep": {**prep.as_dict(), "excluded_residues_in_box": excluded_in_box},
-        "poses": [{"rank": p.rank, "vina_kcal_mol": p.score, "seed": p.seed, "posebusters": check}
-                  for p, check in zip(poses, checks)],
+        "poses": [{"rank": p.rank, "vina_kcal_mol": p.score, "seed": p.seed, "pocket": _pose_label(job, p),
+                   "posebusters": check} for p, check in zip(poses, checks)],
     }
     write_text_atomic(f"{stem}.dock.json", json.dumps(record, indent=1) + "\n")
     return record
+
+
+def _site_label(job: DockJob) -> str:
+    """``site`` or ``box`` for a given site; empty for pockets (each pose then names its own)."""
+    return "site" if job.site is not None else "box" if job.box is not None else ""
+
+
+def _pose_label(job: DockJob, pose: Pose) -> str:
+    """The pocket rank a pose was docked in, or ``site``/``box``."""
+    return str(pose.pocket) if pose.pocket is not None else _site_label(job)
+
+
+def _docked_pocket(receptor: Receptor, pocket: Pocket, box: Box, result) -> dict:
+    """One docked pocket in the record: its description, box, best score and search agreement."""
+    return {**pocket.as_dict(receptor), "box": {"centre": list(box.centre), "size": list(box.size)},
+            "best_vina_kcal_mol": result.poses[0].score, "searches": result.as_dict()}
 
 
 def pair_request(job: DockJob, receptor: Receptor, spec: LigandSpec) -> dict:
@@ -184,7 +234,11 @@ def _site_request(job: DockJob) -> dict:
     """The site choice of a request: the given site (with its file's digest), the box, or the pocket."""
     if job.site is not None:
         return job.site.request()
-    return {"pocket": job.pocket} if job.box is None else {"box": [*job.box.centre, *job.box.size]}
+    if job.box is not None:
+        return {"box": [*job.box.centre, *job.box.size]}
+    if job.pocket == "auto":
+        return {"pocket": "auto", "pockets": job.pockets, "ranking": "druggability"}
+    return {"pocket": job.pocket, "ranking": "druggability"}
 
 
 def software_versions() -> dict:
@@ -231,15 +285,16 @@ def _warn_excluded(receptor: Receptor, prep: PreparedReceptor, in_box: list[str]
     if not prep.excluded:
         return
     where = f"; {len(in_box)} of them touch the search box ({', '.join(in_box)})" if in_box else "; none in the box"
-    print(f"warning: receptor {receptor.name}: {len(prep.excluded)} residue(s) excluded (no Meeko template): "
+    print(f"warning: receptor {receptor.name}: {len(prep.excluded)} residue(s) excluded (no Meeko template, or not buildable): "
           f"{', '.join(prep.excluded)}{where}", file=sys.stderr)
 
 
 POSE_PROPERTIES = ("receptor", "ligand", "pocket", "pose_rank", "vina_score", "posebusters_passed")
 
 
-def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str, checks: list[dict]) -> str:
-    """SDF text of the poses with their scores and PoseBusters verdicts as properties, written by ``SDWriter``."""
+def poses_sdf(poses: list[Pose], receptor: str, ligand: str, site: str, checks: list[dict]) -> str:
+    """SDF text of the poses with their scores, pockets and PoseBusters verdicts as properties, written by
+    ``SDWriter`` (``pocket``: the rank of the pocket the pose was docked in, else ``site``, ``site`` or ``box``)."""
     import io
 
     from rdkit import Chem
@@ -250,6 +305,7 @@ def poses_sdf(poses: list[Pose], receptor: str, ligand: str, pocket: str, checks
     for pose, check in zip(poses, checks):
         mol = Chem.Mol(pose.mol)
         mol.SetProp("_Name", f"{ligand} pose {pose.rank} in {receptor}")
+        pocket = str(pose.pocket) if pose.pocket is not None else site
         values = (receptor, ligand, pocket, str(pose.rank), f"{pose.score:.3f}", "yes" if check["passed"] else "no")
         for key, value in zip(POSE_PROPERTIES, values):
             mol.SetProp(key, value)
@@ -291,7 +347,7 @@ def summary_rows(out_dir: Path, receptors: list[str], ligands: list[str]) -> lis
         for ligand in ligands:
             record = json.loads((out_dir / f"{receptor}__{ligand}.dock.json").read_text())
             for pose in record["poses"]:
-                rows.append({"receptor": receptor, "ligand": ligand, "pocket": record["pocket"],
+                rows.append({"receptor": receptor, "ligand": ligand, "pocket": pose.get("pocket", record["pocket"]),
                              "pose_rank": pose["rank"], "vina_kcal_mol": pose["vina_kcal_mol"],
                              "pocket_mean_plddt": record["pocket_mean_plddt"]})
     return rows

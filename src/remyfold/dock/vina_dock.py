@@ -55,12 +55,14 @@ class DockSettings:
 
 @dataclass(frozen=True)
 class Pose:
-    """A docked pose: rank (1 = best), Vina score (kcal/mol), the molecule with hydrogens, the search's seed."""
+    """A docked pose: rank (1 = best), Vina score (kcal/mol), the molecule with hydrogens, the search's seed,
+    and the rank of the pocket it was docked in (``None``: a given box or site)."""
 
     rank: int
     score: float
     mol: object
     seed: int = 0
+    pocket: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,20 @@ def dock_pdbqt(receptor_pdbqt: Path, ligand_pdbqt: str, box: Box, settings: Dock
 
     runs = [_search(receptor_pdbqt, ligand_pdbqt, box, settings, settings.seed + k) for k in range(settings.searches)]
     top_rmsd = tuple(heavy_atom_rmsd(run[0].mol, runs[0][0].mol) for run in runs[1:])
+    return DockResult(pool_poses([p for run in runs for p in run], settings.poses), top_rmsd)
+
+
+def pool_poses(poses: list[Pose], keep: int) -> list[Pose]:
+    """The ``keep`` best poses by score, re-ranked from 1; a pose within 1 Å RMSD of a better one is dropped."""
+    from dataclasses import replace
+
+    from remyfold.dock.redock import heavy_atom_rmsd
+
     pooled: list[Pose] = []
-    for pose in sorted((p for run in runs for p in run), key=lambda p: p.score):
-        if len(pooled) < settings.poses and all(heavy_atom_rmsd(pose.mol, kept.mol) > DUPLICATE_RMSD for kept in pooled):
+    for pose in sorted(poses, key=lambda p: p.score):
+        if len(pooled) < keep and all(heavy_atom_rmsd(pose.mol, kept.mol) > DUPLICATE_RMSD for kept in pooled):
             pooled.append(pose)
-    return DockResult([Pose(rank, p.score, p.mol, p.seed) for rank, p in enumerate(pooled, start=1)], top_rmsd)
+    return [replace(p, rank=rank) for rank, p in enumerate(pooled, start=1)]
 
 
 def _search(receptor_pdbqt: Path, ligand_pdbqt: str, box: Box, settings: DockSettings, seed: int) -> list[Pose]:

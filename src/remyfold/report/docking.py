@@ -2,7 +2,8 @@
 
 ``load_docking(dir)`` reads the ``*.dock.json`` records and ``*.complex.pdb``
 files that ``remyfold dock`` writes; ``add_docking(html, pairs)`` inserts a
-"Docking" section (table of receptor, ligand, pocket, top Vina score, pocket
+"Docking" section (table of receptor, ligand, the top pose's pocket (and how many pockets were
+docked when the site was found automatically), top Vina score, pocket
 mean pLDDT (Cα), the top pose's PoseBusters verdict, lining residues; a pair selector; a 3Dmol.js view with the
 ligand as sticks and the pocket residues as thin sticks) before ``</main>``,
 and its data and script before ``</body>``. Text from files is escaped; the
@@ -95,8 +96,14 @@ def _row(index: int, pair: DockedPair) -> str:
     residues = ", ".join(r.get("pocket_residues", [])[:12])
     more = len(r.get("pocket_residues", [])) - 12
     return (f'<tr data-pair="{index}"><td>{escape(r["receptor"])}</td><td>{escape(r["ligand"])}</td>'
-            f'<td>{escape(str(r["pocket"]))}</td><td>{top["vina_kcal_mol"]:.2f}</td><td>{plddt_cell}</td><td>{checks}</td>'
+            f'<td>{_pocket_cell(r)}</td><td>{top["vina_kcal_mol"]:.2f}</td><td>{plddt_cell}</td><td>{checks}</td>'
             f'<td>{escape(residues)}{f" (+{more})" if more > 0 else ""}</td></tr>')
+
+
+def _pocket_cell(record: dict) -> str:
+    """The top pose's pocket, and ``(of N docked)`` when poses were ranked across several pockets."""
+    docked = len(record.get("pockets_docked") or [])
+    return escape(str(record["pocket"])) + (f" (of {docked} docked)" if docked > 1 else "")
 
 
 def _posebusters_cell(check: dict | None) -> str:

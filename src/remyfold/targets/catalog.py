@@ -2,6 +2,8 @@
 
 ``load_catalog()`` returns a :class:`Catalog` with ``targets`` and ``drugs``;
 lookups are case-insensitive (``catalog.target("rxrg")``, ``catalog.drug("Bexarotene")``).
+A target whose UniProt accession could not be verified has ``accession = None`` and says why in
+``unverified``; dated facts (trial results, leads) are :class:`Note` records, each with its source.
 """
 
 from __future__ import annotations
@@ -32,8 +34,17 @@ class Structure:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A dated fact (a trial result, a lead, a structure whose id could not be checked) and its source."""
+
+    text: str
+    source: str
+    unverified: str | None = None
+
+
+@dataclass(frozen=True)
 class Drug:
-    """A drug: name, SMILES, InChIKey, action, the catalog targets it acts on, public sources."""
+    """A drug: name, SMILES, InChIKey, action, the catalog targets it acts on, public sources, notes."""
 
     name: str
     smiles: str
@@ -41,6 +52,8 @@ class Drug:
     action: str
     targets: tuple[str, ...]
     sources: tuple[str, ...]
+    notes: tuple[Note, ...] = ()
+    unverified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,13 +62,14 @@ class Target:
 
     id: str
     gene: str
-    accession: str
+    accession: str | None
     name: str
     role: str
     drugs: tuple[str, ...]
     structures: tuple[Structure, ...]
     sources: tuple[str, ...]
     unverified: str | None = None
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,8 @@ class Catalog:
     def target(self, key: str) -> Target | None:
         """The target whose id, gene or accession is ``key`` (case-insensitive)."""
         key = key.upper()
-        return next((t for t in self.targets if key in (t.id.upper(), t.gene.upper(), t.accession.upper())), None)
+        return next((t for t in self.targets if key in (t.id.upper(), t.gene.upper(), (t.accession or "").upper())),
+                    None)
 
     def drug(self, name: str) -> Drug | None:
         return next((d for d in self.drugs if d.name.lower() == name.lower()), None)
@@ -84,7 +99,8 @@ def load_catalog() -> Catalog:
     """Parse the packaged ``catalog.toml``."""
     raw = tomllib.loads(resources.files("remyfold.targets").joinpath("catalog.toml").read_text("utf-8"))
     drugs = tuple(
-        Drug(d["name"], d["smiles"], d["inchikey"], d["action"], tuple(d["targets"]), tuple(d["sources"]))
+        Drug(d["name"], d["smiles"], d["inchikey"], d["action"], tuple(d["targets"]), tuple(d["sources"]),
+             _notes(d), d.get("unverified"))
         for d in raw["drug"]
     )
     targets = tuple(_target(t) for t in raw["target"])
@@ -93,5 +109,9 @@ def load_catalog() -> Catalog:
 
 def _target(t: dict) -> Target:
     structures = tuple(Structure(**s) for s in t.get("structure", ()))
-    return Target(t["id"], t["gene"], t["accession"], t["name"], t["role"], tuple(t.get("drugs", ())),
-                  structures, tuple(t["sources"]), t.get("unverified"))
+    return Target(t["id"], t["gene"], t.get("accession"), t["name"], t["role"], tuple(t.get("drugs", ())),
+                  structures, tuple(t["sources"]), t.get("unverified"), _notes(t))
+
+
+def _notes(entry: dict) -> tuple[Note, ...]:
+    return tuple(Note(n["text"], n["source"], n.get("unverified")) for n in entry.get("note", ()))
