@@ -89,3 +89,42 @@ def heavy_atom_rmsd(pose, crystal) -> float:
         return float(rdMolAlign.CalcRMS(probe, ref))
     except RuntimeError as err:
         raise DockError(f"pose and crystal ligand do not match atom for atom: {err}") from None
+
+
+def redock(receptor, smiles: str, crystal, settings) -> dict:
+    """Redock a ligand from its SMILES into the receptor's top-ranked pocket; score it against the crystal.
+
+    ``receptor``: a :class:`~remyfold.dock.receptor.Receptor` (crystal ligand
+    removed); ``crystal``: the crystal ligand (RDKit, bond orders set);
+    ``settings``: :class:`~remyfold.dock.vina_dock.DockSettings`. Returns the
+    pocket's distance to the crystal ligand centre (DCC), the top pose's Vina
+    score and RMSD, and the lowest RMSD among all poses.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from remyfold.dock.box import box_around
+    from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
+    from remyfold.dock.pockets import find_pockets
+    from remyfold.dock.receptor_prep import receptor_pdbqt
+    from remyfold.dock.vina_dock import dock_pdbqt
+
+    mol = ligand_3d(LigandSpec("ligand", smiles=smiles), settings.seed)
+    pockets = find_pockets(receptor)
+    if not pockets:
+        raise DockError(f"no pocket found in {receptor.name}")
+    top = pockets[0]
+    box = box_around(top.points, ligand_extent(mol))
+    with tempfile.TemporaryDirectory(prefix="remyfold-redock-") as scratch:
+        rec_path = Path(scratch) / "receptor.pdbqt"
+        rec_path.write_text(receptor_pdbqt(receptor).pdbqt)
+        poses = dock_pdbqt(rec_path, ligand_pdbqt(mol, "ligand"), box, settings).poses
+    rmsds = [heavy_atom_rmsd(p.mol, crystal) for p in poses]
+    return {
+        "pocket_dcc": float(np.linalg.norm(np.asarray(top.centre) - ligand_centre(crystal))),
+        "top_score": poses[0].score,
+        "top_rmsd": rmsds[0],
+        "best_rmsd": min(rmsds),
+        "n_poses": len(poses),
+        "heavy_atoms": crystal.GetNumHeavyAtoms(),
+    }
