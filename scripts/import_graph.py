@@ -29,7 +29,7 @@ ENGINE = "api"
 FLOORS: dict[str, int] = {
     "errors": 0, "model": 0, "_version": 0, "settings": 0, "prediction": 0, "threads": 0,
     "io": 1, "sequence": 1, "metrics": 1, "weights": 1, "loading": 1, "mapped": 1, "lm_storage": 1, "precision": 1,
-    "allocator": 1, "devices": 1,
+    "allocator": 1, "devices": 1, "paging": 1, "memory_plan": 1,
     "api": 2,
     "pipeline": 3, "report": 3, "commands": 3, "dock": 3, "serve": 3, "cluster": 3, "targets": 3, "fetch": 3,
     "cli": 4, "__init__": 4,
