@@ -29,19 +29,6 @@ PROGESTERONE = "CC(=O)[C@H]1CC[C@H]2[C@@H]3CCC4=CC(=O)CC[C@]4(C)[C@H]3CC[C@]12C"
 
 
 @pytest.fixture(scope="module")
-def pr_lbd(tmp_path_factory) -> Path:
-    """1A28 chain A (with its progesterone, STR 1) as plain PDB."""
-    from importlib.util import find_spec
-
-    data = Path(next(iter(find_spec("MDAnalysisTests").submodule_search_locations))) / "data"
-    st = gemmi.read_structure(str(data / "1a28.pdb.gz"))
-    st[0].remove_chain("B")
-    path = tmp_path_factory.mktemp("pr") / "1a28_A.pdb"
-    path.write_text(st.make_pdb_string())
-    return path
-
-
-@pytest.fixture(scope="module")
 def crystal(pr_lbd):
     return crystal_ligand_from_structure(pr_lbd, "STR", "A", PROGESTERONE)
 

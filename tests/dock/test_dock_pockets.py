@@ -11,7 +11,6 @@ import json
 from importlib.util import find_spec
 from pathlib import Path
 
-import gemmi
 import numpy as np
 import pytest
 
@@ -24,17 +23,6 @@ pytest.importorskip("pyKVFinder")
 from remyfold.dock.errors import DockError  # noqa: E402
 from remyfold.dock.pockets import find_pockets, site_score  # noqa: E402
 from remyfold.dock.receptor import load_receptor  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def pr_lbd(tmp_path_factory) -> Path:
-    """1A28 chain A (with its progesterone) as plain PDB."""
-    data = Path(next(iter(find_spec("MDAnalysisTests").submodule_search_locations))) / "data"
-    st = gemmi.read_structure(str(data / "1a28.pdb.gz"))
-    st[0].remove_chain("B")
-    path = tmp_path_factory.mktemp("pr") / "1a28_A.pdb"
-    path.write_text(st.make_pdb_string())
-    return path
 
 
 def test_site_score_terms():
