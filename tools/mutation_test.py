@@ -108,7 +108,11 @@ TARGETS = {
                                          ("tests/metrics/test_sequence_alignment.py", "tests/metrics/test_compare_pairing.py"),
                                          "sequence_alignment or blosum62 or island or identical_neighbour"),
     "metrics.alignment": Target("src/remyfold/metrics/alignment.py",
-                                ("tests/metrics/test_compare_pairing.py", "tests/metrics/test_compare_inputs.py")),
+                                ("tests/metrics/test_alignment_units.py", "tests/metrics/test_compare_pairing.py",
+                                 "tests/metrics/test_compare_inputs.py"),
+                                "not (closed_pipe or compress or bz2 or pymol_old or old_pdb_layout or never_imports_torch "
+                                "or unsupported_formats or help_names or corrupt_compressed or format_of_an_unknown "
+                                "or md_frame or water_and_ions or segment_ids or selenomethionine)"),
     "metrics.structure_pairing": Target("src/remyfold/metrics/structure_pairing.py",
                                         (METRICS, "tests/metrics/test_compare_pairing.py"),
                                         "structure_pairing or unrelated_chains"),

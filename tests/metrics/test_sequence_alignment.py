@@ -23,12 +23,33 @@ from remyfold.metrics.sequence_alignment import (
 NEG = float("-inf")
 
 
-def blosum(a: str, b: str) -> float:
+def blosum(a: str | None, b: str | None) -> float:
+    """BLOSUM62 score; 0 against a placeholder (``None``)."""
+    if a is None or b is None:
+        return 0.0
+    a, b = (letter if letter in ALPHABET else "X" for letter in (a, b))  # unknown letters count as X
     return float(substitution_matrix()[ALPHABET.index(a), ALPHABET.index(b)])
 
 
-def gotoh(query: str, target: str, query_breaks, target_breaks, pairs=None) -> float:
-    """Best score of a global alignment (only through ``pairs`` when given: a set of ``(i, j)``)."""
+def expand(sequence: str, breaks, missing):
+    """Letters with ``missing[i]`` placeholders (``None``) before residue ``i``, their breaks (a
+    residue's own; the first placeholder of a run) and each position's residue index (-1: placeholder)."""
+    letters, expanded_breaks, origin = [], [], []
+    for i, letter in enumerate(sequence):
+        for k in range(int(missing[i]) if missing is not None else 0):
+            letters.append(None)
+            expanded_breaks.append(k == 0)
+            origin.append(-1)
+        letters.append(letter)
+        expanded_breaks.append(bool(breaks[i]))
+        origin.append(i)
+    return letters, expanded_breaks, origin
+
+
+def gotoh(query, target, query_breaks, target_breaks, pairs=None, query_origin=None, target_origin=None) -> float:
+    """Best score of a global alignment of two letter sequences (``None``: a placeholder); only
+    through ``pairs`` when given (a set of residue index pairs ``(i, j)``; ``*_origin`` maps a
+    position to its residue index, -1 for a placeholder, which may pair with anything)."""
     n, m = len(query), len(target)
     # A gap of query residues at target position j opens free at j = 0, j = m or a target break.
     open_v = [0.0 if j in (0, m) or target_breaks[j] else GAP_OPEN for j in range(m + 1)]
@@ -39,7 +60,7 @@ def gotoh(query: str, target: str, query_breaks, target_breaks, pairs=None) -> f
     match[0][0] = 0.0
     for i in range(n + 1):
         for j in range(m + 1):
-            if i and j and (pairs is None or (i - 1, j - 1) in pairs):
+            if i and j and allowed(pairs, i - 1, j - 1, query_origin, target_origin):
                 best = max(match[i - 1][j - 1], vert[i - 1][j - 1], horiz[i - 1][j - 1])
                 match[i][j] = best + blosum(query[i - 1], target[j - 1])
             if i:
@@ -49,6 +70,14 @@ def gotoh(query: str, target: str, query_breaks, target_breaks, pairs=None) -> f
                 best = max(match[i][j - 1], vert[i][j - 1])
                 horiz[i][j] = max(best + open_h[i] + GAP_EXTEND, horiz[i][j - 1] + GAP_EXTEND)
     return max(match[n][m], vert[n][m], horiz[n][m])
+
+
+def allowed(pairs, i: int, j: int, query_origin, target_origin) -> bool:
+    if pairs is None:
+        return True
+    a = i if query_origin is None else query_origin[i]
+    b = j if target_origin is None else target_origin[j]
+    return a < 0 or b < 0 or (a, b) in pairs
 
 
 def random_case(rng, n: int, m: int, letters: str):
@@ -77,6 +106,60 @@ def test_alignment_is_optimal_against_plain_gotoh(seed):
     pairs = set(zip(query_index.tolist(), target_index.tolist()))
     optimum = gotoh(query, target, query_breaks, target_breaks)
     assert gotoh(query, target, query_breaks, target_breaks, pairs) == pytest.approx(optimum), (query, target)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_alignment_with_placeholders_is_optimal_against_plain_gotoh(seed):
+    rng = np.random.default_rng(1000 + seed)
+    letters = "ACDEFGHIKLMNPQRSTVWY" if seed % 2 else "AWGC"
+    query, target, query_breaks, target_breaks = random_case(rng, int(rng.integers(1, 11)),
+                                                             int(rng.integers(1, 11)), letters)
+    # holes of 1-3 residues before some residues; their breaks are not always set (the API allows it)
+    query_missing = rng.integers(1, 4, len(query)) * (rng.random(len(query)) < 0.25)
+    target_missing = rng.integers(1, 4, len(target)) * (rng.random(len(target)) < 0.25) if seed % 3 else None
+    query_index, target_index = align_with_breaks(query, target, query_breaks, target_breaks,
+                                                  query_missing, target_missing)
+    assert np.all(np.diff(query_index) > 0) and np.all(np.diff(target_index) > 0)
+    assert np.all(query_index >= 0) and np.all(target_index >= 0)
+    q, qb, qo = expand(query, query_breaks, query_missing)
+    t, tb, to = expand(target, target_breaks, target_missing)
+    pairs = set(zip(query_index.tolist(), target_index.tolist()))
+    optimum = gotoh(q, t, qb, tb)
+    assert gotoh(q, t, qb, tb, pairs, qo, to) == pytest.approx(optimum), (query, target)
+
+
+@pytest.mark.parametrize(
+    "query, target, query_breaks, target_breaks, query_missing, target_missing, pairs",
+    [
+        # found by comparing against altered copies of the programme (rare in random cases)
+        ("SVFWL", "MRWDN", [0, 0, 0, 0, 0], [0, 0, 0, 1, 1], [0, 0, 0, 2, 0], None, ([3], [2])),
+        ("G", "GWWWGCAC", [0], [0, 0, 0, 0, 0, 0, 0, 1], None, [0, 0, 0, 0, 1, 0, 0, 2], ([0], [0])),
+        ("WWCAW", "CGAAGCGG", [1, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1, 0], [0, 1, 0, 0, 0], None,
+         ([0, 1, 2, 3, 4], [0, 4, 5, 6, 7])),
+        ("B", "WBBBBWB", [0], [0] * 7, None, [0, 0, 0, 0, 0, 2, 0], ([], [])),  # B is X: X-X = -1, not 0
+        ("TQHCQGDP", "QKQZTB", [1, 0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 2, 0], None,
+         ([2, 3, 4, 5], [0, 1, 2, 3])),
+    ],
+)
+def test_hard_cases_are_optimal(query, target, query_breaks, target_breaks, query_missing, target_missing, pairs):
+    query_breaks, target_breaks = np.array(query_breaks, bool), np.array(target_breaks, bool)
+    query_index, target_index = align_with_breaks(query, target, query_breaks, target_breaks,
+                                                  query_missing, target_missing)
+    q, qb, qo = expand(query, query_breaks, query_missing)
+    t, tb, to = expand(target, target_breaks, target_missing)
+    found = set(zip(query_index.tolist(), target_index.tolist()))
+    assert gotoh(q, t, qb, tb, found, qo, to) == pytest.approx(gotoh(q, t, qb, tb))
+    assert (query_index.tolist(), target_index.tolist()) == pairs
+
+
+def test_ties_go_to_the_shortest_gap_read_from_the_end():
+    # WGCGA against G: the G can pair with either G of the query (both score 11 - 3 * 2 = -2 with the
+    # free end gaps); a vertical gap extended or opened anew at equal score is opened anew, so the
+    # gap read back from the end is the one-residue gap of the A and the second G pairs.
+    breaks = np.array([0, 0, 1, 0, 1], bool)
+    assert gotoh("WGCGA", "G", breaks, [True]) == -2.0
+    query_index, target_index = align_with_breaks("WGCGA", "G", breaks, np.ones(1, bool))
+    assert query_index.tolist() == [3] and target_index.tolist() == [0]
 
 
 def test_hand_worked_gap_costs():
