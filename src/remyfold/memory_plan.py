@@ -67,8 +67,13 @@ class Budget:
     given: bool  # True: --max-memory; False: what the machine had available
 
     def describe(self) -> str:
-        amount = f"{self.limit / GIB:.1f} GiB"
+        amount = _size(self.limit)
         return f"--max-memory {amount} allows" if self.given else f"the {amount} this machine has available allows"
+
+
+def _size(nbytes: int) -> str:
+    """``16.0 GiB``; below 1 GiB in MiB (``10 MiB``), so a small budget never reads as 0.0 GiB."""
+    return f"{nbytes / GIB:.1f} GiB" if nbytes >= GIB else f"{nbytes / 2**20:.0f} MiB"
 
 
 def plan_cpu_fold(memory: CpuMemoryModel, budget: Budget, batch: int, length: int, *, paging: str,
@@ -89,7 +94,7 @@ def plan_cpu_fold(memory: CpuMemoryModel, budget: Budget, batch: int, length: in
     fits = longest_fitting(memory, budget.limit, paging, chunk_size)
     what = f"a {length:,}-residue fold" if batch == 1 else f"a batch of {batch} x {length:,} residues"
     longest = f"the longest that fits is ~{fits:,} residues" if fits else "no fold fits"
-    raise MemoryBudgetError(f"{what} needs ~{need / GIB:.1f} GiB, more than {budget.describe()}; {longest}: "
+    raise MemoryBudgetError(f"{what} needs ~{_size(need)}, more than {budget.describe()}; {longest}: "
                             "raise --max-memory or split the sequence")  # fmt: skip
 
 

@@ -121,3 +121,8 @@ def test_cli_bad_max_memory_or_paging_exits_2(tiny_weights_dir, tmp_path, flags)
     fasta.write_text(">a\nMKTAYIAKQRQ\n")
     done = run_cli(str(fasta), "--out", str(tmp_path / "out"), "--weights", str(tiny_weights_dir), *flags)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_budgets_below_a_gib_are_named_in_mib_not_as_zero_gib():
+    assert Budget(10 * 2**20, given=True).describe() == "--max-memory 10 MiB allows"
+    assert Budget(16 * 2**30, given=False).describe() == "the 16.0 GiB this machine has available allows"
