@@ -48,7 +48,10 @@ def test_paged_folds_are_bitwise_identical_and_release_the_pages(tiny_weights_di
     # Held: every page of every weight stays; paged: the units' pages are gone, one unit's worth may stay.
     assert resident_held >= weights.units + weights.mapped_other
     assert resident_paged <= resident_held - weights.units + weights.largest_unit + 64 * mmap.PAGESIZE
-    assert resident_paged < resident_held / 2
+    # ...and that bound is far below the held residency (the units hold most pages even in the tiny
+    # model), so a pager that released nothing would fail it. (Not a ratio of the two residencies:
+    # the kernel may reclaim held pages of this small mapping between folds.)
+    assert weights.units - weights.largest_unit > 64 * mmap.PAGESIZE
 
 
 def test_paging_counts_what_is_pageable(tiny_weights_dir):
