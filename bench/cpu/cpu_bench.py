@@ -114,7 +114,8 @@ def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> 
                "attention": spec.get("attention"), "chunk": spec.get("chunk"), "triangle": spec.get("triangle"),
                "cpu_allocator": spec.get("cpu_allocator"), "env": spec.get("env", {}), "paging": spec.get("paging"),
                "evict": spec.get("evict", False), "prefetch": spec.get("prefetch", True),
-               "max_memory": spec.get("max_memory")}  # fmt: skip
+               "max_memory": spec.get("max_memory"), "trace": spec.get("trace", False),
+               "trunk_blocks": spec.get("trunk_blocks")}  # fmt: skip
     arrays = Path(spec["arrays"])
     report["_arrays"] = dict(np.load(arrays)) if arrays.is_file() else {}
     return report
@@ -165,6 +166,12 @@ KINDS = {  # worker kind → spec fields
     "remyfold-held-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off", "evict": True},
     "remyfold-paged-cold-noprefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
                                        "evict": True, "prefetch": False},
+    # paged, with the peak RSS sampled per phase (language model, each trunk block, what follows: phase_trace.py)
+    "remyfold-paged-trace": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on", "trace": True},
+    # a memory probe, not a prediction: paged and traced, the trunk cut to its first 2 blocks (every block
+    # allocates the same shapes; a -trace run of all 48 shows it), for lengths whose whole fold takes hours
+    "remyfold-paged-probe": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on", "trace": True,
+                             "trunk_blocks": 2},
     # bf16 matrix products on the CPU (AVX-512 BF16 where the CPU has it): opt-in unless its drift allows
     "remyfold-bf16": {"impl": "remyfold", "precision": "bf16", "attention": "auto"},
     "reference": {"impl": "reference"},
@@ -234,7 +241,9 @@ def run(args) -> dict:
                 continue
             print(f"[{time.strftime('%H:%M:%S')}] {spec['label']} (available {available_gib():.1f} GiB)", file=sys.stderr)
             workers.append(run_worker(spec, Path(tmp), args.min_available_gib, args.deadline_epoch))
-            arrays.setdefault(spec["label"], {}).update(workers[-1].pop("_arrays"))
+            probe_arrays = workers[-1].pop("_arrays")
+            if not spec.get("trunk_blocks"):  # a cut trunk predicts nothing to compare
+                arrays.setdefault(spec["label"], {}).update(probe_arrays)
             report["workers"] = workers
             by_kind = [{"label": kind, "_arrays": a} for kind, a in arrays.items()]
             report["agreement"] = [row for w in by_kind[1:] for row in compare(by_kind[0], w)]

@@ -74,7 +74,30 @@ def _settings(report: dict) -> list[str]:
             lines.append(f"* {w['label']}: remyfold precision {w.get('precision')}, attention {w.get('attention')}, "
                          f"triangle layers {w.get('triangle') or 'auto'}, cpu allocator {w.get('cpu_allocator') or 'reuse'}, "
                          f"paging {w.get('paging') or 'auto'}{', page cache evicted before each fold' if w.get('evict') else ''}"
-                         f"{', no read-ahead of the next layer' if w.get('prefetch') is False else ''}")
+                         f"{', no read-ahead of the next layer' if w.get('prefetch') is False else ''}"
+                         f"{', peak RSS sampled per phase' if w.get('trace') else ''}"
+                         f"{_probe(w)}")
+    return lines
+
+
+def _probe(worker: dict) -> str:
+    blocks = worker.get("trunk_blocks")
+    return f"; **a memory probe, not a prediction: the trunk cut to its first {blocks} of 48 blocks**" if blocks else ""
+
+
+def _phases(report: dict) -> list[str]:
+    """Sampled peak RSS per phase of each traced fold (``phase_trace.py``)."""
+    rows = [(w["label"], r) for w in report["workers"] for r in w["results"] if r.get("phase_summary_gib")]
+    if not rows:
+        return []
+    lines = ["", "Peak RSS by phase (sampled every 0.05 s; GiB):", "",
+             "| run | length | passes | language model | trunk blocks run | trunk block peak, max / min | "
+             "after the trunk | fold VmHWM |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for label, r in rows:
+        p = r["phase_summary_gib"]
+        lines.append(f"| {label} | {r['length']} | {r['passes']} | {_num(p['language model'], 2)} | {p['trunk blocks']} | "
+                     f"{_num(p['trunk block max'], 2)} / {_num(p['trunk block min'], 2)} | {_num(p['after the trunk'], 2)} | "
+                     f"{_num(r.get('fold_peak_rss_gib'), 2)} |")
     return lines
 
 
@@ -118,5 +141,5 @@ def _agreement(report: dict) -> list[str]:
 
 def render_cpu_markdown(report: dict) -> str:
     skipped = [f"* not run: {item}" for item in report.get("skipped", [])]
-    return "\n".join(_header(report) + _workers(report) + _settings(report) + _speedups(report) + _agreement(report)
+    return "\n".join(_header(report) + _workers(report) + _settings(report) + _phases(report) + _speedups(report) + _agreement(report)
                      + ([""] + skipped if skipped else [])) + "\n"  # fmt: skip

@@ -16,6 +16,9 @@ Run by :mod:`cpu_bench` as ``python bench/cpu/cpu_worker.py SPEC_JSON``; writes 
 
 ``paging`` (``auto``/``on``/``off``) and ``max_memory`` are remyfold's settings of the same names
 (weights paged per layer, :mod:`remyfold.paging`); each worker records the memory plan of its folds.
+``trace`` adds the sampled peak RSS of each phase of a fold (``phase_trace.py``); ``trunk_blocks``
+cuts the trunk to its first blocks, a memory probe for lengths whose whole fold takes hours (its
+outputs are no prediction and are not compared).
 
 Implementations: ``reference`` = ``transformers.EsmForProteinFolding.from_pretrained(dir)`` as it
 comes (its ``__init__`` halves the language model when the config says ``fp16_esm``, on any device),
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from pagecache import cached_fraction, evict
+from phase_trace import PhaseTrace, summarise
 
 GIB = 1024**3
 WARMUP_LENGTH = 16
@@ -92,6 +96,9 @@ class Remyfold:
                                              paging=spec.get("paging", "auto"), max_memory=spec.get("max_memory"))  # fmt: skip
         if spec.get("prefetch") is False:  # paged without asking for the next layer's pages ahead (A/B of MADV_WILLNEED)
             self.folder.pager.prefetch = False
+        if spec.get("trunk_blocks"):  # a memory probe, not a prediction: only the first trunk blocks run
+            del self.folder.model.trunk.blocks[spec["trunk_blocks"]:]
+        self.trace = PhaseTrace(self.folder.model) if spec.get("trace") else None
         self.max_recycles = self.folder.model.config.trunk.max_recycles
         self.lm_dtype = str(next(self.folder.model.esm.parameters()).dtype).removeprefix("torch.")
 
@@ -99,6 +106,17 @@ class Remyfold:
         passes = self.max_recycles if passes is None else passes
         [pred] = self.folder.fold_batch([("L", sequence)], num_recycles=passes - 1)
         return pred.positions[:, 1], pred.residue_plddt
+
+    def traced_fold(self, sequence: str, passes: int | None, row: dict):
+        """:meth:`fold`, with the sampled peak RSS per phase in ``row`` when the spec asks for a trace."""
+        if self.trace is None:
+            return self.fold(sequence, passes)
+        self.trace.start()
+        try:
+            return self.fold(sequence, passes)
+        finally:
+            row["phase_peaks_gib"] = self.trace.stop()
+            row["phase_summary_gib"] = summarise(row["phase_peaks_gib"])
 
     def plan(self, length: int) -> dict:
         """The memory plan of a fold of ``length`` residues (paged, rows, expected GiB) and the weight bytes."""
@@ -148,11 +166,15 @@ def main(spec_path: str) -> int:
         cached = cached_fraction(checkpoint) if checkpoint.is_file() else None
         before = rss_gib("VmRSS")
         reset_peak()
+        row: dict = {}
         start = time.perf_counter()
-        ca, plddt = impl.fold(spec["sequences"][str(length)], passes)
+        if hasattr(impl, "traced_fold"):
+            ca, plddt = impl.traced_fold(spec["sequences"][str(length)], passes, row)
+        else:
+            ca, plddt = impl.fold(spec["sequences"][str(length)], passes)
         seconds = time.perf_counter() - start
         row = {"length": length, "passes": passes or "default", "seconds": seconds, "fold_peak_rss_gib": rss_gib(),
-               "rss_before_gib": before, "page_cache_fraction": cached}  # fmt: skip
+               "rss_before_gib": before, "page_cache_fraction": cached} | row  # fmt: skip
         if hasattr(impl, "plan"):
             row["plan"] = impl.plan(length)
         report["results"].append(row)
