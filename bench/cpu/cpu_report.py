@@ -12,7 +12,7 @@ def _header(report: dict) -> list[str]:
     rate = lambda key: " / ".join(f"{r[key] * 1000:.0f}" for r in rates.values() if key in r)  # noqa: E731
     weights = report.get("weights_gib", {})
     return [
-        "# remyfold vs the reference on the CPU, full-size esmfold_v1 (random weights)", "",
+        f"# remyfold vs the reference on the CPU, {_model(weights)} (random weights)", "",
         f"* machine: {report['device_name']}, {report['cores_available']} cores available, "
         f"{report['memory_gib']} GiB; {report['threads']} torch threads; load average at start "
         f"{', '.join(f'{x:.1f}' for x in report['load_average_at_start'])} (shared machine)",
@@ -25,6 +25,13 @@ def _header(report: dict) -> list[str]:
         "* floor = the prediction's matmul FLOPs (`bench/common/flops.py`) / the highest fp32 rate measured in the run",
         "", f"complete: {report.get('complete')}", "",
     ]  # fmt: skip
+
+
+def _model(weights: dict) -> str:
+    """Which model the checkpoint is: esmfold_v1's size (7.86 GiB as published) or a small test model."""
+    if (weights.get("as_stored") or 0.0) >= 7.0:
+        return "full-size esmfold_v1"
+    return "a small model (`checkpoint.py --config tiny`), not esmfold_v1's size: no speed figure"
 
 
 def _stored(weights: dict) -> str:
