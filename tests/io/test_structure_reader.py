@@ -292,3 +292,38 @@ def test_a_chain_spanning_two_entities_has_no_full_sequence(tmp_path):
     merged.write_text(structure.make_mmcif_document().as_string())
     (chain,) = read_chains(merged)
     assert (chain.sequence, chain.full_sequence) == ("AGSWW", "")
+
+
+def test_full_sequences_of_mmcif_entities_out_of_order_microheterogeneous_or_unlinked(tmp_path):
+    """From one two-chain SEQRES file (AGS, WW), three mmCIF variants: entity 1 without a sequence (chain B's
+    entity after it still gives WW), a microheterogeneous first position (ALA or GLY: the first listed counts),
+    and atoms without label_entity_id or _struct_asym (the chains are linked to their entities by sequence)."""
+    import gemmi
+
+    seqres = ["SEQRES   1 A    3  ALA GLY SER", "SEQRES   1 B    2  TRP TRP"]
+    lines = (seqres + backbone(1, "ALA", "A", 1, 0.0) + backbone(4, "GLY", "A", 2, 4.0) + backbone(7, "SER", "A", 3, 8.0)
+             + ["TER"] + backbone(10, "TRP", "B", 11, 12.0) + backbone(13, "TRP", "B", 12, 16.0) + ["TER"])  # fmt: skip
+    structure = gemmi.read_pdb_string("\n".join(lines) + "\nEND\n")
+    structure.setup_entities()
+    unsequenced, hetero = structure.clone(), structure.clone()
+    unsequenced.entities[0].full_sequence = []
+    hetero.entities[0].full_sequence = ["ALA,GLY", "GLY", "SER"]
+    unlinked = structure.make_mmcif_document()
+    block = unlinked.sole_block()
+    block.find_mmcif_category("_struct_asym.").erase()
+    atoms = block.find_mmcif_category("_atom_site.")
+    tags, rows = list(atoms.tags), [list(row) for row in atoms]
+    keep = [i for i, tag in enumerate(tags) if tag != "_atom_site.label_entity_id"]
+    atoms.erase()
+    loop = block.init_loop("_atom_site.", [tags[i].removeprefix("_atom_site.") for i in keep])
+    for row in rows:
+        loop.add_row([row[i] for i in keep])
+    documents = {
+        "unsequenced": (unsequenced.make_mmcif_document(), ["", "WW"]),
+        "hetero": (hetero.make_mmcif_document(), ["AGS", "WW"]),
+        "unlinked": (unlinked, ["AGS", "WW"]),
+    }
+    for name, (document, expected) in documents.items():
+        path = tmp_path / f"{name}.cif"
+        path.write_text(document.as_string())
+        assert [(c.sequence, c.full_sequence) for c in read_chains(path)] == list(zip(["AGS", "WW"], expected)), name

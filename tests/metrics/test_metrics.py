@@ -393,6 +393,19 @@ def real_ca_pairs(data):
     return pairs
 
 
+def assert_fast_equals_plain(cases) -> None:
+    """Same TM-score, GDT counts, RMSD and superposition from both engines on each case."""
+    for model, reference, length in cases:
+        plain = tm_score_search_plain(model, reference, length)
+        fast = tm_score_search(model, reference, length)
+        assert fast.tm_score == pytest.approx(plain.tm_score, abs=1e-10)
+        assert (fast.gdt_ts, fast.gdt_ha) == (plain.gdt_ts, plain.gdt_ha)
+        assert fast.rmsd == pytest.approx(plain.rmsd, abs=1e-10)
+        np.testing.assert_allclose(
+            model @ fast.rotation.T + fast.translation, model @ plain.rotation.T + plain.translation, atol=1e-6
+        )
+
+
 def test_fast_tm_search_equals_plain(data):
     rng = np.random.default_rng(7)
     cases = real_ca_pairs(data)
@@ -403,15 +416,7 @@ def test_fast_tm_search_equals_plain(data):
         model = reference @ random_rotation(rng).T + rng.normal(size=(n, 3)) * 2.5
         model[n // 2 :] += 6.0  # a displaced part so that the search iterates
         cases.append((model, reference, n + 5))
-    for model, reference, length in cases:
-        plain = tm_score_search_plain(model, reference, length)
-        fast = tm_score_search(model, reference, length)
-        assert fast.tm_score == pytest.approx(plain.tm_score, abs=1e-10)
-        assert (fast.gdt_ts, fast.gdt_ha) == (plain.gdt_ts, plain.gdt_ha)
-        assert fast.rmsd == pytest.approx(plain.rmsd, abs=1e-10)
-        np.testing.assert_allclose(
-            model @ fast.rotation.T + fast.translation, model @ plain.rotation.T + plain.translation, atol=1e-6
-        )
+    assert_fast_equals_plain(cases)
 
 
 def dense_lddt(reference, model, residue, n_residues):
@@ -540,3 +545,116 @@ def test_fast_tm_search_refuses_empty_or_mismatched_pairs_and_scores_one_to_thre
         result = tm_score_search(reference + 5.0, reference, 10)
         assert result.tm_score == pytest.approx(n / 10)
         assert (result.gdt_ts, result.gdt_ha) == pytest.approx((n / 10, n / 10))
+
+
+# --- the fast search against the plain one on inputs that exercise every branch ------------------
+
+
+def displaced_domains(rng: np.random.Generator, n: int, domains: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(model, reference)`` ``[n, 3]``: a trace whose ``domains`` segments are each turned part-way and shifted
+    a few Å, plus noise, the whole model then moved rigidly (the search iterates, reselects, raises cutoffs)."""
+    reference = chain_trace(n, rng)
+    model = reference.copy()
+    cuts = np.sort(rng.choice(np.arange(1, n), size=domains - 1, replace=False))
+    for lo, hi in zip([0, *cuts], [*cuts, n]):
+        centre, weight = model[lo:hi].mean(axis=0), rng.uniform(0.1, 1.0)
+        turn = np.eye(3) * (1 - weight) + random_rotation(rng) * weight
+        model[lo:hi] = (model[lo:hi] - centre) @ turn.T + centre + rng.normal(size=3) * 4.0
+    model += rng.normal(size=(n, 3)) * noise
+    return model @ random_rotation(rng).T + rng.normal(size=3) * 10.0, reference
+
+
+def bent_line(n: int, bend: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(model, reference)``: a straight 3.8 Å line (0.3 Å noise) against the same line curled by ``bend`` rad
+    a residue: the selection grows a little each iteration, so trajectories run to the 20-iteration limit."""
+    rng = np.random.default_rng(seed)
+    reference = np.stack([3.8 * np.arange(n), np.zeros(n), np.zeros(n)], axis=1) + rng.normal(size=(n, 3)) * 0.3
+    c, s = np.cos(bend), np.sin(bend)
+    turn = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    model = reference.copy()
+    for i in range(1, n):
+        model[i:] = (model[i:] - model[i - 1]) @ turn.T + model[i - 1]
+    return model, reference
+
+
+def domain_cases(seed: int, count: int) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """``count`` cases ``(model, reference, L)`` of 4 to 70 pairs, 1 to 4 domains, L from n to 400."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(count):
+        n = int(rng.choice([4, 5, 6, 7, 8, 10, 12, 16, 24, 40, 70]))
+        domains, noise = min(int(rng.integers(1, 5)), n - 1), float(rng.choice([0.3, 1.0, 2.5, 5.0]))
+        model, reference = displaced_domains(rng, n, domains, noise)
+        cases.append((model, reference, int(rng.choice([n, n + 3, 2 * n, 400]))))
+    return cases
+
+
+def test_fast_tm_search_equals_plain_on_displaced_domains_and_bent_chains():
+    """Decoys with up to 4 displaced domains (rows that drop pairs only, rows left alone in their batch, cutoffs
+    raised by several 0.5 Å steps, L > n) and bent lines whose trajectories use all 20 iterations."""
+    assert_fast_equals_plain(domain_cases(0, 90) + [(*bent_line(100, 0.025, 1), 100)])
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_fast_tm_search_equals_plain_for_a_short_iteration_limit(monkeypatch, limit):
+    """The fast engine skips a selection already reached with at least as many iterations left: with a limit of
+    1 to 3 iterations trajectories are cut often, so a wrong budget in that memo changes the result."""
+    import remyfold.metrics.tmscore as plain_module
+    import remyfold.metrics.tmscore_fast as fast_module
+
+    monkeypatch.setattr(plain_module, "MAX_ITERATIONS", limit)
+    monkeypatch.setattr(fast_module, "MAX_ITERATIONS", limit)
+    assert_fast_equals_plain(domain_cases(4, 60))
+
+
+def test_plain_and_fast_tm_search_close_pairs_take_the_third_smallest_of_long_rows():
+    """Rows of 257 distances with many ties (where np.partition leaves only its kth element in place): a row with
+    fewer than 3 pairs below the cutoff raises it above its third-smallest distance, found in the sorted row."""
+    from remyfold.metrics.tmscore import _close_pairs
+    from remyfold.metrics.tmscore_fast import _Search
+
+    rng, n, cutoff = np.random.default_rng(0), 257, 3.5
+    rows = []
+    for low in (2, 3):  # 2 pairs below the cutoff and one at 3.6-4.9 Å (or 3 low ones, the third above the cutoff)
+        for _ in range(40):
+            row = np.full(n, 5.0)
+            row[rng.choice(n, n // 2 + 1, replace=False)] = rng.uniform(6.0, 9.0, n // 2 + 1)
+            picks = rng.choice(n, low, replace=False)
+            row[picks] = np.concatenate([rng.uniform(0.0, 1.0, low - 1), rng.uniform(3.6, 4.9, 1)])
+            rows.append(row)
+    rows = np.array(rows)
+    third = np.sort(rows, axis=1)[:, 2]
+    raised = cutoff + 0.5 * (np.floor((third - cutoff) / 0.5) + 1.0)
+    expected = rows < raised[:, None]
+    np.testing.assert_array_equal(_close_pairs(rows, cutoff), expected)
+    search = _Search(np.zeros((n, 3)), np.zeros((n, 3)), 300)
+    np.testing.assert_array_equal(search.close_pairs(rows**2, cutoff), expected)
+
+
+def test_fast_tm_search_of_three_pairs_keeps_two_close_ones_and_all_when_none_is_close():
+    """With 3 pairs in all the cutoff is never raised: one vertex of a triangle 12 Å off leaves two pairs
+    selected, superposed exactly (TM >= 2/L, two pairs within 0.5 Å); a triangle against one 100 times smaller
+    selects nothing, and falls back to all three pairs (no 0-pair superposition)."""
+    reference = np.array([[0.0, 0.0, 0.0], [3.8, 0.0, 0.0], [1.9, 3.3, 0.0]])
+    model = reference.copy()
+    model[2, 2] += 12.0
+    for search in (tm_score_search, tm_score_search_plain):
+        result = search(model, reference, 10)
+        assert 0.2 <= result.tm_score < 0.21
+        assert result.gdt_ha == pytest.approx(0.2)
+    far = np.array([[0.0, 0.0, 0.0], [30.0, 0.0, 0.0], [0.0, 30.0, 0.0]])
+    with np.errstate(all="raise"):
+        small = tm_score_search(far * 0.01, far, 10)
+    assert small.tm_score == pytest.approx(tm_score_search_plain(far * 0.01, far, 10).tm_score, abs=1e-10)
+
+
+def test_fast_tm_search_equals_plain_when_a_selection_flips_every_pair():
+    """8 pairs (found by a search, L = 8): the seed 0-3, fitted, selects pairs 0-4 by a cutoff raised to 17 Å;
+    their own fit leaves all five beyond 5.5 Å and selects exactly the other three. That row changed every
+    pair: it must go on (its next superposition, on pairs 5-7, is the best one), not be taken for converged."""
+    model = np.array([[12.4, 8.6, -0.2], [-9.7, -13.1, -1.0], [0.9, -1.8, 9.2], [4.0, -2.3, 6.0],
+                      [-16.7, 9.1, 2.5], [-6.6, 6.0, -16.4], [-7.3, -2.4, -41.3], [-16.1, 13.8, 12.2]])
+    reference = np.array([[-1.1, -25.1, 5.9], [7.2, -9.7, -0.2], [5.5, 4.6, -8.4], [26.7, -5.9, -9.0],
+                          [1.3, 8.6, -14.0], [-10.8, 1.6, 4.4], [-12.3, -0.8, 29.7], [0.9, 6.5, -24.1]])  # fmt: skip
+    assert_fast_equals_plain([(model, reference, 8)])
+    assert tm_score_search(model, reference, 8).tm_score == pytest.approx(0.2572451, abs=1e-6)

@@ -139,6 +139,12 @@ def test_alignment_with_placeholders_is_optimal_against_plain_gotoh(seed):
         ("B", "WBBBBWB", [0], [0] * 7, None, [0, 0, 0, 0, 0, 2, 0], ([], [])),  # B is X: X-X = -1, not 0
         ("TQHCQGDP", "QKQZTB", [1, 0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 2, 0], None,
          ([2, 3, 4, 5], [0, 1, 2, 3])),
+        # a tie between the free leading gap (G W/G) and the free trailing one (W/G G): the gap read back
+        # from the end is the shortest, so W pairs with the last G (the DP's start cell scores 0, like row 0)
+        ("W", "GG", [0], [0, 0], None, None, ([0], [1])),
+        # W-W with a placeholder hole in the target: the horizontal gap after it starts from the match cell,
+        # not from a vertical gap of equal score (that path would lose the W-W pair)
+        ("WKC", "QWEEG", [1, 0, 0], [0, 1, 1, 1, 0], None, [0, 0, 1, 0, 0], ([0], [1])),
     ],
 )
 def test_hard_cases_are_optimal(query, target, query_breaks, target_breaks, query_missing, target_missing, pairs):
