@@ -50,10 +50,6 @@ SESSIONS = ROOT / ".mutation"
 OUT = ROOT / "bench" / "quality" / "mutation"
 EQUIVALENT = OUT / "equivalent.toml"
 TIMEOUT_S = 60.0
-NOT_RUN_REASON = ("Reason: lack of time in the sessions of 2026-12-06 (2 shared cores): after filtering, "
-                  "metrics.alignment has 451 mutants (30-40 min at 4-5 s a mutant, plus the survivors' tests); its "
-                  "test selection is narrowed and tests/metrics/test_alignment_units.py written for it. "
-                  "Run it with `python tools/mutation_test.py metrics.alignment`.")
 # Replacements dropped at init (cosmic-ray's operators-filter, regexes matched from the start of the
 # operator name); every other operator of cosmic-ray's core set is run. An arithmetic operator is
 # still swapped for each of + - * / (and / <-> //), a bit operator for the other bit operators, a
@@ -312,7 +308,8 @@ def write_report(results: dict) -> None:
                      f"{r['score_percent']} | {r.get('seconds_per_mutant', '')} | {r.get('date', '')} |")  # fmt: skip
     not_run = [name for name in TARGETS if name not in results]
     if not_run:
-        lines += ["", "**Not run:** " + ", ".join(not_run) + f". {NOT_RUN_REASON}"]
+        lines += ["", "**Not run:** " + ", ".join(not_run) + " (no session counted yet: run "
+                  f"`python tools/mutation_test.py {' '.join(not_run)}`, then `--report`)."]
     for name in sorted(results):
         if results[name]["survivors"]:
             lines += ["", f"## Survivors of {name}", ""]
@@ -359,11 +356,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def resummarised(results: dict) -> dict:
-    """``results`` with each target that has a session here counted again (``equivalent.toml`` may have grown)."""
-    for name, previous in results.items():
-        session = SESSIONS / f"{name}.sqlite"
-        if name in TARGETS and session.exists():
+    """``results`` with each target that has a session here counted again (``equivalent.toml`` may have grown),
+    including a target whose session is not in ``results`` yet (run here, counted for the first time)."""
+    for name in TARGETS:
+        session, previous = SESSIONS / f"{name}.sqlite", results.get(name, {})
+        if session.exists():
             kept = {key: previous[key] for key in ("date", "seconds_this_run", "seconds_per_mutant") if key in previous}
+            kept.setdefault("date", time.strftime("%Y-%m-%d"))
             results[name] = {**summarise(name, TARGETS[name], session), **kept}
     return results
 
