@@ -130,7 +130,9 @@ def compare(a: dict, b: dict) -> list[dict]:
         suffix = key.removeprefix("ca_")
         rmsd = superposed_rmsd(a["_arrays"][key].astype(np.float64), b["_arrays"][key].astype(np.float64))
         dplddt = np.abs(a["_arrays"]["plddt_" + suffix] - b["_arrays"]["plddt_" + suffix]).max()
-        rows.append({"a": a["label"], "b": b["label"], "length": int(suffix.split("_")[0]),
+        length, passes = suffix.split("_")
+        rows.append({"a": a["label"], "b": b["label"], "length": int(length),
+                     "passes": "default" if passes == "None" else int(passes),
                      "ca_rmsd": float(rmsd), "max_plddt_diff": float(dplddt)})  # fmt: skip
     return rows
 
@@ -142,10 +144,13 @@ def best_rates(measured: dict[str, dict[str, float]]) -> dict[str, float]:
 
 
 def add_floors(report: dict, config, rates: dict) -> None:
-    """FLOPs, fp32 floor seconds and floor multiples for every result row."""
+    """FLOPs, fp32 floor seconds and floor multiples for every result row (none for a cut-trunk probe)."""
     rate = rates["fp32"] * 1e12
     for worker in report["workers"]:
         for row in worker["results"]:
+            if worker.get("trunk_blocks"):  # the whole model's FLOPs would not describe what ran
+                row["tflop"] = row["floor_seconds"] = row["floor_multiple"] = None
+                continue
             passes = row["passes"] if isinstance(row["passes"], int) else config.trunk.max_recycles
             flops = prediction_flops(config, row["length"], passes - 1)
             row["tflop"] = flops["total"] / 1e12

@@ -140,9 +140,10 @@ def _agreement(report: dict) -> list[str]:
     if not report.get("agreement"):
         return []
     lines = ["", "Agreement with remyfold fp32 (same sequence, same weights):", "",
-             "| run | length | Cα RMSD (Å) | max abs ΔpLDDT (Cα) |", "|---|---|---|---|"]  # fmt: skip
+             "| run | length | passes | Cα RMSD (Å) | max abs ΔpLDDT (Cα) |", "|---|---|---|---|---|"]  # fmt: skip
     for row in report["agreement"]:
-        lines.append(f"| {row['b']} | {row['length']} | {row['ca_rmsd']:.4f} | {row['max_plddt_diff']:.4f} |")
+        lines.append(f"| {row['b']} | {row['length']} | {row.get('passes', '–')} | {row['ca_rmsd']:.4f} | "
+                     f"{row['max_plddt_diff']:.4f} |")
     return lines
 
 
