@@ -25,13 +25,14 @@ from remyfold.errors import InputError
 DEFAULT_WEIGHTS = "facebook/esmfold_v1"
 #: Numeric modes of the engine, each with its one-line description (the first is the reference's).
 #: fp32 holds the language model as the checkpoint stores it (float16 in esmfold_v1, read as fp32:
-#: exact); bf16 runs ESM-2 in bfloat16 and the trunk under bfloat16 autocast, structure module and
-#: heads in fp32; fp32-lm16 keeps fp32 arithmetic with the language model's weights held in float16
+#: exact); bf16 runs ESM-2 and the trunk (weights, sequence and pair state) in bfloat16, structure
+#: module and heads in fp32; fp32-lm16 keeps fp32 arithmetic with the language model's weights held in float16
 #: (a checkpoint's fp32 language model is rounded once at load, :mod:`remyfold.lm_storage`).
 PRECISION_HELP = {
     "fp32": "the reference's arithmetic (default)",
     "bf16": "ESM-2, the trunk's weights and its sequence and pair state in bfloat16; structure module and "
-            "heads in fp32, opt-in",
+            "heads in fp32, opt-in: it does not compute the reference's function (Calpha drift from fp32 "
+            "measured at 0.4-11 A on random weights, docs/speed-and-memory.md)",
     "fp32-lm16": "fp32 arithmetic with the language model's weights held in float16 (8.4 instead of 14.1 GB)",
     "tf32": "CUDA only: fp32 with TF32 tensor-core matmuls, switched on for the fold alone, opt-in",
 }
