@@ -116,3 +116,38 @@ def test_attention_ab_on_a_tiny_checkpoint(tmp_path):
     assert sorted(seconds) == ["10", "14"]
     assert all(len(times) == 4 and min(times) > 0 for by_kind in seconds.values() for times in by_kind.values())
     assert "| 14 |" in md.read_text()
+
+
+def test_traced_fold_names_its_phases_and_a_probe_cuts_the_trunk(tmp_path, monkeypatch):
+    """A traced fold records a peak per phase; a probe runs only its first trunk blocks, and the benchmark
+    gives it no FLOP floor and no drift row (what ran is not the model)."""
+    weights = tiny_checkpoint(tmp_path)
+    monkeypatch.syspath_prepend(str(BENCH))
+    from cpu_worker import Remyfold
+
+    spec = {"precision": "fp32", "attention": "auto", "threads": 1, "paging": "on", "trace": True}
+    whole, probe = Remyfold(str(weights), spec), Remyfold(str(weights), spec | {"trunk_blocks": 1})
+    blocks = len(whole.folder.model.trunk.blocks)
+    assert blocks >= 2 and len(probe.folder.model.trunk.blocks) == 1
+    rows = {}
+    for name, runner in (("whole", whole), ("probe", probe)):
+        rows[name] = {}
+        runner.traced_fold("MKTAYIAKQR", 1, rows[name])
+    phases = list(rows["whole"]["phase_peaks_gib"])
+    assert phases[1:] == ["language model", *(f"trunk block {i}" for i in range(blocks)), "after the trunk"]
+    assert rows["probe"]["phase_summary_gib"]["trunk blocks"] == 1
+    assert all(gib > 0 for gib in rows["whole"]["phase_peaks_gib"].values())
+
+    out = tmp_path / "r.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1",
+         "--schedule", "remyfold-paged-trace:12@1,remyfold-paged-probe:12@1", "--out", str(out),
+         "--markdown", str(tmp_path / "r.md")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    traced, cut = report["workers"]
+    assert traced["results"][0]["floor_multiple"] > 0 and cut["results"][0]["floor_multiple"] is None
+    assert report["agreement"] == []  # the probe's outputs are never compared
+    assert "not a prediction" in (tmp_path / "r.md").read_text()
