@@ -169,6 +169,8 @@ KINDS = {  # worker kind → spec fields
     "remyfold-held": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off"},
     "remyfold-paged-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on", "evict": True},
     "remyfold-held-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off", "evict": True},
+    "remyfold-paged-noprefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
+                                  "prefetch": False},
     "remyfold-paged-cold-noprefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
                                        "evict": True, "prefetch": False},
     # paged, with the peak RSS sampled per phase (language model, each trunk block, what follows: phase_trace.py)
