@@ -31,7 +31,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "common")]
+from cpu_bench import linear_rates  # noqa: E402
+from cpu_worker import code_version  # noqa: E402
 from flops import pair_track_flops, sequence_track_flops  # noqa: E402
 
 CLASSES = {
@@ -53,14 +55,8 @@ def op_class(name: str) -> str:
 
 
 def fp32_rate(threads: int) -> float:
-    """GFLOP/s of the language model's largest fp32 product, best of 5."""
-    a, b = torch.randn(256, 2560), torch.randn(2560, 10240)
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * 256 * 2560 * 10240 / best / 1e9
+    """GFLOP/s of the language model's largest fp32 product (``cpu_bench.linear_rates``)."""
+    return linear_rates(threads, ("fp32",))["fp32"] * 1000
 
 
 def block_inputs(folder, length: int):
@@ -117,7 +113,7 @@ def run(args) -> dict:
             "load_average_at_start": args.load, "gflop": flops / 1e9, "fp32_gflops": rate,
             "floor_seconds": floor, "seconds": times, "best_seconds": best, "floor_multiple": best / floor,
             "profile": profiled, "torch": torch.__version__, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "commit": os.popen("git rev-parse --short=10 HEAD").read().strip()}  # fmt: skip
+            "commit": code_version()}  # fmt: skip
 
 
 def markdown(r: dict) -> str:

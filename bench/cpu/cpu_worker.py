@@ -35,18 +35,10 @@ from pathlib import Path
 
 import numpy as np
 from pagecache import cached_fraction, evict
-from phase_trace import PhaseTrace, summarise
+from phase_trace import PhaseTrace, rss_gib, summarise
 
 GIB = 1024**3
 WARMUP_LENGTH = 16
-
-
-def rss_gib(field: str = "VmHWM") -> float:
-    """``VmHWM`` (peak) or ``VmRSS`` (now) of this process, GiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024 / GIB
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def reset_peak() -> None:

@@ -24,12 +24,12 @@ from pathlib import Path
 GIB = 1024**3
 
 
-def vm_rss_gib() -> float:
-    """The current resident set (``VmRSS``) of this process, GiB."""
+def rss_gib(field: str = "VmHWM") -> float:
+    """``VmHWM`` (peak) or ``VmRSS`` (now) of this process, GiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024 / GIB
-    raise RuntimeError("VmRSS not in /proc/self/status")
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 class PhaseTrace:
@@ -52,7 +52,7 @@ class PhaseTrace:
         self.phase = phase
 
     def _sample(self) -> None:
-        rss = vm_rss_gib()
+        rss = rss_gib("VmRSS")
         if rss > self.peaks.get(self.phase, 0.0):
             self.peaks[self.phase] = rss
 
