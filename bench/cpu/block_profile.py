@@ -133,22 +133,45 @@ def markdown(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def count(minimum: int):
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise ValueError(text)
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
 def main(argv=None) -> int:
+    from remyfold.errors import RemyfoldError
+    from remyfold.io.atomic import write_text_atomic
+    from remyfold.io.outputs import check_file_output
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", required=True)
-    parser.add_argument("--length", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--length", type=count(1), default=256)
+    parser.add_argument("--threads", type=count(1), default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--warmup", type=count(0), default=1)
+    parser.add_argument("--repeats", type=count(1), default=3)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--markdown")
     args = parser.parse_args(argv)
     args.load = os.getloadavg()
     torch.set_num_threads(args.threads)
-    report = run(args)
-    args.out.write_text(json.dumps(report, indent=1))
-    if args.markdown:
-        args.markdown.write_text(markdown(report))
+    try:
+        out = check_file_output(args.out, "--out", "profile.json")
+        md = check_file_output(args.markdown, "--markdown", "profile.md") if args.markdown else None
+        report = run(args)
+    except RemyfoldError as error:
+        print(f"block_profile: error: {error}", file=sys.stderr)
+        return 2
+    write_text_atomic(out, json.dumps(report, indent=1) + "\n")
+    if md:
+        write_text_atomic(md, markdown(report))
     print(markdown(report))
     return 0
 

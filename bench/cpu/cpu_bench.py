@@ -316,9 +316,19 @@ def rerender(args) -> None:
 
 
 def main(argv=None) -> int:
+    from remyfold.errors import InputError
+    from remyfold.io.outputs import check_file_output
+
     args = parse_args(argv)
     if not (args.weights / "config.json").is_file():
         print(f"cpu_bench: error: no config.json in {args.weights}; write one with bench/cpu/checkpoint.py", file=sys.stderr)
+        return 2
+    try:  # before hours of folds, not after them
+        check_file_output(args.out, "--out", "cpu.json")
+        if args.markdown:
+            check_file_output(args.markdown, "--markdown", "cpu.md")
+    except InputError as error:
+        print(f"cpu_bench: error: {error}", file=sys.stderr)
         return 2
     rerender(args) if args.rerender else run(args)
     return 0

@@ -151,3 +151,19 @@ def test_traced_fold_names_its_phases_and_a_probe_cuts_the_trunk(tmp_path, monke
     assert traced["results"][0]["floor_multiple"] > 0 and cut["results"][0]["floor_multiple"] is None
     assert report["agreement"] == []  # the probe's outputs are never compared
     assert "not a prediction" in (tmp_path / "r.md").read_text()
+
+
+def test_block_profile_on_a_tiny_checkpoint_and_outputs_checked_before_work(tmp_path):
+    """block_profile writes its classes and floor; both scripts refuse an --out that is a folder, before any fold."""
+    weights = tiny_checkpoint(tmp_path)
+    out = tmp_path / "p.json"
+    done = subprocess.run([sys.executable, str(BENCH / "block_profile.py"), "--weights", str(weights), "--length", "8",
+                           "--repeats", "1", "--threads", "1", "--out", str(out)], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["floor_multiple"] > 0 and report["profile"]["classes"]["matmul"] > 0
+    for script, extra in (("block_profile.py", []), ("cpu_bench.py", ["--schedule", "remyfold:12@1"])):
+        refused = subprocess.run([sys.executable, str(BENCH / script), "--weights", str(weights), "--out", str(tmp_path),
+                                  *extra], capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert refused.returncode == 2 and "is a folder" in refused.stderr and "Traceback" not in refused.stderr
