@@ -113,7 +113,7 @@ def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> 
     report |= {"status": status, "sampled_peak_rss_gib": round(sampled, 2), "precision": spec.get("precision"),
                "attention": spec.get("attention"), "chunk": spec.get("chunk"), "triangle": spec.get("triangle"),
                "cpu_allocator": spec.get("cpu_allocator"), "env": spec.get("env", {}), "paging": spec.get("paging"),
-               "evict": spec.get("evict", False), "prefetch": spec.get("prefetch", True),
+               "evict": spec.get("evict", False), "prefetch": spec.get("prefetch", False),
                "max_memory": spec.get("max_memory"), "trace": spec.get("trace", False),
                "trunk_blocks": spec.get("trunk_blocks")}  # fmt: skip
     arrays = Path(spec["arrays"])
@@ -169,10 +169,11 @@ KINDS = {  # worker kind → spec fields
     "remyfold-held": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off"},
     "remyfold-paged-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on", "evict": True},
     "remyfold-held-cold": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off", "evict": True},
-    "remyfold-paged-noprefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
-                                  "prefetch": False},
-    "remyfold-paged-cold-noprefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
-                                       "evict": True, "prefetch": False},
+    # paged with the next layer's pages read ahead (MADV_WILLNEED; off in remyfold since it was measured slower)
+    "remyfold-paged-prefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
+                                "prefetch": True},
+    "remyfold-paged-cold-prefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
+                                     "evict": True, "prefetch": True},
     # paged, with the peak RSS sampled per phase (language model, each trunk block, what follows: phase_trace.py)
     "remyfold-paged-trace": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on", "trace": True},
     # a memory probe, not a prediction: paged and traced, the trunk cut to its first 2 blocks (every block

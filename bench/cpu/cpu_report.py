@@ -67,6 +67,13 @@ def _plan(plan: dict | None) -> str:
     return f"{'paged' if plan['paged'] else 'held'}, {plan['rows'] or 'all'}, {_num(plan['expected_gib'], 2)}"
 
 
+def read_ahead(worker: dict) -> str:
+    """A paged worker's read-ahead of the next layer (``MADV_WILLNEED``), as a settings phrase."""
+    if worker.get("paging") != "on":
+        return ""
+    return ", read-ahead of the next layer" if worker.get("prefetch") else ", no read-ahead of the next layer"
+
+
 def _settings(report: dict) -> list[str]:
     """One line per run label: what it ran (remyfold's options, the reference's environment)."""
     lines, seen = ["", "Runs:", ""], set()
@@ -81,7 +88,7 @@ def _settings(report: dict) -> list[str]:
             lines.append(f"* {w['label']}: remyfold precision {w.get('precision')}, attention {w.get('attention')}, "
                          f"triangle layers {w.get('triangle') or 'auto'}, cpu allocator {w.get('cpu_allocator') or 'reuse'}, "
                          f"paging {w.get('paging') or 'auto'}{', page cache evicted before each fold' if w.get('evict') else ''}"
-                         f"{', no read-ahead of the next layer' if w.get('prefetch') is False else ''}"
+                         f"{read_ahead(w)}"
                          f"{', peak RSS sampled per phase' if w.get('trace') else ''}"
                          f"{_probe(w)}")
     return lines

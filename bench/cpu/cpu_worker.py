@@ -86,8 +86,8 @@ class Remyfold:
                                              attention=spec["attention"], chunk_size=spec.get("chunk"),
                                              threads=spec["threads"], kernels=kernels,
                                              paging=spec.get("paging", "auto"), max_memory=spec.get("max_memory"))  # fmt: skip
-        if spec.get("prefetch") is False:  # paged without asking for the next layer's pages ahead (A/B of MADV_WILLNEED)
-            self.folder.pager.prefetch = False
+        if spec.get("prefetch"):  # paged, asking for the next layer's pages ahead (A/B of MADV_WILLNEED)
+            self.folder.pager.prefetch = True
         if spec.get("trunk_blocks"):  # a memory probe, not a prediction: only the first trunk blocks run
             del self.folder.model.trunk.blocks[spec["trunk_blocks"]:]
         self.trace = PhaseTrace(self.folder.model) if spec.get("trace") else None

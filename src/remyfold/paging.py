@@ -10,8 +10,10 @@ read again until the next fold (ESM-2) or the next recycling pass (trunk). Algor
   views of a mapped file are collected, adjacent ranges merged (:func:`_merged`); converted copies
   (a bfloat16 or fp32-held language model, ``.bin`` checkpoints, a network built in memory) are
   counted as held, never paged (:class:`WeightBytes`);
-* a forward pre-hook on unit ``i`` asks the kernel to read unit ``i+1``'s pages ahead
-  (``madvise(MADV_WILLNEED)``: the reading overlaps unit ``i``'s arithmetic on a cold page cache);
+* with ``prefetch`` (off by default), a forward pre-hook on unit ``i`` asks the kernel to read unit
+  ``i+1``'s pages ahead (``madvise(MADV_WILLNEED)``). Measured on 2 cores it slowed folds with the
+  page cache warm and cold alike (bench/results/cpu-paged-prefetch.md, cpu-cold-prefetch.md), so
+  it is kept only for benchmarking other machines;
 * a forward hook on unit ``i`` hands its whole pages back (``madvise(MADV_DONTNEED)``). The mapping
   is private and never written, so the next read faults the same bytes in again from the file
   (from the page cache while the kernel keeps it, else from the disk). A page shared with a
@@ -81,7 +83,7 @@ class WeightPager:
     nothing while inactive (:meth:`paging`).
     """
 
-    def __init__(self, model: nn.Module, files: list[MappedFile], prefetch: bool = True):
+    def __init__(self, model: nn.Module, files: list[MappedFile], prefetch: bool = False):
         self._bases = [(mapped, mapped.address(), mapped.size) for mapped in files]
         units = [unit for stack in model.layer_stacks() for unit in stack]
         self.unit_ranges = [_merged(self._ranges(_tensors(unit))) for unit in units]

@@ -167,3 +167,22 @@ def test_block_profile_on_a_tiny_checkpoint_and_outputs_checked_before_work(tmp_
         refused = subprocess.run([sys.executable, str(BENCH / script), "--weights", str(weights), "--out", str(tmp_path),
                                   *extra], capture_output=True, text=True, timeout=120)  # fmt: skip
         assert refused.returncode == 2 and "is a folder" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_attention_core_ab_on_a_tiny_checkpoint(tmp_path):
+    """attention_core times both cores alternated, their outputs agree, and a bad --lengths is refused."""
+    weights = tiny_checkpoint(tmp_path)
+    out, md = tmp_path / "a.json", tmp_path / "a.md"
+    done = subprocess.run([sys.executable, str(BENCH / "attention_core.py"), "--weights", str(weights), "--lengths", "8,12",
+                           "--rounds", "2", "--threads", "1", "--out", str(out), "--markdown", str(md)],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert [row["length"] for row in report["rows"]] == [8, 12]
+    for row in report["rows"]:
+        assert {core: len(times) for core, times in row["seconds"].items()} == {"matmul": 2, "sdpa": 2}
+        assert row["max_abs_diff"] < 1e-4
+    assert "| 12 |" in md.read_text()
+    refused = subprocess.run([sys.executable, str(BENCH / "attention_core.py"), "--weights", str(weights), "--lengths",
+                              "0", "--out", str(out)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr

@@ -18,7 +18,7 @@ from tiny_models import randomize_module
 from remyfold.allocator import choose_allocator
 from remyfold.model.config import ConfigError
 from remyfold.model.kernels import KernelOptions, apply_kernels, resolve_triangle
-from remyfold.model.kernels_blocked import BlockedTriangleKernels
+from remyfold.model.kernels_blocked import ATTENTION_CORES, BlockedTriangleKernels
 from remyfold.model.triangular_attention import TriangleAttention
 from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
 from remyfold.model.trunk_block import TrunkBlock
@@ -49,15 +49,16 @@ LAYERS = {
 @pytest.mark.parametrize("kind", sorted(LAYERS))
 @pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("chunk_size", [None, 5])
-def test_blocked_layer_matches_plain(kind, padded, chunk_size):
+@pytest.mark.parametrize("core", ATTENTION_CORES)
+def test_blocked_layer_matches_plain(kind, padded, chunk_size, core):
     layer = randomize_module(LAYERS[kind](), seed=3)
     z, mask = _pair(4, 11, padded)
     # 11 rows in blocks of 4, 4 and 3 (an uneven last block), and in one block
-    kernel = BlockedTriangleKernels(block_bytes=1, min_rows=4)
+    kernel = BlockedTriangleKernels(block_bytes=1, min_rows=4, core=core)
     assert kernel.rows_per_block(2, 4, 11, 4) == 4
     with torch.no_grad():
         plain = layer(z, mask, chunk_size)
-        for blocked in (kernel, BlockedTriangleKernels()):
+        for blocked in (kernel, BlockedTriangleKernels(core=core)):
             layer.kernel = blocked
             torch.testing.assert_close(layer(z, mask, chunk_size), plain, **TOL)
     if padded:  # padding really matters here: the padded record's valid rows move when the mask is dropped
@@ -65,6 +66,21 @@ def test_blocked_layer_matches_plain(kind, padded, chunk_size):
         with torch.no_grad():
             unmasked = layer(z, torch.ones_like(mask), chunk_size)
         assert (unmasked[1, :8, :8] - plain[1, :8, :8]).abs().max() > 1e-3
+
+
+def test_blocked_attention_cores_differ_only_by_rounding_and_an_unknown_core_is_refused():
+    """The two cores give the same attention (to fp32 rounding) on a padded batch; the default is sdpa."""
+    layer = randomize_module(TriangleAttention(32, 8, 4, starting=False), seed=5)
+    z, mask = _pair(6, 9, padded=True)
+    with torch.no_grad():
+        out = {}
+        for core in ATTENTION_CORES:
+            layer.kernel = BlockedTriangleKernels(block_bytes=1, min_rows=2, core=core)
+            out[core] = layer(z, mask)
+    torch.testing.assert_close(out["sdpa"], out["matmul"], **TOL)
+    assert BlockedTriangleKernels().core == "sdpa"
+    with pytest.raises(ValueError, match="attention core 'flash' unknown"):
+        BlockedTriangleKernels(core="flash")
 
 
 def test_blocked_trunk_block_matches_plain():

@@ -13,12 +13,18 @@ attaches it to every triangle layer; ``KernelOptions(triangle="blocked")``, the 
 * **Triangle attention** runs a block of rows ``i`` at a time through the projections, the
   attention and the gate — as many rows as keep a block's logits ``[B, R, H, N, N]`` within
   :data:`BLOCK_LOGIT_BYTES`, and at least :data:`MIN_ROWS` — so they stay in cache while they are
-  biased and normalised; the bias is added in place; the padding-mask term is skipped when no key
-  is masked (it adds 0.0 to every logit: the same result).
+  biased and normalised; the padding-mask term is skipped when no key is masked (it adds 0.0 to
+  every logit: the same result). The attention core is chosen once (``core``): ``sdpa`` (default)
+  hands a block to PyTorch's fused CPU kernel (:func:`torch.nn.functional.scaled_dot_product_attention`:
+  product, bias, online softmax and the product with ``v`` over tiles, the logits never written
+  out), measured faster (:data:`ATTENTION_CORES`); ``matmul`` builds the block's logits and adds
+  the biases in place (the plain layers' order of operations).
 * **Triangle multiplication** computes its gated projections channel-first with one product per
   projection (``W zᵀ`` is ``[C, R·N]`` straight away; no permuted copies), normalising ``z`` a
   block of rows at a time, and contracts ``k`` a block of output rows at a time with one batched
-  product over channels whose per-channel transposes BLAS reads in place.
+  product over channels whose per-channel transposes BLAS reads in place. The pair mask's product
+  is skipped when no pair is masked (a product with 1.0: the same result), and the output gate is
+  applied in place.
 * **In place** (``add_triangle_*``, inference only): the update of a block of rows is added into
   the pair state as soon as it is computed, so no full-size update — nor a second full-size copy
   of the normalised pair state — is held (at 400 residues each is 78 MiB; together with the
@@ -45,6 +51,9 @@ import torch.nn.functional as F
 #: 16.8, 16 rows 18.3, all 87.8;  N = 256: 1 row (1 MiB) 96, 4 rows 90, 16 rows 118, all 166.
 BLOCK_LOGIT_BYTES = 1 << 20
 MIN_ROWS = 4
+#: The attention cores (see the module docstring); ``sdpa`` is the default, measured faster by
+#: bench/cpu/attention_core.py (bench/results/cpu-attention-core.md).
+ATTENTION_CORES = ("sdpa", "matmul")
 #: Bytes of one ``[B, R, N, C_z]`` temporary per block of rows in the multiplicative update.
 PAIR_BLOCK_BYTES = 8 << 20
 
@@ -59,13 +68,18 @@ class BlockedTriangleKernels:
 
     Args: block_bytes: logit bytes per block of attention rows.  min_rows: fewest rows per block.
         pair_block_bytes: bytes of one pair-shaped ``[B, R, N, C_z]`` temporary of the
-        multiplicative update per block of rows.
+        multiplicative update per block of rows.  core: the attention core, one of
+        :data:`ATTENTION_CORES`.
     """
 
     status = "blocked"
 
-    def __init__(self, block_bytes: int = BLOCK_LOGIT_BYTES, min_rows: int = MIN_ROWS, pair_block_bytes: int = PAIR_BLOCK_BYTES):
+    def __init__(self, block_bytes: int = BLOCK_LOGIT_BYTES, min_rows: int = MIN_ROWS,
+                 pair_block_bytes: int = PAIR_BLOCK_BYTES, core: str = "sdpa"):  # fmt: skip
+        if core not in ATTENTION_CORES:
+            raise ValueError(f"attention core {core!r} unknown; choose one of {', '.join(ATTENTION_CORES)}")
         self.block_bytes, self.min_rows, self.pair_block_bytes = block_bytes, min_rows, pair_block_bytes
+        self.core = core
 
     def rows_per_block(self, batch: int, heads: int, n: int, itemsize: int) -> int:
         """Rows ``i`` whose logits ``[batch, rows, heads, n, n]`` fit in :attr:`block_bytes`, at least :attr:`min_rows`."""
@@ -111,12 +125,14 @@ class BlockedTriangleKernels:
         mask_bias = None if bool(mask.all()) else (module.inf * (mask.to(z.dtype) - 1))[..., :, None, None, :]
         # [B, I, J, H] -> [B, 1, H, J, K]: the same triangle bias for every row i.
         pair_bias = module.linear(z).permute(0, 3, 1, 2).unsqueeze(1)
+        if self.core == "sdpa":  # the fused kernel reads a mask with a contiguous last dim
+            pair_bias = pair_bias.contiguous()
         step = self.rows_per_block(z.shape[0], module.mha.num_heads, z.shape[2], z.element_size())
         step = min(step, chunk_size) if chunk_size else step
         for start in range(0, z.shape[1], step):
             rows = slice(start, start + step)
             row_mask = None if mask_bias is None else mask_bias[:, rows]
-            yield rows, _gated_attention(module.mha, z[:, rows], row_mask, pair_bias)
+            yield rows, _gated_attention(module.mha, z[:, rows], row_mask, pair_bias, self.core)
 
     def triangle_multiplication(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None):
         """:meth:`TriangleMultiplicativeUpdate.forward_plain`'s function with channel-first projections.
@@ -151,7 +167,7 @@ class BlockedTriangleKernels:
             # [B, C, R, N] @ [B, C, N, N] -> [B, C, R, N], then channels last [B, R, N, C]
             x = torch.matmul(a[:, :, rows], b).permute(0, 2, 3, 1)
             x = module.linear_z(module.layer_norm_out(x))
-            yield rows, x * torch.sigmoid(module.linear_g(module.layer_norm_in(z[:, rows])))
+            yield rows, module.linear_g(module.layer_norm_in(z[:, rows])).sigmoid_().mul_(x)
 
 
 def _assembled(blocks, shape: torch.Size) -> torch.Tensor:
@@ -177,13 +193,14 @@ def _projections(module, z: torch.Tensor, mask: torch.Tensor, step: int) -> tupl
     """
     batch, n, _, c = z.shape
     a = b = None
+    masked = not bool(mask.all())  # all kept: the product with 1.0 is skipped
     for start in range(0, n, step):
         rows = slice(start, start + step)
         normed = module.layer_norm_in(z[:, rows])
         # [B, R, N, C] -> [B, R·N, C] -> [B, C, R·N]: channel-first view (no copy)
         zt = normed.reshape(batch, -1, c).transpose(1, 2)
         # [B, R, N] -> [B, 1, R·N]: the mask per pair, broadcast over channels
-        m = mask[:, rows].reshape(batch, 1, -1).to(zt.dtype)
+        m = mask[:, rows].reshape(batch, 1, -1).to(zt.dtype) if masked else None
         pa = _gated_projection(module.linear_a_p, module.linear_a_g, zt, m)
         pb = _gated_projection(module.linear_b_p, module.linear_b_g, zt, m)
         if a is None:
@@ -194,31 +211,57 @@ def _projections(module, z: torch.Tensor, mask: torch.Tensor, step: int) -> tupl
     return a, b
 
 
-def _gated_projection(proj: torch.nn.Linear, gate: torch.nn.Linear, zt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def _gated_projection(proj: torch.nn.Linear, gate: torch.nn.Linear, zt: torch.Tensor,
+                      mask: torch.Tensor | None) -> torch.Tensor:  # fmt: skip
     """``mask · sigmoid(W_g z + b_g) · (W_p z + b_p)`` channel-first.
 
     Args: proj, gate: ``[C, C]`` linear layers.  zt ``[B, C, N·N]`` (a transposed view).
-        mask ``[B, 1, N·N]``.
+        mask ``[B, 1, N·N]``, or None when every pair is kept.
     Returns: ``[B, C, N·N]`` contiguous.
     """
     # W [C, C] @ zt [B, C, N·N] -> [B, C, N·N]; bias per output channel [C, 1]
     g = torch.baddbmm(gate.bias[:, None], gate.weight.expand(zt.shape[0], -1, -1), zt).sigmoid_()
     p = torch.baddbmm(proj.bias[:, None], proj.weight.expand(zt.shape[0], -1, -1), zt)
-    return g.mul_(mask).mul_(p)
+    if mask is not None:
+        g.mul_(mask)
+    return g.mul_(p)
 
 
-def _gated_attention(mha, x: torch.Tensor, mask_bias: torch.Tensor | None, pair_bias: torch.Tensor) -> torch.Tensor:
-    """:class:`~remyfold.model.triangular_attention.GatedAttention` on a block of rows, biases added in place.
+def _gated_attention(mha, x: torch.Tensor, mask_bias: torch.Tensor | None, pair_bias: torch.Tensor,
+                     core: str = "matmul") -> torch.Tensor:  # fmt: skip
+    """:class:`~remyfold.model.triangular_attention.GatedAttention` on a block of rows.
 
     Args: mha: the attention module.  x ``[B, R, N, C_in]`` (R rows).  mask_bias ``[B, R, 1, 1, N]``
-        or None.  pair_bias ``[B, 1, H, N, N]``.
+        or None.  pair_bias ``[B, 1, H, N, N]``.  core: ``matmul`` (logits built, biases added in
+        place) or ``sdpa`` (PyTorch's fused kernel; ``pair_bias`` contiguous in its last dim).
     Returns: ``[B, R, N, C_in]``.
     """
     q, k, v = mha.project(x)
+    q = q / math.sqrt(mha.c_hidden)
+    if core == "sdpa":
+        return mha.output(x, _sdpa_rows(q, k, v, mask_bias, pair_bias))
     # [B, R, H, N, C] @ [B, R, H, C, N] -> logits [B, R, H, N, N]
-    logits = torch.matmul(q / math.sqrt(mha.c_hidden), k.transpose(-1, -2))
+    logits = torch.matmul(q, k.transpose(-1, -2))
     if mask_bias is not None:
         logits += mask_bias
     logits += pair_bias
     o = torch.matmul(F.softmax(logits, dim=-1), v)
     return mha.output(x, o)
+
+
+def _sdpa_rows(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask_bias: torch.Tensor | None,
+               pair_bias: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """``softmax(q·kᵀ + mask_bias + pair_bias)·v`` through the fused SDPA kernel, one call per record.
+
+    Args: q (pre-scaled), k, v ``[B, R, H, N, C]``.  mask_bias ``[B, R, 1, 1, N]`` or None.
+        pair_bias ``[B, 1, H, N, N]``.
+    Returns: ``[B, R, H, N, C]``.
+    """
+    out = []
+    for i in range(q.shape[0]):
+        # record i's mask: [1, H, N, N] broadcast over the R rows (no copy), or with the padding
+        # term the block's own [R, H, N, N]
+        mask = pair_bias[i] if mask_bias is None else pair_bias[i] + mask_bias[i]
+        # [R, H, N, C]: the rows are SDPA's batch; q is pre-scaled, so SDPA's scaling is off (scale=1)
+        out.append(F.scaled_dot_product_attention(q[i], k[i], v[i], attn_mask=mask, scale=1.0))
+    return torch.stack(out)
