@@ -18,7 +18,7 @@ from tiny_models import randomize_module
 from remyfold.allocator import choose_allocator
 from remyfold.model.config import ConfigError
 from remyfold.model.kernels import KernelOptions, apply_kernels, resolve_triangle
-from remyfold.model.kernels_blocked import ATTENTION_CORES, BlockedTriangleKernels
+from remyfold.model.kernels_blocked import ATTENTION_CORES, SDPA_MIN_RESIDUES, BlockedTriangleKernels
 from remyfold.model.triangular_attention import TriangleAttention
 from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
 from remyfold.model.trunk_block import TrunkBlock
@@ -69,16 +69,18 @@ def test_blocked_layer_matches_plain(kind, padded, chunk_size, core):
 
 
 def test_blocked_attention_cores_differ_only_by_rounding_and_an_unknown_core_is_refused():
-    """The two cores give the same attention (to fp32 rounding) on a padded batch; the default is sdpa."""
+    """The two cores give the same attention (to fp32 rounding) on a padded batch; auto picks by length."""
     layer = randomize_module(TriangleAttention(32, 8, 4, starting=False), seed=5)
     z, mask = _pair(6, 9, padded=True)
     with torch.no_grad():
         out = {}
-        for core in ATTENTION_CORES:
+        for core in ("sdpa", "matmul"):
             layer.kernel = BlockedTriangleKernels(block_bytes=1, min_rows=2, core=core)
             out[core] = layer(z, mask)
     torch.testing.assert_close(out["sdpa"], out["matmul"], **TOL)
-    assert BlockedTriangleKernels().core == "sdpa"
+    auto = BlockedTriangleKernels()  # the default: by length, where each was measured faster
+    assert auto.core == "auto" and auto.core_for(SDPA_MIN_RESIDUES - 1) == "matmul"
+    assert auto.core_for(SDPA_MIN_RESIDUES) == "sdpa" and BlockedTriangleKernels(core="matmul").core_for(999) == "matmul"
     with pytest.raises(ValueError, match="attention core 'flash' unknown"):
         BlockedTriangleKernels(core="flash")
 

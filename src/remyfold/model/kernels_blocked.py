@@ -14,11 +14,12 @@ attaches it to every triangle layer; ``KernelOptions(triangle="blocked")``, the 
   attention and the gate — as many rows as keep a block's logits ``[B, R, H, N, N]`` within
   :data:`BLOCK_LOGIT_BYTES`, and at least :data:`MIN_ROWS` — so they stay in cache while they are
   biased and normalised; the padding-mask term is skipped when no key is masked (it adds 0.0 to
-  every logit: the same result). The attention core is chosen once (``core``): ``sdpa`` (default)
-  hands a block to PyTorch's fused CPU kernel (:func:`torch.nn.functional.scaled_dot_product_attention`:
+  every logit: the same result). The attention core is chosen once (``core``): ``sdpa`` hands a
+  block to PyTorch's fused CPU kernel (:func:`torch.nn.functional.scaled_dot_product_attention`:
   product, bias, online softmax and the product with ``v`` over tiles, the logits never written
-  out), measured faster (:data:`ATTENTION_CORES`); ``matmul`` builds the block's logits and adds
-  the biases in place (the plain layers' order of operations).
+  out); ``matmul`` builds the block's logits and adds the biases in place (the plain layers' order
+  of operations); ``auto`` (default) takes ``sdpa`` from :data:`SDPA_MIN_RESIDUES` residues on,
+  where it was measured faster, and ``matmul`` below.
 * **Triangle multiplication** computes its gated projections channel-first with one product per
   projection (``W zᵀ`` is ``[C, R·N]`` straight away; no permuted copies), normalising ``z`` a
   block of rows at a time, and contracts ``k`` a block of output rows at a time with one batched
@@ -51,9 +52,11 @@ import torch.nn.functional as F
 #: 16.8, 16 rows 18.3, all 87.8;  N = 256: 1 row (1 MiB) 96, 4 rows 90, 16 rows 118, all 166.
 BLOCK_LOGIT_BYTES = 1 << 20
 MIN_ROWS = 4
-#: The attention cores (see the module docstring); ``sdpa`` is the default, measured faster by
-#: bench/cpu/attention_core.py (bench/results/cpu-attention-core.md).
-ATTENTION_CORES = ("sdpa", "matmul")
+#: The attention cores (see the module docstring). Both layers of a block, medians of 6 alternated
+#: runs, sdpa / matmul (bench/results/cpu-attention-core.md, 2-core AVX-512 CPU): 64 residues 1.11,
+#: 128 1.03, 160 0.94, 192 0.90, 256 0.82, 384 0.81.
+ATTENTION_CORES = ("auto", "sdpa", "matmul")
+SDPA_MIN_RESIDUES = 160
 #: Bytes of one ``[B, R, N, C_z]`` temporary per block of rows in the multiplicative update.
 PAIR_BLOCK_BYTES = 8 << 20
 
@@ -75,7 +78,7 @@ class BlockedTriangleKernels:
     status = "blocked"
 
     def __init__(self, block_bytes: int = BLOCK_LOGIT_BYTES, min_rows: int = MIN_ROWS,
-                 pair_block_bytes: int = PAIR_BLOCK_BYTES, core: str = "sdpa"):  # fmt: skip
+                 pair_block_bytes: int = PAIR_BLOCK_BYTES, core: str = "auto"):  # fmt: skip
         if core not in ATTENTION_CORES:
             raise ValueError(f"attention core {core!r} unknown; choose one of {', '.join(ATTENTION_CORES)}")
         self.block_bytes, self.min_rows, self.pair_block_bytes = block_bytes, min_rows, pair_block_bytes
@@ -84,6 +87,12 @@ class BlockedTriangleKernels:
     def rows_per_block(self, batch: int, heads: int, n: int, itemsize: int) -> int:
         """Rows ``i`` whose logits ``[batch, rows, heads, n, n]`` fit in :attr:`block_bytes`, at least :attr:`min_rows`."""
         return max(self.min_rows, self.block_bytes // (batch * heads * n * n * itemsize))
+
+    def core_for(self, n: int) -> str:
+        """The attention core a layer of ``n`` residues runs: :attr:`core`, or by length for ``auto``."""
+        if self.core == "auto":
+            return "sdpa" if n >= SDPA_MIN_RESIDUES else "matmul"
+        return self.core
 
     def pair_rows(self, z: torch.Tensor, chunk_size: int | None) -> int:
         """Rows of ``z`` ``[B, N, N, C]`` per block of the multiplicative update (at most ``chunk_size``)."""
@@ -125,14 +134,15 @@ class BlockedTriangleKernels:
         mask_bias = None if bool(mask.all()) else (module.inf * (mask.to(z.dtype) - 1))[..., :, None, None, :]
         # [B, I, J, H] -> [B, 1, H, J, K]: the same triangle bias for every row i.
         pair_bias = module.linear(z).permute(0, 3, 1, 2).unsqueeze(1)
-        if self.core == "sdpa":  # the fused kernel reads a mask with a contiguous last dim
+        core = self.core_for(z.shape[2])
+        if core == "sdpa":  # the fused kernel reads a mask with a contiguous last dim
             pair_bias = pair_bias.contiguous()
         step = self.rows_per_block(z.shape[0], module.mha.num_heads, z.shape[2], z.element_size())
         step = min(step, chunk_size) if chunk_size else step
         for start in range(0, z.shape[1], step):
             rows = slice(start, start + step)
             row_mask = None if mask_bias is None else mask_bias[:, rows]
-            yield rows, _gated_attention(module.mha, z[:, rows], row_mask, pair_bias, self.core)
+            yield rows, _gated_attention(module.mha, z[:, rows], row_mask, pair_bias, core)
 
     def triangle_multiplication(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None):
         """:meth:`TriangleMultiplicativeUpdate.forward_plain`'s function with channel-first projections.
