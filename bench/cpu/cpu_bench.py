@@ -114,6 +114,7 @@ def run_worker(spec: dict, tmp: Path, min_available: float, deadline: float) -> 
                "attention": spec.get("attention"), "chunk": spec.get("chunk"), "triangle": spec.get("triangle"),
                "cpu_allocator": spec.get("cpu_allocator"), "env": spec.get("env", {}), "paging": spec.get("paging"),
                "evict": spec.get("evict", False), "prefetch": spec.get("prefetch", False),
+               "attention_core": spec.get("attention_core"),
                "max_memory": spec.get("max_memory"), "trace": spec.get("trace", False),
                "trunk_blocks": spec.get("trunk_blocks")}  # fmt: skip
     arrays = Path(spec["arrays"])
@@ -174,6 +175,9 @@ KINDS = {  # worker kind → spec fields
                                 "prefetch": True},
     "remyfold-paged-cold-prefetch": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on",
                                      "evict": True, "prefetch": True},
+    # held, the blocked triangle attention's core forced to matmul (A/B of the SDPA core it picks from 192 residues)
+    "remyfold-held-matmul-core": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "off",
+                                  "attention_core": "matmul"},
     # paged, with the peak RSS sampled per phase (language model, each trunk block, what follows: phase_trace.py)
     "remyfold-paged-trace": {"impl": "remyfold", "precision": "fp32", "attention": "auto", "paging": "on", "trace": True},
     # a memory probe, not a prediction: paged and traced, the trunk cut to its first 2 blocks (every block

@@ -89,6 +89,7 @@ def _settings(report: dict) -> list[str]:
                          f"triangle layers {w.get('triangle') or 'auto'}, cpu allocator {w.get('cpu_allocator') or 'reuse'}, "
                          f"paging {w.get('paging') or 'auto'}{', page cache evicted before each fold' if w.get('evict') else ''}"
                          f"{read_ahead(w)}"
+                         f"{', triangle attention core ' + w['attention_core'] if w.get('attention_core') else ''}"
                          f"{', peak RSS sampled per phase' if w.get('trace') else ''}"
                          f"{_probe(w)}")
     return lines

@@ -88,6 +88,8 @@ class Remyfold:
                                              paging=spec.get("paging", "auto"), max_memory=spec.get("max_memory"))  # fmt: skip
         if spec.get("prefetch"):  # paged, asking for the next layer's pages ahead (A/B of MADV_WILLNEED)
             self.folder.pager.prefetch = True
+        if spec.get("attention_core"):  # the blocked triangle attention's core forced (A/B of its auto choice)
+            self.folder.kernels.kernel.core = spec["attention_core"]
         if spec.get("trunk_blocks"):  # a memory probe, not a prediction: only the first trunk blocks run
             del self.folder.model.trunk.blocks[spec["trunk_blocks"]:]
         self.trace = PhaseTrace(self.folder.model) if spec.get("trace") else None

@@ -72,19 +72,22 @@ def test_paged_and_cold_runs_with_one_pass(tmp_path):
     out = tmp_path / "r.json"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1", "--max-memory", "8G",
-         "--schedule", "remyfold-held:12@1,remyfold-paged:12@1+20,remyfold-paged-cold:12@1", "--out", str(out)],
+         "--schedule", "remyfold-held:12@1,remyfold-paged:12@1+20,remyfold-paged-cold:12@1,"
+         "remyfold-paged-prefetch:12@1,remyfold-held-matmul-core:12@1", "--out", str(out)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(out.read_text())
-    held, paged, cold = report["workers"]
+    held, paged, cold, prefetch, matmul_core = report["workers"]
+    assert not paged["prefetch"] and prefetch["prefetch"] and matmul_core["attention_core"] == "matmul"
     assert [(r["length"], r["passes"]) for r in paged["results"]] == [(12, 1), (20, "default")]
     assert [r["plan"]["paged"] for r in held["results"] + paged["results"]] == [False, True, True]
     assert paged["paging"] == "on" and cold["evict"] and held["max_memory"] == 8 << 30
     for row in held["results"] + paged["results"] + cold["results"]:
         assert 0 <= row["page_cache_fraction"] <= 1 and row["rss_before_gib"] > 0
     agreement = {(a["b"], a["length"]): a for a in report["agreement"]}
-    for label in ("remyfold-paged", "remyfold-paged-cold"):  # identical numbers (superposition adds rounding)
+    for label in ("remyfold-paged", "remyfold-paged-cold", "remyfold-paged-prefetch", "remyfold-held-matmul-core"):
+        # identical numbers (superposition adds rounding; at 12 residues auto's core is matmul too)
         assert agreement[(label, 12)]["ca_rmsd"] < 1e-4 and agreement[(label, 12)]["max_plddt_diff"] == 0
 
 
