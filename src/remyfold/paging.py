@@ -38,6 +38,8 @@ from torch import nn
 
 from remyfold.mapped import MappedFile
 
+# Why nothing is pageable when the checkpoint is mapped but no layer's weights are views of it.
+UNMAPPED = "no layer's weights are mapped: they are converted copies held in memory (another precision than fp32)"
 # A unit's mapped byte ranges: (file, begin, end), begin/end offsets into the file.
 Ranges = list[tuple[MappedFile, int, int]]
 
@@ -95,7 +97,7 @@ class WeightPager:
         reason = paging_unsupported_reason(files)
         self.bytes = WeightBytes(units=sum(sizes), largest_unit=max(sizes, default=0), mapped_other=other_mapped,
                                  held=total - sum(sizes) - other_mapped, pageable=not reason and sum(sizes) > 0,
-                                 reason=reason or ("" if sum(sizes) else "no layer's weights are mapped"))  # fmt: skip
+                                 reason=reason or ("" if sum(sizes) else UNMAPPED))  # fmt: skip
         self.active, self.prefetch = False, prefetch
         if self.bytes.pageable:
             for i, unit in enumerate(units):

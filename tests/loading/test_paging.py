@@ -99,5 +99,6 @@ def test_bf16_weights_are_copies_and_fold_under_auto(tiny_weights_dir):
     model, files = load_mapped_model(tiny_weights_dir, lm_dtype=torch.bfloat16)
     folder = Folder(model, device=CPU, precision="bf16", paging="auto", mapped_files=files, max_memory=64 << 30)
     assert folder.pager.bytes.held > 0  # the converted language model and trunk are held, not mapped
+    assert not folder.pager.bytes.pageable and "converted copies" in folder.pager.bytes.reason
     [pred] = folder.fold_batch([("x", SEQUENCE[:20])], num_recycles=0)
     assert np.isfinite(pred.positions).all()
