@@ -39,7 +39,7 @@ from torch import nn
 from remyfold.mapped import MappedFile
 
 # Why nothing is pageable when the checkpoint is mapped but no layer's weights are views of it.
-UNMAPPED = "no layer's weights are mapped: they are converted copies held in memory (another precision than fp32)"
+UNMAPPED = "no layer's weights are mapped: the chosen precision holds converted copies in memory"
 # A unit's mapped byte ranges: (file, begin, end), begin/end offsets into the file.
 Ranges = list[tuple[MappedFile, int, int]]
 
