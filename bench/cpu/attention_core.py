@@ -17,7 +17,6 @@ idle machine; the load average is recorded.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path[:0] = [str(Path(__file__).resolve().parent)]
-from block_profile import block_inputs, count  # noqa: E402
+from block_profile import block_inputs, count, run_and_write  # noqa: E402
 from cpu_worker import code_version  # noqa: E402
 
 CORES = ("matmul", "sdpa")
@@ -101,10 +100,6 @@ def markdown(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from remyfold.errors import RemyfoldError
-    from remyfold.io.atomic import write_text_atomic
-    from remyfold.io.outputs import check_file_output
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", required=True)
     parser.add_argument("--lengths", type=lengths, default=[64, 128, 256, 384])
@@ -112,22 +107,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=count(1), default=4)
     parser.add_argument("--out", required=True)
     parser.add_argument("--markdown")
-    args = parser.parse_args(argv)
-    args.load = os.getloadavg()
-    torch.set_num_threads(args.threads)
-    try:
-        out = check_file_output(args.out, "--out", "attention-core.json")
-        md = check_file_output(args.markdown, "--markdown", "attention-core.md") if args.markdown else None
-        report = run(args)
-    except RemyfoldError as error:
-        print(f"attention_core: error: {error}", file=sys.stderr)
-        return 2
-    write_text_atomic(out, json.dumps(report, indent=1) + "\n")
-    if md:
-        write_text_atomic(md, markdown(report))
-    print(markdown(report))
-    return 0
-
+    return run_and_write("attention_core", parser.parse_args(argv), run, markdown, "attention-core")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -146,11 +146,33 @@ def count(minimum: int):
     return parse
 
 
-def main(argv=None) -> int:
+def run_and_write(prog: str, args, run_fn, markdown_fn, stem: str) -> int:
+    """Check ``--out``/``--markdown`` before any work, run, write both atomically; 2 with one line on a user error.
+
+    Shared by the block-level CPU scripts (this one, ``attention_core.py``); ``stem`` names the
+    example file in the error for a folder given as ``--out``.
+    """
     from remyfold.errors import RemyfoldError
     from remyfold.io.atomic import write_text_atomic
     from remyfold.io.outputs import check_file_output
 
+    args.load = os.getloadavg()
+    torch.set_num_threads(args.threads)
+    try:
+        out = check_file_output(args.out, "--out", f"{stem}.json")
+        md = check_file_output(args.markdown, "--markdown", f"{stem}.md") if args.markdown else None
+        report = run_fn(args)
+    except RemyfoldError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    write_text_atomic(out, json.dumps(report, indent=1) + "\n")
+    if md:
+        write_text_atomic(md, markdown_fn(report))
+    print(markdown_fn(report))
+    return 0
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", required=True)
     parser.add_argument("--length", type=count(1), default=256)
@@ -159,22 +181,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=count(1), default=3)
     parser.add_argument("--out", required=True)
     parser.add_argument("--markdown")
-    args = parser.parse_args(argv)
-    args.load = os.getloadavg()
-    torch.set_num_threads(args.threads)
-    try:
-        out = check_file_output(args.out, "--out", "profile.json")
-        md = check_file_output(args.markdown, "--markdown", "profile.md") if args.markdown else None
-        report = run(args)
-    except RemyfoldError as error:
-        print(f"block_profile: error: {error}", file=sys.stderr)
-        return 2
-    write_text_atomic(out, json.dumps(report, indent=1) + "\n")
-    if md:
-        write_text_atomic(md, markdown(report))
-    print(markdown(report))
-    return 0
-
+    return run_and_write("block_profile", parser.parse_args(argv), run, markdown, "profile")
 
 if __name__ == "__main__":
     sys.exit(main())
