@@ -53,9 +53,9 @@ import torch.nn.functional as F
 BLOCK_LOGIT_BYTES = 1 << 20
 MIN_ROWS = 4
 #: The attention cores (see the module docstring). Both layers of a block, medians of 6 alternated
-#: runs, sdpa / matmul, two runs on a 2-core AVX-512 CPU (bench/results/cpu-attention-core.md holds
-#: the second): 64 residues 1.11 / 1.06, 128 1.03 / 1.00, 160 0.94 / 1.09, 192 0.90 / 0.91,
-#: 256 0.82 / 0.80, 384 0.81 / 0.99. Below 192 residues neither is reliably faster.
+#: runs, sdpa / matmul on a 2-core AVX-512 CPU (bench/results/cpu-attention-core.md): 64 residues
+#: 1.06, 128 1.00, 160 1.09, 192 0.91, 256 0.80, 384 0.99 (an earlier run, not kept: 160 0.94,
+#: 256 0.82, 384 0.81). Below 192 residues SDPA was not faster.
 ATTENTION_CORES = ("auto", "sdpa", "matmul")
 SDPA_MIN_RESIDUES = 192
 #: Bytes of one ``[B, R, N, C_z]`` temporary per block of rows in the multiplicative update.
