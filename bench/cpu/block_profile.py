@@ -9,6 +9,7 @@ more with ``torch.profiler`` and sums the self CPU time of each operator into cl
 * ``matmul``: ``mm``, ``bmm``, ``addmm``, ``baddbmm``, ``matmul``, ``linear`` — the work the floor counts;
 * ``copy``: ``copy_``, ``clone``, ``contiguous``, ``to``, ``cat``, ``stack``, ``index``/``gather`` writes;
 * ``normalise``: layer norms and softmax;
+* ``fused attention``: PyTorch's fused SDPA kernel (products, bias and softmax together);
 * ``elementwise``: everything else that touches every element (add, mul, sigmoid, relu, masked fill ...);
 * ``allocation``: ``empty``, ``zeros``, ``fill_``.
 
@@ -41,6 +42,10 @@ CLASSES = {
     "copy": ("aten::copy_", "aten::clone", "aten::contiguous", "aten::to", "aten::_to_copy", "aten::cat",
              "aten::stack", "aten::index", "aten::gather", "aten::index_put_", "aten::_unsafe_view", "aten::reshape"),
     "normalise": ("aten::layer_norm", "aten::native_layer_norm", "aten::softmax", "aten::_softmax"),
+    # SDPA's fused kernel: its two products, bias and softmax in one operator (the blocked triangle
+    # attention from 192 residues)
+    "fused attention": ("aten::_scaled_dot_product_flash_attention_for_cpu", "aten::scaled_dot_product_attention",
+                        "aten::_scaled_dot_product_attention_math"),
     "allocation": ("aten::empty", "aten::zeros", "aten::fill_", "aten::zero_", "aten::empty_strided",
                    "aten::new_zeros", "aten::zeros_like", "aten::empty_like"),
 }  # fmt: skip
