@@ -16,7 +16,6 @@ idle machine; the load average is recorded.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path[:0] = [str(Path(__file__).resolve().parent)]
-from block_profile import block_inputs, count, run_and_write  # noqa: E402
+from block_profile import block_inputs, block_parser, count, run_and_write  # noqa: E402
 from cpu_worker import code_version  # noqa: E402
 
 CORES = ("matmul", "sdpa")
@@ -100,13 +99,9 @@ def markdown(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weights", required=True)
+    parser = block_parser(__doc__.split("\n")[0])
     parser.add_argument("--lengths", type=lengths, default=[64, 128, 256, 384])
-    parser.add_argument("--threads", type=count(1), default=len(os.sched_getaffinity(0)))
     parser.add_argument("--rounds", type=count(1), default=4)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--markdown")
     return run_and_write("attention_core", parser.parse_args(argv), run, markdown, "attention-core")
 
 if __name__ == "__main__":

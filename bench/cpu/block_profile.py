@@ -177,15 +177,21 @@ def run_and_write(prog: str, args, run_fn, markdown_fn, stem: str) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def block_parser(description: str) -> argparse.ArgumentParser:
+    """The options of the block-level CPU scripts: --weights, --threads, --out, --markdown."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--weights", required=True)
-    parser.add_argument("--length", type=count(1), default=256)
     parser.add_argument("--threads", type=count(1), default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--warmup", type=count(0), default=1)
-    parser.add_argument("--repeats", type=count(1), default=3)
     parser.add_argument("--out", required=True)
     parser.add_argument("--markdown")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = block_parser(__doc__.split("\n")[0])
+    parser.add_argument("--length", type=count(1), default=256)
+    parser.add_argument("--warmup", type=count(0), default=1)
+    parser.add_argument("--repeats", type=count(1), default=3)
     return run_and_write("block_profile", parser.parse_args(argv), run, markdown, "profile")
 
 if __name__ == "__main__":
