@@ -189,3 +189,22 @@ def test_attention_core_ab_on_a_tiny_checkpoint(tmp_path):
     refused = subprocess.run([sys.executable, str(BENCH / "attention_core.py"), "--weights", str(weights), "--lengths",
                               "0", "--out", str(out)], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
+
+
+def test_cache_blocks_ab_on_a_tiny_checkpoint(tmp_path):
+    """cache_blocks times a block with each block size alternated, the outputs agree, bad --sizes are refused."""
+    weights = tiny_checkpoint(tmp_path)
+    out, md = tmp_path / "c.json", tmp_path / "c.md"
+    done = subprocess.run([sys.executable, str(BENCH / "cache_blocks.py"), "--weights", str(weights), "--length", "12",
+                           "--sizes", "0.001,2", "--rounds", "2", "--threads", "1", "--out", str(out),
+                           "--markdown", str(md)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert [row["setting"] for row in report["rows"]] == ["rows", "cache-0.001", "cache-2"]
+    for row in report["rows"]:
+        assert len(row["seconds"]) == 2 and row["max_abs_diff_from_rows"] < 1e-4 and row["best_floor_multiple"] > 0
+    assert "| cache-0.001 |" in md.read_text()
+    for bad in ("0", "2,x"):
+        refused = subprocess.run([sys.executable, str(BENCH / "cache_blocks.py"), "--weights", str(weights), "--sizes",
+                                  bad, "--out", str(out)], capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr

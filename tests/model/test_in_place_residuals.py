@@ -12,7 +12,7 @@ import pytest
 import torch
 from tiny_models import randomize_module
 
-from remyfold.model.kernels_blocked import BlockedTriangleKernels
+from remyfold.model.kernels_blocked import CACHE_BLOCK_BYTES, BlockedTriangleKernels
 from remyfold.model.primitives import chunked, residual_add
 from remyfold.model.triangular_attention import TriangleAttention
 from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
@@ -25,10 +25,13 @@ LAYERS = {
     "multiplication-out": lambda: TriangleMultiplicativeUpdate(32, outgoing=True),
     "multiplication-in": lambda: TriangleMultiplicativeUpdate(32, outgoing=False),
 }
-# One row per block of the multiplicative update (uneven: 11 rows), one block, and the default.
+# One row (and one position) per block of the multiplicative update; uneven blocks (three of the 11
+# rows in the contraction, 7 positions in the projections, 2 rows in the output path); the default.
 KERNELS = {
-    "row-by-row": lambda: BlockedTriangleKernels(block_bytes=1, min_rows=1, pair_block_bytes=1),
-    "three-rows": lambda: BlockedTriangleKernels(block_bytes=1, min_rows=3, pair_block_bytes=3 * 11 * 32 * 4),
+    "row-by-row": lambda: BlockedTriangleKernels(block_bytes=1, min_rows=1, pair_block_bytes=1,
+                                                 position_block_bytes=1),  # fmt: skip
+    "three-rows": lambda: BlockedTriangleKernels(block_bytes=1, min_rows=3, pair_block_bytes=3 * 11 * 32 * 4,
+                                                 position_block_bytes=7 * 4 * 32 * 4),  # fmt: skip
     "default": BlockedTriangleKernels,
 }
 
@@ -68,11 +71,17 @@ def test_with_autograd_the_update_is_not_in_place(kind):
         torch.testing.assert_close(result, z + layer.forward_plain(z, mask), **TOL)
 
 
-def test_trunk_block_in_place_equals_the_functional_block():
+# Cache blocks of the pair bias, outer product and transitions: none (rows of the chunk), one
+# position (one row), uneven (5 positions of the pair transition's 128-wide hidden layer; 1 row of
+# the pair state elsewhere, 3 positions of the sequence transition).
+@pytest.mark.parametrize("cache_bytes", [None, 1, 5 * 128 * 4])
+def test_trunk_block_in_place_equals_the_functional_block(cache_bytes):
     block = randomize_module(TrunkBlock(64, 32, 16, 8, "plain"), seed=9)
+    block.block_for_cache(cache_bytes)
     for m in block.modules():
         if isinstance(m, (TriangleAttention, TriangleMultiplicativeUpdate)):
-            m.kernel = BlockedTriangleKernels(block_bytes=1, min_rows=2, pair_block_bytes=1)
+            m.kernel = BlockedTriangleKernels(block_bytes=1, min_rows=2, pair_block_bytes=1,
+                                              position_block_bytes=cache_bytes or CACHE_BLOCK_BYTES)  # fmt: skip
     gen = torch.Generator().manual_seed(10)
     s, z = torch.randn(2, 13, 64, generator=gen), torch.randn(2, 13, 13, 32, generator=gen)
     mask = torch.ones(2, 13, dtype=torch.bool)

@@ -20,6 +20,7 @@ from remyfold.errors import InputError
 from remyfold.model import kernels_cuequivariance as cueq
 from remyfold.model.config import ConfigError
 from remyfold.model.kernels import KernelOptions, apply_kernels, compile_trunk
+from remyfold.model.kernels_blocked import CACHE_BLOCK_BYTES
 from remyfold.model.trunk_block import TrunkBlock
 from remyfold.model.triangular_attention import TriangleAttention
 from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
@@ -128,9 +129,13 @@ def test_choice_on_cpu(tiny_weights_dir):
     plain = Folder.from_pretrained(str(tiny_weights_dir), device="cpu", kernels=KernelOptions(triangle="plain"))
     assert plain.kernels.triangle == "plain" and plain.kernels.status == "triangle plain; trunk eager"
     assert all(getattr(m, "kernel", None) is None for m in plain.model.modules())
+    assert all(b.mlp_pair.block_bytes is None for b in plain.model.trunk.blocks)  # chunks of rows
     default = Folder.from_pretrained(str(tiny_weights_dir), device="cpu")  # triangle="auto": blocked on the CPU
     assert default.precision == "fp32"  # precision="auto" on the CPU
     assert default.kernels.triangle == "blocked" and default.kernels.status == "triangle blocked; trunk eager"
+    # the trunk's other pair updates run in cache-sized blocks with the blocked layers
+    assert {m.block_bytes for b in default.model.trunk.blocks
+            for m in (b.pair_to_sequence, b.sequence_to_pair, b.mlp_seq, b.mlp_pair)} == {CACHE_BLOCK_BYTES}  # fmt: skip
     for a, b in zip(plain.fold(SEQS, num_recycles=1), default.fold(SEQS, num_recycles=1)):
         np.testing.assert_allclose(a.positions, b.positions, atol=1e-4)
 
@@ -144,6 +149,7 @@ def test_apply_attaches_one_kernel_to_every_triangle_layer(tiny_reference, fake_
     layers = [m for m in model.modules() if isinstance(m, (TriangleAttention, TriangleMultiplicativeUpdate))]
     assert choice.triangle == "cuequivariance" and len(layers) == 4 * len(model.trunk.blocks)
     assert all(m.kernel is choice.kernel for m in layers) and choice.kernel.fallback
+    assert all(b.mlp_pair.block_bytes is None for b in model.trunk.blocks)  # cache blocks are the CPU's
 
 
 def test_compiled_block_matches_eager():

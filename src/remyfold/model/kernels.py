@@ -27,10 +27,11 @@ import torch
 from torch import nn
 
 from remyfold.model import kernels_cuequivariance
-from remyfold.model.kernels_blocked import BlockedTriangleKernels
+from remyfold.model.kernels_blocked import CACHE_BLOCK_BYTES, BlockedTriangleKernels
 from remyfold.model.config import ConfigError
 from remyfold.model.triangular_attention import TriangleAttention
 from remyfold.model.triangular_multiplication import TriangleMultiplicativeUpdate
+from remyfold.model.trunk_block import TrunkBlock
 
 TRIANGLE_KERNELS = ("plain", "blocked", "cuequivariance", "auto")
 CPU_ALLOCATORS = ("reuse", "system")
@@ -98,6 +99,8 @@ def apply_kernels(model: nn.Module, options: KernelOptions, device: torch.device
     for module in model.modules():
         if isinstance(module, (TriangleAttention, TriangleMultiplicativeUpdate)):
             module.kernel = kernel
+        elif isinstance(module, TrunkBlock):
+            module.block_for_cache(CACHE_BLOCK_BYTES if triangle == "blocked" else None)
     if options.compile_trunk:
         compile_trunk(model)
     return KernelChoice(triangle=triangle, compiled=options.compile_trunk, kernel=kernel)

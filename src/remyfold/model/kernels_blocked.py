@@ -20,12 +20,14 @@ attaches it to every triangle layer; ``KernelOptions(triangle="blocked")``, the 
   out); ``matmul`` builds the block's logits and adds the biases in place (the plain layers' order
   of operations); ``auto`` (default) takes ``sdpa`` from :data:`SDPA_MIN_RESIDUES` residues on,
   where it was measured faster, and ``matmul`` below.
-* **Triangle multiplication** computes its gated projections channel-first with one product per
-  projection (``W zᵀ`` is ``[C, R·N]`` straight away; no permuted copies), normalising ``z`` a
-  block of rows at a time, and contracts ``k`` a block of output rows at a time with one batched
-  product over channels whose per-channel transposes BLAS reads in place. The pair mask's product
-  is skipped when no pair is masked (a product with 1.0: the same result), and the output gate is
-  applied in place.
+* **Triangle multiplication** normalises ``z`` and computes its four gated projections a block of
+  positions at a time, channel-first, with one product for all four (``[4C, C] @ [C, p]``), and
+  writes the gated products into ``a`` and ``b`` ``[B, C, N, N]``; it contracts ``k`` a block of output rows at a time with one
+  batched product over channels whose per-channel transposes BLAS reads in place, and runs the
+  output path (normalisation, output projection, gate) on cache-sized sub-blocks of those rows.
+  Every temporary of the projections and the output path fits :data:`CACHE_BLOCK_BYTES`, so its
+  elementwise passes read cache, not memory. The pair mask's product is skipped when no pair is
+  masked (a product with 1.0: the same result), and the output gate is applied in place.
 * **In place** (``add_triangle_*``, inference only): the update of a block of rows is added into
   the pair state as soon as it is computed, so no full-size update — nor a second full-size copy
   of the normalised pair state — is held (at 400 residues each is 78 MiB; together with the
@@ -60,6 +62,15 @@ ATTENTION_CORES = ("auto", "sdpa", "matmul")
 SDPA_MIN_RESIDUES = 192
 #: Bytes of one ``[B, R, N, C_z]`` temporary per block of rows in the multiplicative update.
 PAIR_BLOCK_BYTES = 8 << 20
+#: Bytes of the widest temporary per block of positions in the cache-blocked passes: the
+#: multiplicative update's projections (``[4·C_z, p]``) and output path (``[B, r, N, C_z]``), and,
+#: through :meth:`~remyfold.model.trunk_block.TrunkBlock.block_for_cache`, the trunk's pair bias,
+#: outer product and transitions. A block that stays in a core's cache (2 MiB L2, 32 MiB shared L3
+#: here) is read back from cache by the gating, normalising and ReLU passes. Measured at 256
+#: residues (2-core AVX-512 CPU, in-process A/B, same values): the pair transition 183 → 95 ms per
+#: block (hidden layer in 2 MiB blocks against 64 MiB chunks of rows); the two multiplicative
+#: updates 0.39 → 0.34 s; 1 MiB and 4 MiB blocks were no faster than 2 MiB.
+CACHE_BLOCK_BYTES = 2 << 20
 
 
 class BlockedTriangleKernels:
@@ -72,17 +83,20 @@ class BlockedTriangleKernels:
 
     Args: block_bytes: logit bytes per block of attention rows.  min_rows: fewest rows per block.
         pair_block_bytes: bytes of one pair-shaped ``[B, R, N, C_z]`` temporary of the
-        multiplicative update per block of rows.  core: the attention core, one of
-        :data:`ATTENTION_CORES`.
+        multiplicative update per block of rows (its contraction).  position_block_bytes: bytes of
+        the widest temporary per block of positions in its projections and output path.
+        core: the attention core, one of :data:`ATTENTION_CORES`.
     """
 
     status = "blocked"
 
     def __init__(self, block_bytes: int = BLOCK_LOGIT_BYTES, min_rows: int = MIN_ROWS,
-                 pair_block_bytes: int = PAIR_BLOCK_BYTES, core: str = "auto"):  # fmt: skip
+                 pair_block_bytes: int = PAIR_BLOCK_BYTES, core: str = "auto",
+                 position_block_bytes: int = CACHE_BLOCK_BYTES):  # fmt: skip
         if core not in ATTENTION_CORES:
             raise ValueError(f"attention core {core!r} unknown; choose one of {', '.join(ATTENTION_CORES)}")
         self.block_bytes, self.min_rows, self.pair_block_bytes = block_bytes, min_rows, pair_block_bytes
+        self.position_block_bytes = position_block_bytes
         self.core = core
 
     def rows_per_block(self, batch: int, heads: int, n: int, itemsize: int) -> int:
@@ -165,21 +179,22 @@ class BlockedTriangleKernels:
         return z
 
     def _multiplication_rows(self, module, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None):
-        """Yield ``(rows, update)`` per block of output rows ``i``: update ``[B, R, N, C_z]``."""
+        """Yield ``(rows, update)`` per cache-sized block of output rows ``i``: update ``[B, r, N, C_z]``."""
         step = self.pair_rows(z, chunk_size)
-        a, b = _projections(module, z, mask, step)
+        a, b = _projections(module, z, mask, self.position_block_bytes)
         # outgoing x[c,i,j] = Σ_k a[c,i,k] b[c,j,k]; incoming x[c,i,j] = Σ_k a[c,k,i] b[c,k,j]
         if module.outgoing:
             b = b.transpose(-1, -2)
         else:
             a = a.transpose(-1, -2)
+        # rows of one output temporary [B, r, N, C] within position_block_bytes
+        sub = max(1, self.position_block_bytes // (z[:, 0].numel() * z.element_size()))
         for start in range(0, z.shape[1], step):
-            rows = slice(start, start + step)
-            # [B, C, R, N] @ [B, C, N, N] -> [B, C, R, N], then channels last [B, R, N, C]
-            x = torch.matmul(a[:, :, rows], b).permute(0, 2, 3, 1)
-            x = module.linear_z(module.layer_norm_out(x))
-            yield rows, module.linear_g(module.layer_norm_in(z[:, rows])).sigmoid_().mul_(x)
-
+            # [B, C, R, N] @ [B, C, N, N] -> [B, C, R, N]
+            x = torch.matmul(a[:, :, start : start + step], b)
+            for first in range(0, x.shape[2], sub):
+                rows = slice(start + first, start + min(first + sub, x.shape[2]))
+                yield rows, _output_rows(module, x[:, :, first : first + sub], z[:, rows])
 
 def _assembled(blocks, shape: torch.Size) -> torch.Tensor:
     """The updates of ``(rows, update)`` blocks written into one tensor of ``shape`` (rows along dim 1)."""
@@ -196,46 +211,49 @@ def _frame(module, z: torch.Tensor) -> torch.Tensor:
     return z if module.starting else z.transpose(-2, -3)
 
 
-def _projections(module, z: torch.Tensor, mask: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The gated, masked projections ``a``, ``b`` ``[B, C, N, N]`` (channel-first), ``step`` rows of ``z`` at a time.
+def _output_rows(module, x: torch.Tensor, z_rows: torch.Tensor) -> torch.Tensor:
+    """``sigmoid(W_g LN_in(z)) · W_z LN_out(x)`` for a block of rows.
 
-    Each block normalises its rows of ``z`` ``[B, R, N, C]`` and projects them with one product per
-    projection, so no normalised copy of the whole pair state is kept.
+    Args: x ``[B, C, r, N]`` (channel-first contraction).  z_rows ``[B, r, N, C]``.
+    Returns: the update ``[B, r, N, C]``.
+    """
+    # [B, C, r, N] -> [B, r, N, C]: channels last (the normalisation copies it contiguous)
+    x = module.linear_z(module.layer_norm_out(x.permute(0, 2, 3, 1)))
+    return module.linear_g(module.layer_norm_in(z_rows)).sigmoid_().mul_(x)
+
+
+def _projections(module, z: torch.Tensor, mask: torch.Tensor, block_bytes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gated, masked projections ``a``, ``b`` ``[B, C, N, N]`` (channel-first), a block of positions at a time.
+
+    Each block of ``p`` positions of one record is normalised and projected by all four linear
+    layers in one product, channel-first (``[4C, C] @ [C, p]``, ``p`` such that the product fits
+    ``block_bytes``), gated and masked there, and copied into the block's columns of ``a`` and ``b``
+    (rows of ``p`` contiguous elements, no transposition). Whatever the blocks, each element is
+    ``mask · sigmoid(W_g z + b_g) · (W_p z + b_p)`` of its own position.
     """
     batch, n, _, c = z.shape
-    a = b = None
+    layers = (module.linear_a_p, module.linear_a_g, module.linear_b_p, module.linear_b_g)
+    # [4C, C] and [4C, 1]: the four projections stacked, output rows a_p | a_g | b_p | b_g
+    weight = torch.cat([layer.weight for layer in layers])
+    bias = torch.cat([layer.bias for layer in layers])[:, None]
     masked = not bool(mask.all())  # all kept: the product with 1.0 is skipped
-    for start in range(0, n, step):
-        rows = slice(start, start + step)
-        normed = module.layer_norm_in(z[:, rows])
-        # [B, R, N, C] -> [B, R·N, C] -> [B, C, R·N]: channel-first view (no copy)
-        zt = normed.reshape(batch, -1, c).transpose(1, 2)
-        # [B, R, N] -> [B, 1, R·N]: the mask per pair, broadcast over channels
-        m = mask[:, rows].reshape(batch, 1, -1).to(zt.dtype) if masked else None
-        pa = _gated_projection(module.linear_a_p, module.linear_a_g, zt, m)
-        pb = _gated_projection(module.linear_b_p, module.linear_b_g, zt, m)
-        if a is None:
-            a, b = pa.new_empty(batch, c, n, n), pb.new_empty(batch, c, n, n)
-        # [B, C, R·N] -> [B, C, R, N] into rows of a and b
-        a[:, :, rows] = pa.view(batch, c, -1, n)
-        b[:, :, rows] = pb.view(batch, c, -1, n)
+    a, b = z.new_empty(batch, c, n, n), z.new_empty(batch, c, n, n)
+    step = max(1, block_bytes // (4 * c * z.element_size()))
+    for record in range(batch):
+        # [N, N, C] -> [N·N, C] positions; [C, N, N] -> [C, N·N] channel-first targets (views)
+        positions = z[record].reshape(n * n, c)
+        targets = (a[record].view(c, n * n), b[record].view(c, n * n))
+        keep = mask[record].reshape(1, n * n).to(z.dtype) if masked else None
+        for start in range(0, n * n, step):
+            block = slice(start, start + step)
+            # [4C, C] @ [C, p] (the normalised block read transposed) -> [4C, p]
+            projected = torch.addmm(bias, weight, module.layer_norm_in(positions[block]).t())
+            for k, target in enumerate(targets):
+                gate = projected[(2 * k + 1) * c : (2 * k + 2) * c].sigmoid_()
+                if keep is not None:
+                    gate.mul_(keep[:, block])
+                target[:, block] = gate.mul_(projected[2 * k * c : (2 * k + 1) * c])
     return a, b
-
-
-def _gated_projection(proj: torch.nn.Linear, gate: torch.nn.Linear, zt: torch.Tensor,
-                      mask: torch.Tensor | None) -> torch.Tensor:  # fmt: skip
-    """``mask · sigmoid(W_g z + b_g) · (W_p z + b_p)`` channel-first.
-
-    Args: proj, gate: ``[C, C]`` linear layers.  zt ``[B, C, N·N]`` (a transposed view).
-        mask ``[B, 1, N·N]``, or None when every pair is kept.
-    Returns: ``[B, C, N·N]`` contiguous.
-    """
-    # W [C, C] @ zt [B, C, N·N] -> [B, C, N·N]; bias per output channel [C, 1]
-    g = torch.baddbmm(gate.bias[:, None], gate.weight.expand(zt.shape[0], -1, -1), zt).sigmoid_()
-    p = torch.baddbmm(proj.bias[:, None], proj.weight.expand(zt.shape[0], -1, -1), zt)
-    if mask is not None:
-        g.mul_(mask)
-    return g.mul_(p)
 
 
 def _gated_attention(mha, x: torch.Tensor, mask_bias: torch.Tensor | None, pair_bias: torch.Tensor,

@@ -55,6 +55,7 @@ class SequenceToPair(nn.Module):
         self.layernorm = nn.LayerNorm(c_s)
         self.proj = nn.Linear(c_s, inner * 2)
         self.o_proj = nn.Linear(2 * inner, c_z)
+        self.block_bytes: int | None = None  # see TrunkBlock.block_for_cache
 
     def forward(self, s: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
         """s ``[B, L, C_s]`` → ``[B, L, L, C_z]``, ``chunk_size`` rows ``i`` at a time."""
@@ -67,7 +68,7 @@ class SequenceToPair(nn.Module):
         if not in_place_allowed(z):
             return residual_add(z, self(s, chunk_size))
         q, k = self.proj(self.layernorm(s)).chunk(2, dim=-1)
-        step = chunk_size or z.shape[1]
+        step = row_step(z, chunk_size, self.block_bytes)
         for start in range(0, z.shape[1], step):
             rows = z[:, start : start + step]
             rows += self._rows(q[:, None, :, :], k[:, start : start + step, None, :])
@@ -85,32 +86,61 @@ class PairToSequence(nn.Module):
         super().__init__()
         self.layernorm = nn.LayerNorm(c_z)
         self.linear = nn.Linear(c_z, num_heads, bias=False)
+        self.block_bytes: int | None = None  # see TrunkBlock.block_for_cache
 
     def forward(self, z: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
-        """z ``[B, L, L, C_z]`` → ``[B, L, L, H]``, ``chunk_size`` rows at a time."""
-        return chunked(lambda rows: self.linear(self.layernorm(rows)), chunk_size, 1, z)
+        """z ``[B, L, L, C_z]`` → ``[B, L, L, H]``, ``chunk_size`` rows at a time (fewer with ``block_bytes``)."""
+        step = row_step(z, chunk_size, self.block_bytes) if self.block_bytes else chunk_size
+        return chunked(lambda rows: self.linear(self.layernorm(rows)), step, 1, z)
 
 
 class ResidueMLP(nn.Module):
-    """Residual transition ``x + W_2 relu(W_1 LN(x))`` (parameter names follow ESMFold's ``mlp.{0,1,3}``)."""
+    """Residual transition ``x + W_2 relu(W_1 LN(x))`` (parameter names follow ESMFold's ``mlp.{0,1,3}``).
+
+    Args: dim: channels of ``x``.  inner: channels of the hidden layer.
+    """
 
     def __init__(self, dim: int, inner: int):
         super().__init__()
         self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, inner), nn.ReLU(), nn.Linear(inner, dim))
+        self.block_bytes: int | None = None  # see TrunkBlock.block_for_cache
 
     def forward(self, x: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
         # A block of rows at a time: for the pair state the 4x wider hidden layer dominates memory.
         return chunked(lambda rows: rows + self.mlp(rows), chunk_size, 1, x)
 
     def residual_(self, x: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
-        """:meth:`forward`, summed into ``x`` itself a block of rows at a time during inference (``x`` is overwritten)."""
+        """:meth:`forward`, summed into ``x`` itself during inference (``x`` is overwritten).
+
+        ``chunk_size`` rows at a time; with :attr:`block_bytes` set, ``x`` ``[..., C]`` is taken as
+        positions ``[P, C]`` (a view: the transition acts on each position alone) and run a block of
+        positions at a time whose hidden layer ``[p, inner]`` fits in ``block_bytes``, the ReLU in
+        place. Every position gets the same operations either way.
+        """
         if not in_place_allowed(x):
             return self(x, chunk_size)
-        step = chunk_size or x.shape[1]
-        for start in range(0, x.shape[1], step):
-            rows = x[:, start : start + step]
-            rows += self.mlp(rows)
+        if self.block_bytes is None:
+            step = chunk_size or x.shape[1]
+            for start in range(0, x.shape[1], step):
+                rows = x[:, start : start + step]
+                rows += self.mlp(rows)
+            return x
+        norm, up, down = self.mlp[0], self.mlp[1], self.mlp[3]
+        # [..., C] -> [P, C]: one row per position (x is contiguous)
+        positions = x.view(-1, x.shape[-1])
+        step = max(1, self.block_bytes // (up.out_features * x.element_size()))
+        for start in range(0, positions.shape[0], step):
+            block = positions[start : start + step]
+            block += down(up(norm(block)).relu_())
         return x
+
+
+def row_step(z: torch.Tensor, chunk_size: int | None, block_bytes: int | None) -> int:
+    """Rows of ``z`` ``[B, N, N, C]`` per block: ``chunk_size`` (default all), at most ``block_bytes`` of ``z``'s rows."""
+    step = chunk_size or z.shape[1]
+    if block_bytes:
+        step = min(step, max(1, block_bytes // (z[:, 0].numel() * z.element_size())))
+    return step
 
 
 class TrunkBlock(nn.Module):
@@ -133,6 +163,14 @@ class TrunkBlock(nn.Module):
         self.tri_att_end = TriangleAttention(c_z, pair_head_width, pair_heads, starting=False, attention=attention)
         self.mlp_seq = ResidueMLP(c_s, 4 * c_s)
         self.mlp_pair = ResidueMLP(c_z, 4 * c_z)
+
+    def block_for_cache(self, block_bytes: int | None) -> None:
+        """Run the pair updates outside the triangle layers (pair bias, outer product, transitions) in
+        blocks whose widest temporary fits ``block_bytes`` (a CPU core's cache), not in chunks of
+        rows: their elementwise passes then read cache, not memory. ``None`` (default): chunks of
+        rows. The same operations per position either way."""
+        for module in (self.pair_to_sequence, self.sequence_to_pair, self.mlp_seq, self.mlp_pair):
+            module.block_bytes = block_bytes
 
     def forward(
         self, s: torch.Tensor, z: torch.Tensor, mask: torch.Tensor, chunk_size: int | None = None
