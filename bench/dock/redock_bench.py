@@ -16,6 +16,11 @@ heavy-atom RMSD of the top pose and of the best of the poses to the crystal
 ligand, whether the top pose passes PoseBusters, the receptor residues
 excluded by preparation (must be 0), seconds. Success: top pose ≤ 2 Å.
 
+Every pose of every run goes to ``bench/results/redock_poses.tsv`` (rank, the search seed that
+found it, its pocket, Vina score, RMSD to the crystal ligand, PoseBusters), so that other rankings
+of the same poses can be judged without docking again; ``--keep DIR`` also keeps each run's
+prepared receptor and output folder there (for rescoring).
+
 Rows are appended to ``bench/results/redock_runs.tsv`` as each run ends; a
 rerun skips the (complex, mode, seed) rows already there with the same
 settings, so an interrupted run resumes. ``--deadline HH:MM`` (UTC) starts no
@@ -25,7 +30,7 @@ modes, then the next seed), so a partial table covers as many complexes as possi
 ``remyfold[dock]`` and the complexes' packages (see ``complexes.py``). Run from
 the repo root:
 
-    .venv/bin/python bench/dock/redock_bench.py [--seeds 42 142 242] [--modes site pocket] [--deadline 21:55]
+    .venv/bin/python bench/dock/redock_bench.py [--seeds 42 142 242] [--modes site pocket] [--deadline 21:55] [--keep DIR]
     .venv/bin/python bench/dock/redock_bench.py --report   # rewrite redock.md from the TSV
 """
 
@@ -56,6 +61,8 @@ RUNS = OUT / "redock_runs.tsv"
 COLUMNS = ("name", "mode", "seed", "heavy_atoms", "top_rmsd", "best_rmsd", "top_vina", "top_pocket",
            "top_posebusters", "excluded_residues", "seconds", "settings", "commit", "error")
 MODES = ("site", "pocket")
+POSES = OUT / "redock_poses.tsv"
+POSE_COLUMNS = ("name", "mode", "seed", "rank", "search_seed", "pocket", "vina", "rmsd", "posebusters", "commit")
 
 PUBLISHED = [
     "## Beside Vina's published rates", "",
@@ -92,6 +99,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="just these complexes")
     parser.add_argument("--deadline", metavar="HH:MM", help="UTC time after which no run starts")
     parser.add_argument("--report", action="store_true", help="only rewrite redock.md from the TSV")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep each run's receptor and outputs in DIR")
     args = parser.parse_args()
     settings = DockSettings()
     _commit()
@@ -109,7 +117,9 @@ def main() -> int:
             if deadline is not None and datetime.datetime.now(datetime.timezone.utc) >= deadline:
                 print(f"deadline {args.deadline} UTC reached: no more runs started", flush=True)
                 break
-            row = run_or_record_error(cx, mode, seed, settings)
+            row = run_or_record_error(cx, mode, seed, settings, args.keep)
+            for pose in row.pop("poses", []):
+                append_row(pose, POSES, POSE_COLUMNS)
             append_row(row)
             print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:11]), flush=True)
     write_report(read_rows(), plan, missing, settings)
@@ -129,13 +139,13 @@ def _settings_key(settings: DockSettings) -> str:
             f"/pockets{DEFAULT_POCKETS}")
 
 
-def run_or_record_error(cx, mode: str, seed: int, settings: DockSettings) -> dict:
+def run_or_record_error(cx, mode: str, seed: int, settings: DockSettings, keep: Path | None = None) -> dict:
     """:func:`run_one`, or a row that records the one-line error (it counts as a failure in every rate)."""
     from remyfold.dock.errors import DockError
 
     start = time.perf_counter()
     try:
-        return {**run_one(cx, mode, seed, settings), "error": ""}
+        return {**run_one(cx, mode, seed, settings, keep), "error": ""}
     except DockError as err:
         failed = {c: "-" for c in COLUMNS}
         return {**failed, "name": cx.name, "mode": mode, "seed": str(seed), "top_pocket": "-",
@@ -143,8 +153,13 @@ def run_or_record_error(cx, mode: str, seed: int, settings: DockSettings) -> dic
                 "commit": _commit(), "error": str(err).replace("\t", " ").splitlines()[0]}
 
 
-def run_one(cx, mode: str, seed: int, settings: DockSettings) -> dict:
-    """Dock one complex in one mode with one seed through ``run_docking``; measure the poses."""
+def run_one(cx, mode: str, seed: int, settings: DockSettings, keep: Path | None = None) -> dict:
+    """Dock one complex in one mode with one seed through ``run_docking``; measure the poses.
+
+    Returns the run's row, with its poses' rows under ``"poses"``; ``keep``: a folder to copy the
+    run's receptor and outputs into (``NAME-MODE-SEED``).
+    """
+    import shutil
     from dataclasses import replace
 
     from rdkit import Chem
@@ -168,8 +183,15 @@ def run_one(cx, mode: str, seed: int, settings: DockSettings) -> dict:
         stem = folder / "out" / f"{cx.name}__ligand"
         record = json.loads(stem.with_suffix(".dock.json").read_text())
         poses = list(Chem.SDMolSupplier(str(stem.with_suffix(".poses.sdf")), removeHs=False))
+        if keep is not None:
+            shutil.copytree(folder, keep / f"{cx.name}-{mode}-{seed}", dirs_exist_ok=True)
     rmsds = [heavy_atom_rmsd(p, crystal) for p in poses]
-    return {"name": cx.name, "mode": mode, "seed": str(seed), "heavy_atoms": str(crystal.GetNumHeavyAtoms()),
+    pose_rows = [{"name": cx.name, "mode": mode, "seed": str(seed), "rank": str(pose["rank"]),
+                  "search_seed": str(pose["seed"]), "pocket": str(pose["pocket"]),
+                  "vina": f"{pose['vina_kcal_mol']:.3f}", "rmsd": f"{rmsd:.2f}",
+                  "posebusters": "yes" if pose["posebusters"]["passed"] else "no", "commit": _commit()}
+                 for pose, rmsd in zip(record["poses"], rmsds)]  # fmt: skip
+    return {"poses": pose_rows, "name": cx.name, "mode": mode, "seed": str(seed), "heavy_atoms": str(crystal.GetNumHeavyAtoms()),
             "top_rmsd": f"{rmsds[0]:.2f}", "best_rmsd": f"{min(rmsds):.2f}",
             "top_vina": f"{record['poses'][0]['vina_kcal_mol']:.2f}", "top_pocket": record["poses"][0]["pocket"],
             "top_posebusters": "yes" if record["poses"][0]["posebusters"]["passed"] else "no",
@@ -209,14 +231,14 @@ def read_rows() -> list[dict]:
     return [{"error": "", **dict(zip(lines[0].split("\t"), line.split("\t")))} for line in lines[1:] if line]
 
 
-def append_row(row: dict) -> None:
-    """Append one finished run (the header first when the file is new)."""
+def append_row(row: dict, path: Path = RUNS, columns: tuple = COLUMNS) -> None:
+    """Append one finished run (or pose) to ``path`` (the header first when the file is new)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    new = not RUNS.exists()
-    with RUNS.open("a") as handle:
+    new = not path.exists()
+    with path.open("a") as handle:
         if new:
-            handle.write("\t".join(COLUMNS) + "\n")
-        handle.write("\t".join(str(row[c]) for c in COLUMNS) + "\n")
+            handle.write("\t".join(columns) + "\n")
+        handle.write("\t".join(str(row[c]) for c in columns) + "\n")
 
 
 def _rates(rows: list[dict]) -> str:
