@@ -123,14 +123,18 @@ class Remyfold:
 
 
 def code_version() -> str:
-    """``git describe``-like commit of the code this worker runs (``-dirty`` with uncommitted changes)."""
+    """``git describe``-like commit of the code this worker runs (``-dirty`` with uncommitted changes).
+
+    Result files (``bench/results/``) do not count: a run that writes several of them, or runs
+    beside another benchmark that does, still runs the committed code.
+    """
     import subprocess
 
     root = Path(__file__).resolve().parents[2]
     try:
         head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=root, capture_output=True, text=True).stdout
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True).stdout  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)bench/results"], cwd=root, capture_output=True, text=True).stdout  # fmt: skip
     except OSError:
         return "unknown"
     return head.strip() + ("-dirty" if dirty.strip() else "")
