@@ -62,6 +62,13 @@ COLUMNS = ("name", "mode", "seed", "heavy_atoms", "top_rmsd", "best_rmsd", "top_
            "top_posebusters", "excluded_residues", "seconds", "settings", "commit", "error")
 MODES = ("site", "pocket")
 POSES = OUT / "redock_poses.tsv"
+#: What a row's numbers cannot say by themselves, printed under the table: (name, mode, seed) -> note.
+NOTES = {
+    ("4JSV-B", "site", "142"): "its seconds include about 15 minutes with the process stopped (SIGSTOP) while a "
+                               "CPU benchmark ran alone; the poses are unaffected",
+    ("1HPV", "site", "142"): "its seconds include about 7 minutes with the process stopped (SIGSTOP) while a "
+                             "CPU benchmark ran alone; the poses are unaffected",
+}
 POSE_COLUMNS = ("name", "mode", "seed", "rank", "search_seed", "pocket", "vina", "rmsd", "posebusters", "commit")
 
 PUBLISHED = [
@@ -284,6 +291,8 @@ def write_report(rows: list[dict], plan: list, missing: list[str], settings: Doc
            "| PoseBusters | excluded | s | commit |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         md.append("| " + " | ".join(r[c] for c in COLUMNS if c not in ("settings", "error")) + " |")
+    md += [""] + [f"- {' '.join(key)}: {note}" for key, note in NOTES.items()
+                  if any((r["name"], r["mode"], r["seed"]) == key for r in rows)]
     md += [""] + [f"- not run: {m}" for m in missing] + [""] + PUBLISHED
     (OUT / "redock.md").write_text("\n".join(md) + "\n")
 

@@ -79,6 +79,13 @@ def test_redock_1a28_within_2_angstrom_deterministic_and_resumable(pr_lbd, cryst
     assert len(poses) == 3 and float(poses[0].GetProp("vina_score")) < -8.0
     assert poses[0].GetProp("posebusters_passed") == "yes"
     assert heavy_atom_rmsd(poses[0], crystal) <= 2.0
+    # whether the top pose is clear: its rivals are the poses > 2 Å from it within the margin, by the record's scores
+    record = json.loads(next(out.glob("1a28_A__*.dock.json")).read_text())
+    top = record["top_pose"]
+    within = {p["rank"] for p in record["poses"][1:]
+              if p["vina_kcal_mol"] - record["poses"][0]["vina_kcal_mol"] <= top["margin_kcal_mol"]}  # fmt: skip
+    assert set(top["rival_ranks"]) <= within and top["clear"] == (not top["rival_ranks"])
+    assert all(heavy_atom_rmsd(poses[r - 1], poses[0]) > top["rival_rmsd"] for r in top["rival_ranks"])
     summary = (out / "dock_summary.tsv").read_text().splitlines()
     assert summary[0].split("\t") == ["receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol",
                                       "pocket_mean_plddt"]

@@ -119,3 +119,20 @@ def test_docking_table_says_how_many_pockets_were_docked(tmp_path):
     path.write_text(json.dumps(record))
     html = add_docking("<html><body><main></main></body></html>", load_docking(folder))
     assert "<td>2 (of 3 docked)</td>" in html and "<td>1</td>" in html  # the other record: one pocket
+
+
+def test_docking_table_says_whether_the_top_pose_is_clear(tmp_path):
+    folder = write_docking_folder(tmp_path)
+    tops = {"progesterone": {"clear": True, "rival_ranks": [], "margin_kcal_mol": 0.3, "rival_rmsd": 2.0},
+            "bexarotene<b>": {"clear": False, "rival_ranks": [2, 5], "margin_kcal_mol": 0.3, "rival_rmsd": 2.0}}
+    for name, top in tops.items():
+        path = folder / f"1a28_A__{name}.dock.json"
+        record = json.loads(path.read_text())
+        record["top_pose"] = top
+        path.write_text(json.dumps(record))
+    html = add_docking("<html><body><main></main></body></html>", load_docking(folder))
+    assert "<th>top pose clear</th>" in html and "<td>yes</td>" in html
+    assert '<span class="low">no</span> (poses 2, 5 within 0.3 kcal/mol, &gt; 2 Å away)' in html
+    del record["top_pose"]  # a record made before the check: a dash, no error
+    path.write_text(json.dumps(record))
+    assert "<td>—</td>" in add_docking("<html><body><main></main></body></html>", load_docking(folder))

@@ -40,7 +40,7 @@ from remyfold.dock.pose_checks import check_poses, relax_hydrogens
 from remyfold.dock.receptor import Receptor, load_receptor
 from remyfold.dock.receptor_prep import PrepSettings, PreparedReceptor, receptor_pdbqt
 from remyfold.dock.site import Site, SitePoints, resolve_site
-from remyfold.dock.vina_dock import DockSettings, Pose, dock_pdbqt, pool_poses
+from remyfold.dock.vina_dock import AGREEMENT_RMSD, RIVAL_KCAL, DockSettings, Pose, dock_pdbqt, pool_poses, rival_ranks
 from remyfold.io.atomic import write_text_atomic
 
 SUMMARY = "dock_summary.tsv"
@@ -172,6 +172,8 @@ def dock_pair(
     checks = check_poses([p.mol for p in poses], receptor.pdb)
     box, pocket, result = next(run for run in runs if run[1] is None or run[1].rank == poses[0].pocket)
     _warn_disagreement(receptor, spec, result)
+    rivals = rival_ranks(poses)
+    _warn_rivals(receptor, spec, rivals, poses)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
     write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, _site_label(job), checks))
     write_text_atomic(f"{stem}.complex.pdb", complex_pdb(receptor, poses[0]))
@@ -190,6 +192,8 @@ def dock_pair(
         "settings": job.settings.as_dict(),
         "request": pair_request(job, receptor, spec),
         "searches": result.as_dict(),
+        "top_pose": {"clear": not rivals, "rival_ranks": rivals, "margin_kcal_mol": RIVAL_KCAL,
+                     "rival_rmsd": AGREEMENT_RMSD},
         "receptor_prep": {**prep.as_dict(), "excluded_residues_in_box": excluded_in_box},
         "poses": [{"rank": p.rank, "vina_kcal_mol": p.score, "seed": p.seed, "pocket": _pose_label(job, p),
                    "posebusters": check} for p, check in zip(poses, checks)],
@@ -271,6 +275,15 @@ def _warn_disagreement(receptor: Receptor, spec: LigandSpec, result) -> None:
         print(f"warning: {receptor.name} × {spec.name}: the independent searches' top poses disagree "
               f"(RMSD to the first search's top pose: {rmsd} Å > {result.as_dict()['agreement_rmsd']} Å); "
               "the top pose is uncertain: raise --exhaustiveness or give the site", file=sys.stderr)
+
+
+def _warn_rivals(receptor: Receptor, spec: LigandSpec, rivals: list[int], poses: list[Pose]) -> None:
+    """One stderr line when other binding modes score within :data:`RIVAL_KCAL` of the top pose."""
+    if rivals:
+        gap = max(p.score for p in poses if p.rank in rivals) - poses[0].score
+        print(f"warning: {receptor.name} × {spec.name}: the top pose is not clear: pose(s) "
+              f"{', '.join(map(str, rivals))} lie more than {AGREEMENT_RMSD:g} Å from it and score within "
+              f"{gap:.2f} kcal/mol of it, which Vina's score does not separate: inspect them all", file=sys.stderr)
 
 
 def _excluded_in_box(receptor: Receptor, prep: PreparedReceptor, box: Box) -> list[str]:

@@ -18,6 +18,7 @@ from html import escape
 from importlib import resources
 from pathlib import Path
 
+from remyfold.dock.vina_dock import AGREEMENT_RMSD, RIVAL_KCAL
 from remyfold.errors import InputError
 from remyfold.report.viewer import json_for_script, script_safe
 
@@ -72,7 +73,7 @@ def docking_section(pairs: list[DockedPair]) -> str:
 <h2>Docking</h2>
 <table class="docking">
 <thead><tr><th>receptor</th><th>ligand</th><th>pocket</th><th>Vina (kcal/mol)</th>\
-<th>pocket mean pLDDT (Cα)</th><th>top pose PoseBusters</th><th>pocket residues</th></tr></thead>
+<th>pocket mean pLDDT (Cα)</th><th>top pose PoseBusters</th><th>top pose clear</th><th>pocket residues</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -80,7 +81,9 @@ def docking_section(pairs: list[DockedPair]) -> str:
 <p><label>3D view: <select id="dock-pair">{options}</select></label></p>
 <div class="dock-viewer" style="position:relative;width:100%;height:480px;border:1px solid #ccc"></div>
 <p class="note">Ligand: green sticks; pocket residues: thin sticks. Vina scores rank poses; they are not \
-binding affinities. A pocket mean pLDDT below {LOW_PLDDT:.0f} marks a low-confidence predicted pocket.</p>
+binding affinities. A top pose is not clear when other binding modes (poses more than {AGREEMENT_RMSD:g} Å \
+from it) score within {RIVAL_KCAL:g} kcal/mol of it: Vina's score does not separate them, so look at them \
+all. A pocket mean pLDDT below {LOW_PLDDT:.0f} marks a low-confidence predicted pocket.</p>
 </section>"""
 
 
@@ -97,6 +100,7 @@ def _row(index: int, pair: DockedPair) -> str:
     more = len(r.get("pocket_residues", [])) - 12
     return (f'<tr data-pair="{index}"><td>{escape(r["receptor"])}</td><td>{escape(r["ligand"])}</td>'
             f'<td>{_pocket_cell(r)}</td><td>{top["vina_kcal_mol"]:.2f}</td><td>{plddt_cell}</td><td>{checks}</td>'
+            f"<td>{_clarity_cell(r.get('top_pose'))}</td>"
             f'<td>{escape(residues)}{f" (+{more})" if more > 0 else ""}</td></tr>')
 
 
@@ -104,6 +108,17 @@ def _pocket_cell(record: dict) -> str:
     """The top pose's pocket, and ``(of N docked)`` when poses were ranked across several pockets."""
     docked = len(record.get("pockets_docked") or [])
     return escape(str(record["pocket"])) + (f" (of {docked} docked)" if docked > 1 else "")
+
+
+def _clarity_cell(top_pose: dict | None) -> str:
+    """``yes``, ``no`` with the rival poses' ranks, or a dash for records made before the check."""
+    if not top_pose:
+        return "—"
+    if top_pose["clear"]:
+        return "yes"
+    ranks = ", ".join(str(r) for r in top_pose["rival_ranks"])
+    return (f'<span class="low">no</span> (poses {escape(ranks)} within '
+            f'{top_pose["margin_kcal_mol"]:g} kcal/mol, &gt; {top_pose["rival_rmsd"]:g} Å away)')
 
 
 def _posebusters_cell(check: dict | None) -> str:
