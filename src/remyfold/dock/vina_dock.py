@@ -32,8 +32,9 @@ from remyfold.dock.extra import require
 AGREEMENT_RMSD = 2.0  # Å: top poses of independent searches farther apart than this disagree
 DUPLICATE_RMSD = 1.0  # Å: a pooled pose this close to a better one is the same pose
 #: kcal/mol: a pose this close in score to the top pose, and farther than AGREEMENT_RMSD from it, is a
-#: rival (redocking, seed 142, site given: 4/4 wrong top poses had one, 2/7 right ones; at 0.5 kcal/mol
-#: 4/7 right ones did; bench/results/redock-rescoring.md)
+#: rival. Chosen on the redocking runs of seed 142 (site given: all 4 wrong top poses had one, 3 of 8
+#: right ones; at 0.5 kcal/mol 5 of 8 right ones did); on seed 242 all 5 wrong top poses had one and
+#: the 3 without one were right (bench/results/redock-rescoring.md).
 RIVAL_KCAL = 0.3
 
 
