@@ -165,16 +165,23 @@ def markdown(report: dict) -> str:
 def main(argv=None) -> int:
     import subprocess
 
+    from remyfold.errors import InputError
     from remyfold.io.atomic import write_text_atomic
+    from remyfold.io.outputs import check_file_output
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kept", type=Path, required=True, help="folder of redock_bench.py --keep")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
-    if not args.kept.is_dir():
-        print(f"pose_rescoring: error: --kept {args.kept} is not a folder; give the one redock_bench.py --keep wrote",
-              file=sys.stderr)
+    try:
+        if not args.kept.is_dir():
+            raise InputError(f"--kept {args.kept} is not a folder; give the one redock_bench.py --keep wrote")
+        check_file_output(args.out, "--out", "redock-rescoring.json")
+        if args.markdown:
+            check_file_output(args.markdown, "--markdown", "redock-rescoring.md")
+    except InputError as err:
+        print(f"pose_rescoring: error: {err}", file=sys.stderr)
         return 2
     runs = [rescore_run(run) for run in run_dirs(args.kept)]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()

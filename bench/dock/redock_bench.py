@@ -108,6 +108,8 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="only rewrite redock.md from the TSV")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep each run's receptor and outputs in DIR")
     args = parser.parse_args()
+    if args.keep is not None and args.keep.exists() and not args.keep.is_dir():
+        parser.error(f"--keep {args.keep} is a file; give a folder to keep the runs in")
     settings = DockSettings()
     _commit()
     complexes, missing = all_complexes()

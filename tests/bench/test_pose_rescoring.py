@@ -43,3 +43,10 @@ def test_a_missing_kept_folder_is_one_line_and_exit_2(tmp_path, capsys):
     assert pr.main(["--kept", str(tmp_path / "none"), "--out", str(tmp_path / "o.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "redock_bench.py --keep" in err and not (tmp_path / "o.json").exists()
+
+
+def test_an_out_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys):
+    (tmp_path / "kept").mkdir()
+    assert pr.main(["--kept", str(tmp_path / "kept"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a folder" in err
