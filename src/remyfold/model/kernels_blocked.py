@@ -22,9 +22,10 @@ attaches it to every triangle layer; ``KernelOptions(triangle="blocked")``, the 
   where it was measured faster, and ``matmul`` below.
 * **Triangle multiplication** normalises ``z`` and computes its four gated projections a block of
   positions at a time, channel-first, with one product for all four (``[4C, C] @ [C, p]``), and
-  writes the gated products into ``a`` and ``b`` ``[B, C, N, N]``; it contracts ``k`` a block of output rows at a time with one
-  batched product over channels whose per-channel transposes BLAS reads in place, and runs the
-  output path (normalisation, output projection, gate) on cache-sized sub-blocks of those rows.
+  writes the gated products into ``a`` and ``b`` ``[B, C, N, N]``; it contracts ``k`` a block of
+  output rows at a time with one batched product over channels whose per-channel transposes BLAS
+  reads in place, and runs the output path (normalisation, output projection, gate) on
+  cache-sized sub-blocks of those rows.
   Every temporary of the projections and the output path fits :data:`CACHE_BLOCK_BYTES`, so its
   elementwise passes read cache, not memory. The pair mask's product is skipped when no pair is
   masked (a product with 1.0: the same result), and the output gate is applied in place.
@@ -66,10 +67,10 @@ PAIR_BLOCK_BYTES = 8 << 20
 #: multiplicative update's projections (``[4·C_z, p]``) and output path (``[B, r, N, C_z]``), and,
 #: through :meth:`~remyfold.model.trunk_block.TrunkBlock.block_for_cache`, the trunk's pair bias,
 #: outer product and transitions. A block that stays in a core's cache (2 MiB L2, 32 MiB shared L3
-#: here) is read back from cache by the gating, normalising and ReLU passes. Measured at 256
-#: residues (2-core AVX-512 CPU, in-process A/B, same values): the pair transition 183 → 95 ms per
-#: block (hidden layer in 2 MiB blocks against 64 MiB chunks of rows); the two multiplicative
-#: updates 0.39 → 0.34 s; 1 MiB and 4 MiB blocks were no faster than 2 MiB.
+#: here) is read back from cache by the gating, normalising and ReLU passes. A whole trunk block at
+#: 256 residues, alternated in one process, same values (bench/results/cpu-cache-blocks.md, 2-core
+#: AVX-512 CPU): median 0.897 s with 2 MiB blocks against 0.923 s in chunks of rows; 1 MiB 0.921 s,
+#: 4 MiB 0.890 s.
 CACHE_BLOCK_BYTES = 2 << 20
 
 
@@ -195,6 +196,7 @@ class BlockedTriangleKernels:
             for first in range(0, x.shape[2], sub):
                 rows = slice(start + first, start + min(first + sub, x.shape[2]))
                 yield rows, _output_rows(module, x[:, :, first : first + sub], z[:, rows])
+
 
 def _assembled(blocks, shape: torch.Size) -> torch.Tensor:
     """The updates of ``(rows, update)`` blocks written into one tensor of ``shape`` (rows along dim 1)."""
