@@ -159,13 +159,12 @@ def run_and_write(prog: str, args, run_fn, markdown_fn, stem: str) -> int:
     """
     from remyfold.errors import RemyfoldError
     from remyfold.io.atomic import write_text_atomic
-    from remyfold.io.outputs import check_file_output
+    from remyfold.io.outputs import check_report_outputs
 
     args.load = os.getloadavg()
     torch.set_num_threads(args.threads)
     try:
-        out = check_file_output(args.out, "--out", f"{stem}.json")
-        md = check_file_output(args.markdown, "--markdown", f"{stem}.md") if args.markdown else None
+        out, md = check_report_outputs(args.out, args.markdown, stem)
         report = run_fn(args)
     except RemyfoldError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)

@@ -322,16 +322,14 @@ def rerender(args) -> None:
 
 def main(argv=None) -> int:
     from remyfold.errors import InputError
-    from remyfold.io.outputs import check_file_output
+    from remyfold.io.outputs import check_report_outputs
 
     args = parse_args(argv)
     if not (args.weights / "config.json").is_file():
         print(f"cpu_bench: error: no config.json in {args.weights}; write one with bench/cpu/checkpoint.py", file=sys.stderr)
         return 2
     try:  # before hours of folds, not after them
-        check_file_output(args.out, "--out", "cpu.json")
-        if args.markdown:
-            check_file_output(args.markdown, "--markdown", "cpu.md")
+        check_report_outputs(args.out, args.markdown, "cpu")
     except InputError as error:
         print(f"cpu_bench: error: {error}", file=sys.stderr)
         return 2

@@ -167,7 +167,7 @@ def main(argv=None) -> int:
 
     from remyfold.errors import InputError
     from remyfold.io.atomic import write_text_atomic
-    from remyfold.io.outputs import check_file_output
+    from remyfold.io.outputs import check_report_outputs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kept", type=Path, required=True, help="folder of redock_bench.py --keep")
@@ -177,9 +177,7 @@ def main(argv=None) -> int:
     try:
         if not args.kept.is_dir():
             raise InputError(f"--kept {args.kept} is not a folder; give the one redock_bench.py --keep wrote")
-        check_file_output(args.out, "--out", "redock-rescoring.json")
-        if args.markdown:
-            check_file_output(args.markdown, "--markdown", "redock-rescoring.md")
+        check_report_outputs(args.out, args.markdown, "redock-rescoring")
     except InputError as err:
         print(f"pose_rescoring: error: {err}", file=sys.stderr)
         return 2

@@ -40,6 +40,14 @@ def check_file_output(value: str | os.PathLike, flag: str = "--out", example: st
     return path
 
 
+def check_report_outputs(out: str | os.PathLike, markdown: str | os.PathLike | None,
+                         stem: str) -> tuple[Path, Path | None]:  # fmt: skip
+    """A benchmark's ``--out`` (JSON) and optional ``--markdown`` files, checked before its work
+    (:func:`check_file_output`; ``stem`` names the example file in the error)."""
+    path = check_file_output(out, "--out", f"{stem}.json")
+    return path, check_file_output(markdown, "--markdown", f"{stem}.md") if markdown else None
+
+
 def check_folder_output(value: str | os.PathLike, flag: str = "--out") -> Path:
     """The folder ``value`` as a :class:`Path` if a command may write there (nothing is created yet);
     :class:`InputError` otherwise. Commands call it before slow work (a download, loading weights)."""
