@@ -68,11 +68,11 @@ def rescore_run(run: Path) -> dict:
         rec_path = Path(scratch) / "receptor.pdbqt"
         rec_path.write_text(receptor_pdbqt(receptor).pdbqt)
         scored = _vinardo(rec_path, box, poses)
-    rows = []
+    rows, ranked = [], []
     for info, pose, (plain, local, local_mol) in zip(record["poses"], poses, scored):
         rows.append({"rank": info["rank"], "vina": info["vina_kcal_mol"], "vinardo": plain, "vinardo_local": local,
                      "rmsd": heavy_atom_rmsd(pose, crystal), "rmsd_local": heavy_atom_rmsd(local_mol, crystal)})
-    ranked = [Pose(info["rank"], info["vina_kcal_mol"], pose) for info, pose in zip(record["poses"], poses)]
+        ranked.append(Pose(info["rank"], info["vina_kcal_mol"], pose))
     rivals = {str(margin): rival_ranks(ranked, margin) for margin in MARGINS}
     name, mode, seed = run.name.rsplit("-", 2)
     return {"run": run.name, "name": name, "mode": mode, "seed": seed, "poses": rows, "rivals": rivals}

@@ -90,8 +90,7 @@ class PairToSequence(nn.Module):
 
     def forward(self, z: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
         """z ``[B, L, L, C_z]`` → ``[B, L, L, H]``, ``chunk_size`` rows at a time (fewer with ``block_bytes``)."""
-        step = row_step(z, chunk_size, self.block_bytes) if self.block_bytes else chunk_size
-        return chunked(lambda rows: self.linear(self.layernorm(rows)), step, 1, z)
+        return chunked(lambda rows: self.linear(self.layernorm(rows)), row_step(z, chunk_size, self.block_bytes), 1, z)
 
 
 class ResidueMLP(nn.Module):
@@ -136,7 +135,7 @@ class ResidueMLP(nn.Module):
 
 
 def row_step(z: torch.Tensor, chunk_size: int | None, block_bytes: int | None) -> int:
-    """Rows of ``z`` ``[B, N, N, C]`` per block: ``chunk_size`` (default all), at most ``block_bytes`` of ``z``'s rows."""
+    """Rows of ``z`` ``[B, N, N, C]`` per block: ``chunk_size`` (default all), within ``block_bytes`` of rows."""
     step = chunk_size or z.shape[1]
     if block_bytes:
         step = min(step, max(1, block_bytes // (z[:, 0].numel() * z.element_size())))
