@@ -54,15 +54,34 @@ def run_dirs(kept: Path) -> list[Path]:
     return sorted(d for d in kept.iterdir() if d.is_dir() and list((d / "out").glob("*.dock.json")))
 
 
+def read_kept(run: Path) -> tuple[dict, list, object, Path]:
+    """A kept run's record, poses, crystal ligand and receptor file; :class:`InputError` naming what is wrong."""
+    from remyfold.errors import InputError
+
+    Chem = require("rdkit.Chem")
+    if len(run.name.rsplit("-", 2)) != 3:
+        raise InputError(f"{run}: a kept run's folder is named NAME-MODE-SEED (as redock_bench.py --keep names it)")
+    record_path = next((run / "out").glob("*.dock.json"))
+    try:
+        record = json.loads(record_path.read_text())
+        sdf = record_path.with_name(record_path.name.replace(".dock.json", ".poses.sdf"))
+        poses = list(Chem.SDMolSupplier(str(sdf), removeHs=False)) if sdf.is_file() else []
+        crystal = Chem.MolFromMolFile(str(run / "crystal.sdf")) if (run / "crystal.sdf").is_file() else None
+        receptor = run / f"{record['receptor']}.pdb"
+        Box(tuple(record["box"]["centre"]), tuple(record["box"]["size"]))
+        ranked = [(p["rank"], p["vina_kcal_mol"]) for p in record["poses"]]
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{record_path}: not a record of redock_bench.py --keep ({type(err).__name__}: {err})") from None
+    if not poses or None in poses or len(poses) != len(ranked) or crystal is None or not receptor.is_file():
+        raise InputError(f"{run}: a kept run needs its poses (.poses.sdf, one per recorded pose), crystal.sdf and "
+                         f"{receptor.name}; rerun redock_bench.py --keep for it")
+    return record, poses, crystal, receptor
+
+
 def rescore_run(run: Path) -> dict:
     """Every pose of one kept run: Vina rank and score, Vinardo scores, RMSDs to the crystal ligand."""
-    Chem = require("rdkit.Chem")
-    record_path = next((run / "out").glob("*.dock.json"))
-    record = json.loads(record_path.read_text())
-    poses = list(Chem.SDMolSupplier(str(record_path.with_name(record_path.name.replace(".dock.json", ".poses.sdf"))),
-                                    removeHs=False))  # fmt: skip
-    crystal = Chem.MolFromMolFile(str(run / "crystal.sdf"))
-    receptor = load_receptor(run / f"{record['receptor']}.pdb", name=record["receptor"])
+    record, poses, crystal, receptor_path = read_kept(run)
+    receptor = load_receptor(receptor_path, name=record["receptor"])
     box = Box(tuple(record["box"]["centre"]), tuple(record["box"]["size"]))
     with tempfile.TemporaryDirectory(prefix="remyfold-rescore-") as scratch:
         rec_path = Path(scratch) / "receptor.pdbqt"
@@ -181,7 +200,14 @@ def main(argv=None) -> int:
     except InputError as err:
         print(f"pose_rescoring: error: {err}", file=sys.stderr)
         return 2
-    runs = [rescore_run(run) for run in run_dirs(args.kept)]
+    try:
+        runs = [rescore_run(run) for run in run_dirs(args.kept)]
+        if not runs:
+            raise InputError(f"--kept {args.kept} holds no kept runs (folders NAME-MODE-SEED with out/*.dock.json); "
+                             "give the folder redock_bench.py --keep wrote")
+    except InputError as err:
+        print(f"pose_rescoring: error: {err}", file=sys.stderr)
+        return 2
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     report = {"date": datetime.date.today().isoformat(), "commit": commit, "runs": runs, "summary": summarise(runs)}
     write_text_atomic(args.out, json.dumps(report, indent=1) + "\n")

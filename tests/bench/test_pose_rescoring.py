@@ -50,3 +50,19 @@ def test_an_out_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys):
     assert pr.main(["--kept", str(tmp_path / "kept"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a folder" in err
+
+
+def test_an_empty_or_damaged_kept_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert pr.main(["--kept", str(tmp_path / "empty"), "--out", str(tmp_path / "o.json")]) == 2
+    assert "holds no kept runs" in capsys.readouterr().err
+    damaged = tmp_path / "bad" / "X-site-1" / "out"
+    damaged.mkdir(parents=True)
+    (damaged / "X__ligand.dock.json").write_text("garbage")
+    assert pr.main(["--kept", str(tmp_path / "bad"), "--out", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a record of redock_bench.py --keep" in err
+    (damaged / "X__ligand.dock.json").write_text('{"receptor": "X", "box": {"centre": [0, 0, 0], "size": [20, 20, 20]},'
+                                                 ' "poses": [{"rank": 1, "vina_kcal_mol": -7.0}]}')  # no poses file
+    assert pr.main(["--kept", str(tmp_path / "bad"), "--out", str(tmp_path / "o.json")]) == 2
+    assert "needs its poses" in capsys.readouterr().err and not (tmp_path / "o.json").exists()
