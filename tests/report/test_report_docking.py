@@ -12,6 +12,7 @@ from report_fixtures import make_prediction_folder
 from test_report_browser import ARTIFACTS, find_browser, open_report, png_pixels
 
 from remyfold.cli import main
+from remyfold.errors import InputError
 from remyfold.report.docking import add_docking, load_docking
 
 
@@ -136,3 +137,7 @@ def test_docking_table_says_whether_the_top_pose_is_clear(tmp_path):
     del record["top_pose"]  # a record made before the check: a dash, no error
     path.write_text(json.dumps(record))
     assert "<td>—</td>" in add_docking("<html><body><main></main></body></html>", load_docking(folder))
+    record["top_pose"] = {"clear": "maybe"}  # damaged: one line naming the file
+    path.write_text(json.dumps(record))
+    with pytest.raises(InputError, match="top_pose entry is damaged"):
+        load_docking(folder)

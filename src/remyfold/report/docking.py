@@ -49,10 +49,19 @@ def load_docking(dock_dir: Path) -> list[DockedPair]:
             complex_pdb = path.with_name(path.name.replace(".dock.json", ".complex.pdb")).read_text("utf-8")
         except (OSError, ValueError) as err:
             raise InputError(f"cannot read docking result {path}: {err}") from None
+        _check_top_pose(path, record.get("top_pose"))
         pairs.append(DockedPair(record, complex_pdb))
     if not pairs:
         raise InputError(f"no docking results (*.dock.json) in {dock_dir}; run remyfold dock --out {dock_dir}")
     return pairs
+
+
+def _check_top_pose(path: Path, top_pose) -> None:
+    """A record's ``top_pose`` is absent (made before the check) or as ``remyfold dock`` writes it."""
+    keys = {"clear": bool, "rival_ranks": list, "margin_kcal_mol": (int, float), "rival_rmsd": (int, float)}
+    if top_pose is not None and not (isinstance(top_pose, dict)
+                                     and all(isinstance(top_pose.get(k), t) for k, t in keys.items())):  # fmt: skip
+        raise InputError(f"docking result {path}: its top_pose entry is damaged; rerun remyfold dock for this pair")
 
 
 def add_docking(html: str, pairs: list[DockedPair]) -> str:
