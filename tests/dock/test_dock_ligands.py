@@ -75,3 +75,25 @@ def test_catalog_names_still_resolve():
     [spec] = resolve_ligands("Metformin")
     assert spec.name == "metformin" and spec.smiles == "CN(C)C(=N)NC(N)=N"
 
+
+
+@pytest.mark.parametrize("smiles", ["CCOC(=O)c1ccccc1", "CC(C)OC(=O)NCc1ccccc1"])
+def test_ester_and_carbamate_bonds_are_rigid_in_their_embedded_z_form(smiles):
+    """Ethyl benzoate and a carbamate: one torsion fewer than Meeko's default (the C(=O)-O bond),
+    and the conformer that bond keeps is the planar Z form (O=C-O-C near 0 degrees)."""
+    import meeko
+    from rdkit.Chem import rdMolTransforms
+
+    from remyfold.dock.ligand import ESTER_SMARTS, LigandSpec, ligand_pdbqt
+
+    mol = ligand_3d(LigandSpec("ester", smiles=smiles), 7)
+    ours = ligand_pdbqt(mol, "ester")
+    default, _, _ = meeko.PDBQTWriterLegacy.write_string(meeko.MoleculePreparation().prepare(mol)[0])
+
+    def torsions(text: str) -> int:
+        return int(next(line for line in text.splitlines() if line.startswith("TORSDOF")).split()[1])
+
+    assert torsions(ours) == torsions(default) - 1
+    (carbon, oxo, oxygen, next_carbon), = mol.GetSubstructMatches(Chem.MolFromSmarts(ESTER_SMARTS))
+    angle = rdMolTransforms.GetDihedralDeg(mol.GetConformer(), oxo, carbon, oxygen, next_carbon)
+    assert abs(angle) < 30

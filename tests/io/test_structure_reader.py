@@ -327,3 +327,26 @@ def test_full_sequences_of_mmcif_entities_out_of_order_microheterogeneous_or_unl
         path = tmp_path / f"{name}.cif"
         path.write_text(document.as_string())
         assert [(c.sequence, c.full_sequence) for c in read_chains(path)] == list(zip(["AGS", "WW"], expected)), name
+
+
+def hetero(serial: int, residue: str, chain: str, number: int, x: float):
+    """N, CA, C of an amino-acid-like HETATM group at ``x`` (3 PDB lines)."""
+    return [atom_line(serial + i, name, residue, chain, number, (x + 1.2 * i, 5.0, 0.0), het=True)
+            for i, name in enumerate(("N", "CA", "C"))]  # fmt: skip
+
+
+@pytest.mark.parametrize("ter", [True, False])
+def test_amino_acid_like_ligands_after_the_chain_are_not_residues(tmp_path, ter):
+    """SAH (its homocysteine has N, CA, C) and a free glutamate as HETATM after the chain are ligands;
+    an MSE inside the chain, HETATM too, stays a residue. With or without a TER record."""
+    from remyfold.io.protein_structure import read_protein
+
+    chain = backbone(1, "ALA", "A", 1, 0.0) + hetero(4, "MSE", "A", 2, 4.0) + backbone(7, "GLY", "A", 3, 8.0)
+    chain[3:6] = [line.replace(" 5.000", " 0.000") for line in chain[3:6]]  # the MSE in line with the chain
+    ligands = hetero(10, "SAH", "A", 401, 30.0) + hetero(13, "GLU", "A", 402, 40.0)
+    path = tmp_path / "ligands.pdb"
+    path.write_text("\n".join(chain + (["TER"] if ter else []) + ligands) + "\nEND\n")
+    (record,) = read_chains(path)
+    assert (record.sequence, record.residue_numbers.tolist()) == ("AMG", [1, 2, 3])
+    residues = [(r.name, r.seqid.num) for r in read_protein(path).structure[0]["A"]]
+    assert residues == [("ALA", 1), ("MSE", 2), ("GLY", 3)]

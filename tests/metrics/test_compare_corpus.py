@@ -80,7 +80,8 @@ def protein_residues(path: Path) -> int | None:
     """Protein residues of the first model, counted from the raw atom records: runs of records of
     one (chain, segment, number, insertion code) holding a residue with a CA atom that gemmi's
     table calls an amino acid or that has the backbone atoms N and C too (alternative residues
-    at one number, as in 1EJG's Pro/Ser 22, are one residue). ``None`` if unreadable."""
+    at one number, as in 1EJG's Pro/Ser 22, are one residue), less HETATM groups with no peptide
+    bond in a chain with ATOM records (ligands such as SAH). ``None`` if unreadable."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix in COMPRESSIONS:
@@ -93,33 +94,55 @@ def protein_residues(path: Path) -> int | None:
     atoms = _cif_atoms(text) if is_cif else _pdb_atoms(text)
     if atoms is None:
         return None
-    runs: list[dict[str, set]] = []  # per run of records of one residue position: name -> atom names
+    runs: list[dict] = []  # per run of records of one residue position
     previous = None
-    for key, residue_name, atom_name in atoms:
+    for key, residue_name, atom_name, het, xyz in atoms:
         if key != previous:
-            runs.append({})
+            runs.append({"key": key, "names": {}, "het": True, "xyz": {}})
             previous = key
-        runs[-1].setdefault(residue_name, set()).add(atom_name)
+        runs[-1]["names"].setdefault(residue_name, set()).add(atom_name)
+        runs[-1]["het"] &= het
+        runs[-1]["xyz"].setdefault(atom_name, xyz)
     return sum(
-        any("CA" in names and (one_letter(name) is not None or {"N", "C"} <= names) for name, names in run.items())
-        for run in runs
+        any("CA" in names and (one_letter(name) is not None or {"N", "C"} <= names) for name, names in run["names"].items())
+        and not _free_hetero_group(runs, index)
+        for index, run in enumerate(runs)
     )
 
 
+def _free_hetero_group(runs: list[dict], index: int) -> bool:
+    """A ligand, not a residue: HETATM records only, in a chain that has ATOM records, and no
+    C-N contact within 2 Å (a peptide bond) with the run before or after it in that chain."""
+    run = runs[index]
+    if not run["het"]:
+        return False
+    chain = [r for r in runs if r["key"][:-2] == run["key"][:-2]]
+    if all(r["het"] for r in chain):
+        return False
+    at = chain.index(run)
+
+    def bonded(first, second) -> bool:
+        c, n = first["xyz"].get("C"), second["xyz"].get("N")
+        return c is not None and n is not None and float(np.linalg.norm(np.subtract(c, n))) <= 2.0
+
+    return not ((at > 0 and bonded(chain[at - 1], run)) or (at + 1 < len(chain) and bonded(run, chain[at + 1])))
+
+
 def _pdb_atoms(text: str) -> list:
-    """``(residue key, residue name, atom name)`` of the first model's atom records."""
+    """``(residue key, residue name, atom name, HETATM?, xyz)`` of the first model's atom records."""
     atoms = []
     for line in text.splitlines():
         if line.startswith("ENDMDL"):
             break
         if line.startswith(("ATOM", "HETATM")):
             key = (line[21:22], line[72:76].strip(), line[22:26], line[26:27])
-            atoms.append((key, line[17:20].strip(), line[12:16].strip()))
+            xyz = (float(line[30:38]), float(line[38:46]), float(line[46:54]))
+            atoms.append((key, line[17:20].strip(), line[12:16].strip(), line.startswith("HETATM"), xyz))
     return atoms
 
 
 def _cif_atoms(text: str) -> list | None:
-    """``(residue key, residue name, atom name)`` of the first model's ``_atom_site`` rows."""
+    """``(residue key, residue name, atom name, HETATM?, xyz)`` of the first model's ``_atom_site`` rows."""
     import gemmi
 
     try:
@@ -128,7 +151,8 @@ def _cif_atoms(text: str) -> list | None:
         return None
     # Author chain and number where given, else the label ones (as readers fall back).
     tags = ["label_asym_id", "?auth_asym_id", "label_seq_id", "?auth_seq_id", "?pdbx_PDB_ins_code",
-            "label_comp_id", "label_atom_id", "?pdbx_PDB_model_num"]  # fmt: skip
+            "label_comp_id", "label_atom_id", "?pdbx_PDB_model_num", "?group_PDB", "Cartn_x", "Cartn_y",
+            "Cartn_z"]  # fmt: skip
     atoms, first_model = [], None
     for row in block.find("_atom_site.", tags):
         model = row[7] if row.has(7) else "1"
@@ -137,7 +161,9 @@ def _cif_atoms(text: str) -> list | None:
             chain = row[1] if row.has(1) else row[0]
             number = row[3] if row.has(3) else row[2]
             insertion = row[4] if row.has(4) else "?"
-            atoms.append(((chain, number, insertion), row[5], row[6].strip('"')))
+            het = row.has(8) and row[8] == "HETATM"
+            xyz = tuple(float(row[i]) for i in (9, 10, 11))
+            atoms.append(((chain, number, insertion), row[5], row[6].strip('"'), het, xyz))
     return atoms
 
 

@@ -8,7 +8,11 @@ a salt keeps its largest fragment and the dropped ones are listed in ``LigandSpe
 metal complexes, ions only and molecules beyond Vina's size limits are refused before any
 docking. 3D coordinates come from RDKit's ETKDGv3 embedding (seeded) and an MMFF94
 minimisation (an SDF record's own 3D coordinates are kept); Meeko writes the PDBQT (atom types,
-Gasteiger charges, rotatable bonds). Nothing of a crystal conformation is used for a SMILES.
+Gasteiger charges, rotatable bonds). Amide bonds are rigid (Meeko's default) and so are the
+C(=O)-O bonds of esters and carbamates: conjugated like amides, they sit in the planar Z form
+the embedding gives, where Vina's torsion search, blind to conjugation, could leave them eclipsed
+(a carbamate turned that way is an internal clash by PoseBusters' bounds). Nothing of a crystal
+conformation is used for a SMILES.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from remyfold.errors import first_line
 
 _NAME = re.compile(r"^[A-Za-z][a-z][A-Za-z0-9 \-]*$")
 _GIVEN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+# Ester and carbamate C(=O)-O bonds, kept rigid: the SMARTS and its bond's atoms (0-based).
+ESTER_SMARTS, ESTER_BOND = "[CX3](=O)[OX2][#6]", (0, 2)
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,8 @@ def ligand_pdbqt(mol, name: str) -> str:
     """Meeko's PDBQT text of ``mol`` (which must carry explicit hydrogens and 3D coordinates)."""
     meeko = require("meeko")
     try:
-        setups = meeko.MoleculePreparation().prepare(mol)
+        prep = meeko.MoleculePreparation(rigidify_bonds_smarts=[ESTER_SMARTS], rigidify_bonds_indices=[ESTER_BOND])
+        setups = prep.prepare(mol)
         text, ok, message = meeko.PDBQTWriterLegacy.write_string(setups[0])
     except Exception as err:
         raise DockError(f"Meeko could not prepare ligand {name}: {first_line(err)}") from None

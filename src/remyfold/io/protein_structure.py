@@ -10,7 +10,8 @@ write PDB through gemmi rather than by hand.
 
 Conventions of the result (one model, the first):
 
-* only amino-acid residues; waters, ions, ligands and nucleic acids left out;
+* only amino-acid residues of polymer chains; waters, ions, ligands (amino-acid-like
+  ones such as SAH included) and nucleic acids left out;
 * hydrogens removed (by element or, for MD files, by name); the first conformer
   of atoms with alternative locations kept;
 * every atom has an element (see :func:`remyfold.io.structure_files.open_structure`
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from remyfold.errors import InputError
 from remyfold.io.structure_files import open_structure
-from remyfold.io.structure_reader import _hydrogen_name, _is_alternative, _is_amino_acid
+from remyfold.io.structure_reader import _amino_acid_flags, _hydrogen_name, _is_alternative
 
 REMYFOLD_TITLE = "remyfold"
 
@@ -101,8 +102,9 @@ def is_remyfold_model(structure) -> bool:
 def _keep_protein(model) -> None:
     """Remove non-protein residues, alternative residues, hydrogens, later conformers, CA-less residues."""
     for chain in model:
+        flags = _amino_acid_flags(chain)
         for index in reversed(range(len(chain))):
-            if not _is_amino_acid(chain[index]):
+            if not flags[index]:
                 del chain[index]
         for index in reversed(range(1, len(chain))):
             if _is_alternative(chain[index - 1], chain[index]):

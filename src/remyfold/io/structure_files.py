@@ -65,10 +65,15 @@ def open_structure(path: Path):
         raise InputError(f"{path}: unsupported format ({UNSUPPORTED[inner]}); supported: {SUPPORTED}")
     text = _text(path, compression)
     if inner in MMCIF_SUFFIXES or (inner not in PDB_SUFFIXES and text.lstrip().startswith("data_")):
-        return _parse_mmcif(path, text)
-    structure = _parse_pdb(path, text)
-    if not _has_element_columns(text):
-        _infer_amino_acid_elements(structure)
+        structure = _parse_mmcif(path, text)
+    else:
+        structure = _parse_pdb(path, text)
+        if not _has_element_columns(text):
+            _infer_amino_acid_elements(structure)
+    # Residues the file does not type (no TER, SEQRES or entities) get gemmi's polymer /
+    # non-polymer / water typing, so an amino-acid-like ligand (SAH, a free glutamate) is not
+    # read as part of a chain.
+    structure.add_entity_types(False)
     return structure
 
 

@@ -23,7 +23,11 @@ Conventions:
   its one-letter code is the parent's (MSE -> M), atoms named differently take the
   parent's name (MSE SE -> SD), and atoms the parent lacks are left out;
   force-field names map to their residue (HSD -> H); other unknowns are ``X``
-  (a residue no table knows counts as an amino acid when it has N, CA and C).
+  (a residue no table knows counts as an amino acid when it has N, CA and C);
+* in a chain with a polymer part, a HETATM group typed non-polymer (by the
+  file's entities, or by gemmi's typing of groups after the chain) and with no
+  peptide bond to a neighbour is a ligand, even when it looks like an amino
+  acid: S-adenosylhomocysteine (SAH), a bound glutamate.
 """
 
 from __future__ import annotations
@@ -164,7 +168,7 @@ def _hydrogen_name(name: str) -> bool:
 
 def _chain_records(sequences: dict[str, str], chain) -> list[ChainRecord]:
     """The protein records of a gemmi chain: one, or one per segment when it holds several."""
-    residues = [residue for residue in chain if _is_amino_acid(residue)]
+    residues = [residue for residue, keep in zip(chain, _amino_acid_flags(chain)) if keep]
     residues = [r for i, r in enumerate(residues) if not (i and _is_alternative(residues[i - 1], r))]
     segments = list(dict.fromkeys(residue.segment.strip() for residue in residues))
     if len(segments) <= 1:
@@ -187,6 +191,41 @@ def _is_alternative(previous, residue) -> bool:
         and residue.segment == previous.segment
         and all(atom.altloc not in ("\0", " ") for atom in residue)
     )
+
+
+def _amino_acid_flags(chain) -> list[bool]:
+    """For each residue of a gemmi ``chain``: whether it is an amino acid of the chain.
+
+    An amino acid (:func:`_is_amino_acid`) is a ligand instead when it is a HETATM group that
+    the file (or gemmi's typing) calls a non-polymer or water, in a chain with a polymer part,
+    and has no peptide bond to the residue before or after it: SAH, whose homocysteine has N,
+    CA and C, or a glutamate bound as a ligand. ATOM records, modified residues bonded in the
+    chain (HETATM MSE) and chains with no polymer part are read as before.
+    """
+    import gemmi
+
+    typed = any(residue.entity_type == gemmi.EntityType.Polymer for residue in chain)
+    ligand_types = (gemmi.EntityType.NonPolymer, gemmi.EntityType.Water)
+    flags = []
+    for index, residue in enumerate(chain):
+        ligand = (typed and residue.het_flag == "H" and residue.entity_type in ligand_types
+                  and not _peptide_bonded(chain, index))  # fmt: skip
+        flags.append(_is_amino_acid(residue) and not ligand)
+    return flags
+
+
+PEPTIDE_BOND_MAX = 2.0  # Å, C(i-1)-N(i): 1.33 Å in a peptide, with room for poor models
+
+
+def _peptide_bonded(chain, index: int) -> bool:
+    """Whether residue ``index`` of ``chain`` has a peptide bond (C-N within 2 Å) to a neighbour."""
+
+    def close(first, second) -> bool:
+        c, n = first.find_atom("C", "*"), second.find_atom("N", "*")
+        return c is not None and n is not None and c.pos.dist(n.pos) <= PEPTIDE_BOND_MAX
+
+    return (index > 0 and close(chain[index - 1], chain[index])) or (
+        index + 1 < len(chain) and close(chain[index], chain[index + 1]))
 
 
 def _is_amino_acid(residue) -> bool:
