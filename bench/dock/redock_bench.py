@@ -66,9 +66,15 @@ POSES = OUT / "redock_poses.tsv"
 NOTES = {
     ("4JSV-B", "site", "142"): "its seconds include about 15 minutes with the process stopped (SIGSTOP) while a "
                                "CPU benchmark ran alone; the poses are unaffected",
-    ("1HPV", "site", "142"): "its seconds include about 7 minutes with the process stopped (SIGSTOP) while a "
-                             "CPU benchmark ran alone; the poses are unaffected",
 }
+#: Changes that made earlier rows of some complexes wrong: their rows were removed and those complexes rerun.
+RERUNS = [
+    "3MHT and 1HPV rerun at 5c04679: before it, 3MHT's SAH (the ligand redocked) stayed in the receptor file "
+    "as a protein residue (its homocysteine has N, CA and C), so PoseBusters saw every pose overlap it and "
+    "the pocket finder saw the site filled; 1HPV's carbamate C(=O)-O bond was rotatable and its top pose "
+    "failed PoseBusters' internal-clash check. Their earlier rows are in git history (redock_runs.tsv "
+    "before 5c04679).",
+]
 POSE_COLUMNS = ("name", "mode", "seed", "rank", "search_seed", "pocket", "vina", "rmsd", "posebusters", "commit")
 
 PUBLISHED = [
@@ -295,6 +301,7 @@ def write_report(rows: list[dict], plan: list, missing: list[str], settings: Doc
         md.append("| " + " | ".join(r[c] for c in COLUMNS if c not in ("settings", "error")) + " |")
     md += [""] + [f"- {' '.join(key)}: {note}" for key, note in NOTES.items()
                   if any((r["name"], r["mode"], r["seed"]) == key for r in rows)]
+    md += [""] + [f"- {note}" for note in RERUNS]
     md += [""] + [f"- not run: {m}" for m in missing] + [""] + PUBLISHED
     (OUT / "redock.md").write_text("\n".join(md) + "\n")
 
