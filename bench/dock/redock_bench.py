@@ -69,7 +69,7 @@ NOTES = {
 }
 #: Changes that made earlier rows of some complexes wrong: their rows were removed and those complexes rerun.
 RERUNS = [
-    "3MHT and 1HPV rerun at 5c04679: before it, 3MHT's SAH (the ligand redocked) stayed in the receptor file "
+    "3MHT and 1HPV rerun after 5c04679 (src/ unchanged since): before it, 3MHT's SAH (the ligand redocked) stayed in the receptor file "
     "as a protein residue (its homocysteine has N, CA and C), so PoseBusters saw every pose overlap it and "
     "the pocket finder saw the site filled; 1HPV's carbamate C(=O)-O bond was rotatable and its top pose "
     "failed PoseBusters' internal-clash check. Their earlier rows are in git history (redock_runs.tsv "

@@ -206,12 +206,9 @@ def _amino_acid_flags(chain) -> list[bool]:
 
     typed = any(residue.entity_type == gemmi.EntityType.Polymer for residue in chain)
     ligand_types = (gemmi.EntityType.NonPolymer, gemmi.EntityType.Water)
-    flags = []
-    for index, residue in enumerate(chain):
-        ligand = (typed and residue.het_flag == "H" and residue.entity_type in ligand_types
-                  and not _peptide_bonded(chain, index))  # fmt: skip
-        flags.append(_is_amino_acid(residue) and not ligand)
-    return flags
+    return [_is_amino_acid(residue) and not (typed and residue.het_flag == "H" and residue.entity_type in ligand_types
+                                              and not _peptide_bonded(chain, index))
+            for index, residue in enumerate(chain)]  # fmt: skip
 
 
 PEPTIDE_BOND_MAX = 2.0  # Å, C(i-1)-N(i): 1.33 Å in a peptide, with room for poor models
