@@ -28,6 +28,9 @@ def test_ligand_error_with_empty_message(monkeypatch):
     from remyfold.dock.ligand import ligand_pdbqt
 
     class Failing:
+        def __init__(self, **settings):  # the rigid-bond settings ligand_pdbqt passes
+            pass
+
         def prepare(self, mol):
             raise RuntimeError("")
 
