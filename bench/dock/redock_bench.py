@@ -23,7 +23,9 @@ prepared receptor and output folder there (for rescoring).
 
 Rows are appended to ``bench/results/redock_runs.tsv`` as each run ends; a
 rerun skips the (complex, mode, seed) rows already there with the same
-settings, so an interrupted run resumes. ``--deadline HH:MM`` (UTC) starts no
+settings, so an interrupted run resumes; ``--redo NAME ...`` runs those complexes
+again after a change that affects them, each finished run replacing its old run
+and pose rows (old rows stay until replaced). ``--deadline HH:MM`` (UTC) starts no
 run after that time; ``redock.md`` then says the table is partial. Runs go
 seed by seed (all complexes with the first seed, smallest ligand first, each in both
 modes, then the next seed), so a partial table covers as many complexes as possible. Needs
@@ -31,6 +33,7 @@ modes, then the next seed), so a partial table covers as many complexes as possi
 the repo root:
 
     .venv/bin/python bench/dock/redock_bench.py [--seeds 42 142 242] [--modes site pocket] [--deadline 21:55] [--keep DIR]
+    .venv/bin/python bench/dock/redock_bench.py --only 3MHT --redo 3MHT --seeds 42 --modes site
     .venv/bin/python bench/dock/redock_bench.py --report   # rewrite redock.md from the TSV
 """
 
@@ -55,6 +58,7 @@ from remyfold.dock.redock import heavy_atom_rmsd  # noqa: E402
 from remyfold.dock.runner import DEFAULT_POCKETS, DockJob, run_docking  # noqa: E402
 from remyfold.dock.site import Site  # noqa: E402
 from remyfold.dock.vina_dock import DockSettings  # noqa: E402
+from remyfold.io.atomic import write_text_atomic  # noqa: E402
 
 OUT = Path("bench/results")
 RUNS = OUT / "redock_runs.tsv"
@@ -62,18 +66,20 @@ COLUMNS = ("name", "mode", "seed", "heavy_atoms", "top_rmsd", "best_rmsd", "top_
            "top_posebusters", "excluded_residues", "seconds", "settings", "commit", "error")
 MODES = ("site", "pocket")
 POSES = OUT / "redock_poses.tsv"
-#: What a row's numbers cannot say by themselves, printed under the table: (name, mode, seed) -> note.
+#: What a row's numbers cannot say by themselves, printed under the table: (name, mode, seed, commit) -> note.
 NOTES = {
-    ("4JSV-B", "site", "142"): "its seconds include about 15 minutes with the process stopped (SIGSTOP) while a "
-                               "CPU benchmark ran alone; the poses are unaffected",
+    ("4JSV-B", "site", "142", "1a76184"): "its seconds include about 15 minutes with the process stopped (SIGSTOP) "
+                                          "while a CPU benchmark ran alone; the poses are unaffected",
+    ("1HPV", "site", "142", "1a76184"): "its seconds include about 7 minutes with the process stopped (SIGSTOP) "
+                                        "while a CPU benchmark ran alone; the poses are unaffected",
 }
-#: Changes that made earlier rows of some complexes wrong: their rows were removed and those complexes rerun.
+#: Changes that affect some complexes' earlier rows: they are rerun with ``--redo`` (each new run replacing its rows).
 RERUNS = [
-    "3MHT and 1HPV rerun after 5c04679 (src/ unchanged since): before it, 3MHT's SAH (the ligand redocked) stayed in the receptor file "
-    "as a protein residue (its homocysteine has N, CA and C), so PoseBusters saw every pose overlap it and "
-    "the pocket finder saw the site filled; 1HPV's carbamate C(=O)-O bond was rotatable and its top pose "
-    "failed PoseBusters' internal-clash check. Their earlier rows are in git history (redock_runs.tsv "
-    "before 5c04679).",
+    "3MHT and 1HPV are being rerun (`--redo`) with the code of 5c04679: before it, 3MHT's SAH (the ligand "
+    "redocked) stayed in the receptor file as a protein residue (its homocysteine has N, CA and C), so PoseBusters "
+    "saw every pose overlap it and the pocket finder saw the site filled; 1HPV's carbamate C(=O)-O bond was "
+    "rotatable and its top pose failed PoseBusters' internal-clash check. Their rows at earlier commits are the "
+    "ones not yet replaced.",
 ]
 POSE_COLUMNS = ("name", "mode", "seed", "rank", "search_seed", "pocket", "vina", "rmsd", "posebusters", "commit")
 
@@ -113,6 +119,8 @@ def main() -> int:
     parser.add_argument("--deadline", metavar="HH:MM", help="UTC time after which no run starts")
     parser.add_argument("--report", action="store_true", help="only rewrite redock.md from the TSV")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep each run's receptor and outputs in DIR")
+    parser.add_argument("--redo", nargs="+", metavar="NAME", default=[],
+                        help="run these complexes again, each new run replacing its old rows")
     args = parser.parse_args()
     if args.keep is not None and args.keep.exists() and not args.keep.is_dir():
         parser.error(f"--keep {args.keep} is a file; give a folder to keep the runs in")
@@ -127,12 +135,13 @@ def main() -> int:
         deadline = _deadline(args.deadline)
         done = {(r["name"], r["mode"], r["seed"]) for r in read_rows() if r["settings"] == _settings_key(settings)}
         for seed, mode, cx in plan:
-            if (cx.name, mode, str(seed)) in done:
+            if (cx.name, mode, str(seed)) in done and cx.name not in args.redo:
                 continue
             if deadline is not None and datetime.datetime.now(datetime.timezone.utc) >= deadline:
                 print(f"deadline {args.deadline} UTC reached: no more runs started", flush=True)
                 break
             row = run_or_record_error(cx, mode, seed, settings, args.keep)
+            drop_rows((cx.name, mode, str(seed)))
             for pose in row.pop("poses", []):
                 append_row(pose, POSES, POSE_COLUMNS)
             append_row(row)
@@ -256,6 +265,16 @@ def append_row(row: dict, path: Path = RUNS, columns: tuple = COLUMNS) -> None:
         handle.write("\t".join(str(row[c]) for c in columns) + "\n")
 
 
+def drop_rows(key: tuple[str, str, str], paths: tuple[Path, ...] = (RUNS, POSES)) -> None:
+    """Remove the rows of one (complex, mode, seed) from the runs and poses tables (rewritten atomically)."""
+    for path in paths:
+        if path.exists():
+            header, *lines = path.read_text().splitlines(keepends=True)
+            kept = [line for line in lines if tuple(line.split("\t")[:3]) != key]
+            if len(kept) != len(lines):
+                write_text_atomic(path, header + "".join(kept))
+
+
 def _rates(rows: list[dict]) -> str:
     """``top-1 ≤ 2 Å | any pose ≤ 2 Å | top pose PoseBusters-valid | mean s`` cells over ``rows``."""
     n = len(rows)
@@ -299,8 +318,8 @@ def write_report(rows: list[dict], plan: list, missing: list[str], settings: Doc
            "| PoseBusters | excluded | s | commit |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         md.append("| " + " | ".join(r[c] for c in COLUMNS if c not in ("settings", "error")) + " |")
-    md += [""] + [f"- {' '.join(key)}: {note}" for key, note in NOTES.items()
-                  if any((r["name"], r["mode"], r["seed"]) == key for r in rows)]
+    md += [""] + [f"- {' '.join(key[:3])} ({key[3]}): {note}" for key, note in NOTES.items()
+                  if any((r["name"], r["mode"], r["seed"], r["commit"]) == key for r in rows)]
     md += [""] + [f"- {note}" for note in RERUNS]
     md += [""] + [f"- not run: {m}" for m in missing] + [""] + PUBLISHED
     (OUT / "redock.md").write_text("\n".join(md) + "\n")
