@@ -127,6 +127,10 @@ def main() -> int:
     settings = DockSettings()
     _commit()
     complexes, missing = all_complexes()
+    unknown = sorted(set(args.redo) - {cx.name for cx in complexes})
+    if unknown:
+        parser.error(f"--redo {' '.join(unknown)}: not a complex of this benchmark; "
+                     f"choose from {' '.join(cx.name for cx in complexes)}")
     if args.only:
         complexes = [cx for cx in complexes if cx.name in args.only]
     complexes.sort(key=lambda cx: crystal_ligand(cx).GetNumHeavyAtoms())
