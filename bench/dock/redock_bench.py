@@ -228,13 +228,23 @@ def run_one(cx, mode: str, seed: int, settings: DockSettings, keep: Path | None 
 
 
 def check_smiles(cx, smiles: str) -> None:
-    """Exit unless ``smiles`` gives the public InChIKey, or (none recorded) the crystal residue's own InChIKey."""
+    """Exit unless ``smiles`` gives the public InChIKey, or (none recorded) the crystal residue's own InChIKey.
+
+    Also exits when the crystal ligand's bond orders contradict its coordinates (a flat "sp3"
+    carbon, :func:`planar_sp3_carbons`): the molecule docked would not be the crystal's.
+    """
     from rdkit import Chem
 
+    from remyfold.dock.redock import planar_sp3_carbons
+
+    flat = planar_sp3_carbons(crystal_ligand(cx))
+    if flat:
+        raise SystemExit(f"{cx.name}: the crystal ligand's atoms {flat} are sp3 carbons by its bond orders but flat "
+                         "in its coordinates; correct its bond orders with a SMILES (complexes.SDF_CORRECTIONS)")
     key = Chem.MolToInchiKey(Chem.MolFromSmiles(smiles))
     expected = EXPECTED_INCHIKEYS.get(smiles)
-    if expected is None and cx.ligand_sdf is None:
-        crystal = Chem.Mol(crystal_ligand(cx))  # bonded by proximity, bond orders from the SMILES
+    if expected is None and (cx.ligand_sdf is None or cx.smiles is not None):
+        crystal = Chem.Mol(crystal_ligand(cx))  # the crystal's atoms, bond orders from the SMILES
         Chem.AssignStereochemistryFrom3D(crystal)
         expected = Chem.MolToInchiKey(crystal)
     if expected and key != expected:

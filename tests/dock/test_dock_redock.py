@@ -130,3 +130,46 @@ def test_the_crystal_ligand_comes_from_the_first_model(crystal, tmp_path):  # no
     st.write_pdb(str(path))
     first = crystal_ligand_from_structure(path, "STR", "A", PROGESTERONE)
     assert heavy_atom_rmsd(first, crystal) == pytest.approx(0.0, abs=1e-3)
+
+
+TQD = "COc1cc(N(C)C[C@@H]2CCc3nc(N)nc(N)c3C2)cc(OC)c1OC"  # 1S3V's ligand, pyrimidine aromatic
+
+
+def posebusters_sdf(code: str) -> Path:
+    import importlib.util
+
+    pytest.importorskip("posebusters")
+    root = Path(next(iter(importlib.util.find_spec("posebusters").submodule_search_locations)))
+    return root / "datasets" / "pdb" / code / f"{code}_ligand.sdf"
+
+
+def test_a_flat_carbon_typed_sp3_is_found_and_a_smiles_corrects_the_bond_orders():
+    """posebusters' 1S3V SDF makes the pyrimidine C2 an sp3 CH; its coordinates have it flat (angles sum to 359°)."""
+    from rdkit import Chem
+
+    from remyfold.dock.redock import crystal_ligand_from_sdf, heavy_atom_rmsd, planar_sp3_carbons
+
+    as_filed = crystal_ligand_from_sdf(posebusters_sdf("1s3v"))
+    assert planar_sp3_carbons(as_filed) == [0]
+    corrected = crystal_ligand_from_sdf(posebusters_sdf("1s3v"), TQD)
+    assert planar_sp3_carbons(corrected) == []
+    assert corrected.GetAtomWithIdx(0).GetIsAromatic()
+    assert np.allclose(corrected.GetConformer().GetPositions(), as_filed.GetConformer().GetPositions())
+    Chem.AssignStereochemistryFrom3D(corrected)
+    assert Chem.MolToInchiKey(corrected) == Chem.MolToInchiKey(Chem.MolFromSmiles(TQD))
+    assert heavy_atom_rmsd(corrected, corrected) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_real_sp3_carbons_are_not_flagged(crystal):  # noqa: F811
+    """Progesterone's ring carbons (three heavy neighbours, tetrahedral) and 1UOU's ligand as filed pass."""
+    from remyfold.dock.redock import crystal_ligand_from_sdf, planar_sp3_carbons
+
+    assert planar_sp3_carbons(crystal) == []
+    assert planar_sp3_carbons(crystal_ligand_from_sdf(posebusters_sdf("1uou"))) == []
+
+
+def test_a_smiles_of_another_molecule_is_a_dock_error():
+    from remyfold.dock.redock import crystal_ligand_from_sdf
+
+    with pytest.raises(DockError, match="does not match the atoms of"):
+        crystal_ligand_from_sdf(posebusters_sdf("1s3v"), PROGESTERONE)

@@ -2,7 +2,9 @@
 
 The crystal ligand is read from the structure (a residue by name, optional
 chain) with RDKit and given bond orders from its SMILES
-(``AssignBondOrdersFromTemplate``), or read from an SDF that carries them. The
+(``AssignBondOrdersFromTemplate``), or read from an SDF that carries them (or
+whose wrong ones a SMILES replaces; :func:`planar_sp3_carbons` finds such
+errors: a carbon typed sp3 that is flat in the file's own coordinates). The
 RMSD is over heavy atoms, in place (no superposition: pose and crystal share
 the receptor's frame), minimised over the molecule's symmetries
 (``rdMolAlign.CalcRMS``).
@@ -60,16 +62,57 @@ def _residue_pdb_block(chain: str, res) -> str:
     return structure.make_pdb_string(gemmi.PdbWriteOptions(minimal=True))
 
 
-def crystal_ligand_from_sdf(path: str | Path):
-    """The first molecule of an SDF (bond orders from the file), hydrogens removed."""
+def crystal_ligand_from_sdf(path: str | Path, smiles: str | None = None):
+    """The first molecule of an SDF, hydrogens removed; bond orders from the file, or from ``smiles`` when given.
+
+    ``smiles`` corrects a file whose bond orders are wrong (see :func:`planar_sp3_carbons`): its
+    atoms keep their coordinates and get the SMILES' bond orders and charges.
+    """
     Chem = require("rdkit.Chem")
+    AllChem = require("rdkit.Chem.AllChem")
     try:
         mol = next(iter(Chem.SDMolSupplier(str(path), removeHs=True)), None)
     except OSError as err:  # RDKit refuses an empty or unreadable file
         raise DockError(f"cannot read {path} as SDF ({first_line(err)}); give an SDF with the ligand") from None
     if mol is None:
         raise DockError(f"no readable molecule in {path}")
-    return mol
+    if smiles is None:
+        return mol
+    bare = Chem.RWMol(mol)  # the element graph only: the template sets orders, aromaticity and charges
+    for bond in bare.GetBonds():
+        bond.SetBondType(Chem.BondType.SINGLE)
+        bond.SetIsAromatic(False)
+    for atom in bare.GetAtoms():
+        atom.SetIsAromatic(False)
+        atom.SetFormalCharge(0)
+    try:
+        return AllChem.AssignBondOrdersFromTemplate(Chem.MolFromSmiles(smiles), bare.GetMol())
+    except ValueError as err:
+        raise DockError(f"SMILES {smiles} does not match the atoms of {path}: {first_line(err)}") from None
+
+
+def planar_sp3_carbons(mol, max_angle_sum: float = 350.0) -> list[int]:
+    """Carbons the bond orders call sp3 that are flat in the molecule's own 3D conformer: a bond-order error.
+
+    A tetrahedral carbon with three heavy neighbours has bond angles summing to about 328°; a sum
+    above ``max_angle_sum`` means a trigonal (sp2) carbon whose file lost a double or aromatic bond.
+    Returns the atoms' indices (empty: the topology agrees with the coordinates).
+    """
+    Chem = require("rdkit.Chem")
+    pos = mol.GetConformer().GetPositions()
+    flat = []
+    for atom in mol.GetAtoms():
+        heavy = [n.GetIdx() for n in atom.GetNeighbors() if n.GetAtomicNum() > 1]
+        if atom.GetAtomicNum() != 6 or atom.GetHybridization() != Chem.HybridizationType.SP3 or len(heavy) != 3:
+            continue
+        # [3, 3] unit vectors from the carbon to its three heavy neighbours
+        bonds = pos[heavy] - pos[atom.GetIdx()]
+        bonds /= np.linalg.norm(bonds, axis=1, keepdims=True)
+        pairs = ((0, 1), (0, 2), (1, 2))
+        total = sum(np.degrees(np.arccos(np.clip(bonds[i] @ bonds[j], -1.0, 1.0))) for i, j in pairs)
+        if total > max_angle_sum:
+            flat.append(atom.GetIdx())
+    return flat
 
 
 def ligand_centre(mol) -> np.ndarray:
