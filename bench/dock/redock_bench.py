@@ -75,11 +75,15 @@ NOTES = {
 }
 #: Changes that affect some complexes' earlier rows: they are rerun with ``--redo`` (each new run replacing its rows).
 RERUNS = [
-    "3MHT and 1HPV are being rerun (`--redo`) with the code of 5c04679: before it, 3MHT's SAH (the ligand "
+    "3MHT and 1HPV were rerun (`--redo`) with the code of 5c04679 and later: before it, 3MHT's SAH (the ligand "
     "redocked) stayed in the receptor file as a protein residue (its homocysteine has N, CA and C), so PoseBusters "
     "saw every pose overlap it and the pocket finder saw the site filled; 1HPV's carbamate C(=O)-O bond was "
-    "rotatable and its top pose failed PoseBusters' internal-clash check. Their rows at earlier commits are the "
-    "ones not yet replaced.",
+    "rotatable and its top pose failed PoseBusters' internal-clash check.",
+    "1S3V was rerun at dd0188a: before it, its ligand was docked as posebusters' SDF gives it, with the "
+    "pyrimidine C2 an sp3 CH that the file's own coordinates have flat (a wrong molecule); it is now the "
+    "aromatic 2,4-diaminotetrahydroquinazoline. The other complexes' rows come from earlier commits: the changes "
+    "to docking since 7d51e5f that alter a run's input (5c04679 and d63a323: amino-acid-like hetero groups, ester "
+    "and carbamate bonds; dd0188a: this correction) touch none of their receptors or ligands.",
 ]
 POSE_COLUMNS = ("name", "mode", "seed", "rank", "search_seed", "pocket", "vina", "rmsd", "posebusters", "commit")
 
