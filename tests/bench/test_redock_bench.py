@@ -22,3 +22,14 @@ def test_drop_rows_removes_one_complex_mode_and_seed_from_both_tables(tmp_path):
     rb.drop_rows(("1HPV", "site", "42"), (runs, poses, tmp_path / "absent.tsv"))  # nothing to drop: unchanged
     assert poses.read_text() == "name\tmode\tseed\trank\n1A28\tsite\t42\t1\n"
 
+
+
+@pytest.mark.parametrize("option", ["--only", "--redo"])
+def test_a_name_that_is_not_a_complex_is_refused_before_any_run_or_report(option, monkeypatch, tmp_path):
+    """``--only NOPE`` once ran nothing and rewrote the report as "complete"; now it exits 2, the report untouched."""
+    monkeypatch.setattr(rb, "OUT", tmp_path)
+    monkeypatch.setattr(sys, "argv", ["redock_bench.py", option, "NOPE"])
+    with pytest.raises(SystemExit) as stop:
+        rb.main()
+    assert stop.value.code == 2
+    assert not (tmp_path / "redock.md").exists()
