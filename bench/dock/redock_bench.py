@@ -244,14 +244,15 @@ def check_smiles(cx, smiles: str) -> None:
 
     from remyfold.dock.redock import planar_sp3_carbons
 
-    flat = planar_sp3_carbons(crystal_ligand(cx))
+    crystal = crystal_ligand(cx)
+    flat = planar_sp3_carbons(crystal)
     if flat:
         raise SystemExit(f"{cx.name}: the crystal ligand's atoms {flat} are sp3 carbons by its bond orders but flat "
                          "in its coordinates; correct its bond orders with a SMILES (complexes.SDF_CORRECTIONS)")
     key = Chem.MolToInchiKey(Chem.MolFromSmiles(smiles))
     expected = EXPECTED_INCHIKEYS.get(smiles)
     if expected is None and (cx.ligand_sdf is None or cx.smiles is not None):
-        crystal = Chem.Mol(crystal_ligand(cx))  # the crystal's atoms, bond orders from the SMILES
+        crystal = Chem.Mol(crystal)  # the crystal's atoms, bond orders from the SMILES; stereo set on a copy
         Chem.AssignStereochemistryFrom3D(crystal)
         expected = Chem.MolToInchiKey(crystal)
     if expected and key != expected:
