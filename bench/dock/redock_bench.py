@@ -121,7 +121,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--only", nargs="+", metavar="NAME", help="just these complexes")
-    parser.add_argument("--deadline", metavar="HH:MM", help="UTC time after which no run starts")
+    parser.add_argument("--deadline", metavar="HH:MM", type=_clock, help="UTC time after which no run starts")
     parser.add_argument("--report", action="store_true", help="only rewrite redock.md from the TSV")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep each run's receptor and outputs in DIR")
     parser.add_argument("--redo", nargs="+", metavar="NAME", default=[],
@@ -159,6 +159,17 @@ def main() -> int:
             print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:11]), flush=True)
     write_report(read_rows(), full_plan, missing, settings)
     return 0
+
+
+def _clock(text: str) -> str:
+    """An ``HH:MM`` time of day (argparse type): a bad one is a one-line usage error."""
+    try:
+        datetime.time(*(int(v) for v in text.split(":", 1)))
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time HH:MM (UTC, 00:00 to 23:59)") from None
+    if text.count(":") != 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time HH:MM (UTC, 00:00 to 23:59)")
+    return text
 
 
 def _deadline(text: str | None):

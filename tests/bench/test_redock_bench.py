@@ -33,3 +33,13 @@ def test_a_name_that_is_not_a_complex_is_refused_before_any_run_or_report(option
         rb.main()
     assert stop.value.code == 2
     assert not (tmp_path / "redock.md").exists()
+
+
+@pytest.mark.parametrize("deadline", ["abc", "25:00", "12", "12:61"])
+def test_a_deadline_that_is_not_a_time_is_a_usage_error(deadline, monkeypatch, tmp_path):
+    """A bad ``--deadline`` once raised a traceback after the complexes were loaded; now argparse refuses it."""
+    monkeypatch.setattr(rb, "OUT", tmp_path)
+    monkeypatch.setattr(sys, "argv", ["redock_bench.py", "--only", "1A28", "--deadline", deadline])
+    with pytest.raises(SystemExit) as stop:
+        rb.main()
+    assert stop.value.code == 2
