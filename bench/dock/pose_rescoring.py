@@ -50,8 +50,13 @@ SUCCESS = 2.0  # Å
 
 
 def run_dirs(kept: Path) -> list[Path]:
-    """Kept runs (``NAME-MODE-SEED`` folders holding ``out/*.dock.json``), sorted by name."""
-    return sorted(d for d in kept.iterdir() if d.is_dir() and list((d / "out").glob("*.dock.json")))
+    """Kept site-given runs (``NAME-site-SEED`` folders holding ``out/*.dock.json``), sorted by name.
+
+    Pocket-mode runs are left out: their poses come from several pockets' boxes, and a rescoring in
+    one box would not score them alike.
+    """
+    return sorted(d for d in kept.iterdir() if d.is_dir() and d.name.rsplit("-", 2)[-2:-1] == ["site"]
+                  and list((d / "out").glob("*.dock.json")))
 
 
 def read_kept(run: Path) -> tuple[dict, list, object, Path]:

@@ -13,8 +13,11 @@ cofactors left out) and docked with :func:`remyfold.dock.runner.run_docking`
 (receptor prepared by PDBFixer/OpenMM + Meeko, Vina with the default search
 settings, hydrogens relaxed, PoseBusters per pose). Per run: the symmetry-aware
 heavy-atom RMSD of the top pose and of the best of the poses to the crystal
-ligand, whether the top pose passes PoseBusters, the receptor residues
-excluded by preparation (must be 0), seconds. Success: top pose ≤ 2 Å.
+ligand, whether the top pose passes PoseBusters, whether ``remyfold dock`` called
+the top pose clear or warned that it is uncertain (``top_clear``; older rows are
+filled by ``fill_top_clear.py``), the receptor residues excluded by preparation
+(must be 0), seconds. Success: top pose ≤ 2 Å. ``redock_report.py`` writes
+``redock.md`` from the table.
 
 Every pose of every run goes to ``bench/results/redock_poses.tsv`` (rank, the search seed that
 found it, its pocket, Vina score, RMSD to the crystal ligand, PoseBusters), so that other rankings
@@ -42,7 +45,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -51,6 +53,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from complexes import EXPECTED_INCHIKEYS, all_complexes, crystal_ligand, ligand_smiles  # noqa: E402
+from redock_report import MODES, write_report  # noqa: E402
 
 from remyfold.dock.ligand import LigandSpec  # noqa: E402
 from remyfold.dock.receptor import load_receptor  # noqa: E402
@@ -63,57 +66,10 @@ from remyfold.io.atomic import write_text_atomic  # noqa: E402
 OUT = Path("bench/results")
 RUNS = OUT / "redock_runs.tsv"
 COLUMNS = ("name", "mode", "seed", "heavy_atoms", "top_rmsd", "best_rmsd", "top_vina", "top_pocket",
-           "top_posebusters", "excluded_residues", "seconds", "settings", "commit", "error")
-MODES = ("site", "pocket")
+           "top_posebusters", "top_clear", "excluded_residues", "seconds", "settings", "commit", "error")
 POSES = OUT / "redock_poses.tsv"
-#: What a row's numbers cannot say by themselves, printed under the table: (name, mode, seed, commit) -> note.
-NOTES = {
-    ("4JSV-B", "site", "142", "1a76184"): "its seconds include about 15 minutes with the process stopped (SIGSTOP) "
-                                          "while a CPU benchmark ran alone; the poses are unaffected",
-    ("1HPV", "site", "142", "1a76184"): "its seconds include about 7 minutes with the process stopped (SIGSTOP) "
-                                        "while a CPU benchmark ran alone; the poses are unaffected",
-}
-#: Changes that affect some complexes' earlier rows: they are rerun with ``--redo`` (each new run replacing its rows).
-RERUNS = [
-    "3MHT and 1HPV were rerun (`--redo`) with the code of 5c04679 and later: before it, 3MHT's SAH (the ligand "
-    "redocked) stayed in the receptor file as a protein residue (its homocysteine has N, CA and C), so PoseBusters "
-    "saw every pose overlap it and the pocket finder saw the site filled; 1HPV's carbamate C(=O)-O bond was "
-    "rotatable and its top pose failed PoseBusters' internal-clash check.",
-    "1S3V was rerun at dd0188a: before it, its ligand was docked as posebusters' SDF gives it, with the "
-    "pyrimidine C2 an sp3 CH that the file's own coordinates have flat (a wrong molecule); it is now the "
-    "aromatic 2,4-diaminotetrahydroquinazoline. The other complexes' rows come from earlier commits: the changes "
-    "to docking since 7d51e5f that alter a run's input (5c04679 and d63a323: amino-acid-like hetero groups, ester "
-    "and carbamate bonds; dd0188a: this correction) touch none of their receptors or ligands.",
-]
 SEEDS = (42, 142, 242)  # the planned seeds of every complex and mode
 POSE_COLUMNS = ("name", "mode", "seed", "rank", "search_seed", "pocket", "vina", "rmsd", "posebusters", "commit")
-
-PUBLISHED = [
-    "## Beside Vina's published rates", "",
-    "- Trott & Olson, J. Comput. Chem. 31:455-461, 2010, doi:10.1002/jcc.21334 "
-    "(https://pmc.ncbi.nlm.nih.gov/articles/PMC3041641/): Vina against AutoDock 4.0.1 on the 190 complexes of "
-    "AutoDock 4's training set; rigid receptor, ligand start randomised, a box around the crystal ligand "
-    "(its extent + 10 Å, + 5 Å to a random side, at least 22.5 Å), success = RMSD < 2 Å by the paper's own "
-    "symmetry-aware heavy-atom RMSD. The text gives the rates on the 116 of those complexes that are not in "
-    "PDBbind (Vina's training set): **80 % for Vina, 53 % for AutoDock 4**. The rates on all 190 are only drawn "
-    "in its Figure 4 and are not quoted here: that chart could not be read as numbers (read from the full text "
-    "of the published article).",
-    "- Eberhardt, Santos-Martins, Tillack & Forli (AutoDock Vina 1.2.0), J. Chem. Inf. Model. 61:3891-3898, 2021, "
-    "doi:10.1021/acs.jcim.1c00203: only its abstract and introduction could be read here; they give no redocking "
-    "success rate, so none is quoted.",
-    "- Buttenschoen, Morris & Deane (PoseBusters), Chem. Sci. 15:3130-3139, 2024 "
-    "(https://pmc.ncbi.nlm.nih.gov/articles/PMC10901501/): Vina is benchmarked on the Astex Diverse (85) and "
-    "PoseBusters (428) sets; its rates are drawn in the paper's figures, and only the abstract of a public copy "
-    "could be read here. "
-    "**Second-hand, not checked against the paper:** a user quoting it in the PoseBusters issue tracker "
-    "(https://github.com/maabuu/posebusters/issues/31) gives Vina's PoseBusters-set rate (top pose ≤ 2 Å) as "
-    "\"more than 50 % (close to 60 %)\", under the paper's protocol as that user quotes it from the SI: a 25 Å "
-    "box centred on the crystal ligand, exhaustiveness 32, 40 modes. The same user reports under 30 % with the "
-    "vina executable and over 50 % with the Python bindings (https://github.com/ccsb-scripps/AutoDock-Vina/issues/295).",
-    "- Conditions differ: there the box is built around the crystal ligand (the pocket is given); here the pocket "
-    "is given (mode site) or found automatically (mode pocket), cofactors and waters are removed and the set is small, so the "
-    "rate above is an indication, not a benchmark figure.",
-]
 
 
 def main() -> int:
@@ -157,7 +113,8 @@ def main() -> int:
                 append_row(pose, POSES, POSE_COLUMNS)
             append_row(row)
             print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:11]), flush=True)
-    write_report(read_rows(), full_plan, missing, settings)
+    rows = [r for r in read_rows() if r["settings"] == _settings_key(settings)]
+    write_report(rows, full_plan, missing, settings, OUT / "redock.md")
     return 0
 
 
@@ -241,6 +198,7 @@ def run_one(cx, mode: str, seed: int, settings: DockSettings, keep: Path | None 
             "top_rmsd": f"{rmsds[0]:.2f}", "best_rmsd": f"{min(rmsds):.2f}",
             "top_vina": f"{record['poses'][0]['vina_kcal_mol']:.2f}", "top_pocket": record["poses"][0]["pocket"],
             "top_posebusters": "yes" if record["poses"][0]["posebusters"]["passed"] else "no",
+            "top_clear": "yes" if record["top_pose"]["clear"] else "no",
             "excluded_residues": str(len(record["receptor_prep"]["excluded_residues"])),
             "seconds": f"{seconds:.0f}", "settings": _settings_key(settings), "commit": _commit()}
 
@@ -285,17 +243,47 @@ def read_rows() -> list[dict]:
     if not RUNS.exists():
         return []
     lines = RUNS.read_text().splitlines()
-    return [{"error": "", **dict(zip(lines[0].split("\t"), line.split("\t")))} for line in lines[1:] if line]
+    # rows written before a column existed lack it: "" (the report counts them apart)
+    return [{"error": "", "top_clear": "", **dict(zip(lines[0].split("\t"), line.split("\t")))}
+            for line in lines[1:] if line]
 
 
 def append_row(row: dict, path: Path = RUNS, columns: tuple = COLUMNS) -> None:
     """Append one finished run (or pose) to ``path`` (the header first when the file is new)."""
     OUT.mkdir(parents=True, exist_ok=True)
+    upgrade_header(path, columns)
     new = not path.exists()
     with path.open("a") as handle:
         if new:
             handle.write("\t".join(columns) + "\n")
         handle.write("\t".join(str(row[c]) for c in columns) + "\n")
+
+
+def upgrade_header(path: Path, columns: tuple) -> None:
+    """Rewrite ``path`` (atomically) with ``columns`` as its header when it was written with fewer.
+
+    A column added later (``top_clear``) is left empty in the older rows. A header with a column
+    that ``columns`` lacks is refused, so no value is ever written under the wrong column; an empty
+    file gets the header.
+    """
+    if not path.exists():
+        return
+    header, *lines = path.read_text().splitlines() or [""]
+    if not header:
+        write_rows(path, columns, [])
+        return
+    old = tuple(header.split("\t"))
+    if old == columns:
+        return
+    if not set(old) <= set(columns):
+        raise SystemExit(f"{path}: its columns {old} are not among {columns}; move it aside to start a new table")
+    write_rows(path, columns, [dict(zip(old, line.split("\t"))) for line in lines if line])
+
+
+def write_rows(path: Path, columns: tuple, rows: list[dict]) -> None:
+    """Write ``rows`` to ``path`` (atomically) under the header ``columns``; a missing value is left empty."""
+    write_text_atomic(path, "".join("\t".join(row.get(c, "") for c in columns) + "\n"
+                                    for row in [dict(zip(columns, columns)), *rows]))
 
 
 def drop_rows(key: tuple[str, str, str], paths: tuple[Path, ...] = (RUNS, POSES)) -> None:
@@ -307,55 +295,6 @@ def drop_rows(key: tuple[str, str, str], paths: tuple[Path, ...] = (RUNS, POSES)
             if len(kept) != len(lines):
                 write_text_atomic(path, header + "".join(kept))
 
-
-def _rates(rows: list[dict]) -> str:
-    """``top-1 ≤ 2 Å | any pose ≤ 2 Å | top pose PoseBusters-valid | mean s`` cells over ``rows``."""
-    n = len(rows)
-    if not n:
-        return "– | – | – | –"
-    top = sum(not r["error"] and float(r["top_rmsd"]) <= 2.0 for r in rows)
-    best = sum(not r["error"] and float(r["best_rmsd"]) <= 2.0 for r in rows)
-    valid = sum(r["top_posebusters"] == "yes" for r in rows)
-    seconds = sum(float(r["seconds"]) for r in rows) / n
-    return (f"{top}/{n} ({100 * top / n:.0f} %) | {best}/{n} ({100 * best / n:.0f} %) | "
-            f"{valid}/{n} ({100 * valid / n:.0f} %) | {seconds:.0f}")
-
-
-def write_report(rows: list[dict], plan: list, missing: list[str], settings: DockSettings) -> None:
-    """``redock.md``: rates per mode, per-run table, whether every planned run is in the TSV."""
-    key = _settings_key(settings)
-    rows = [r for r in rows if r["settings"] == key]
-    planned = {(cx.name, mode, str(seed)) for seed, mode, cx in plan}
-    have = {(r["name"], r["mode"], r["seed"]) for r in rows}
-    status = "complete" if planned <= have else f"PARTIAL: {len(planned & have)} of {len(planned)} planned runs"
-    commits = sorted({r["commit"] for r in rows})
-    md = [
-        "# Redocking: crystal ligands docked from SMILES, site given and pocket found", "",
-        f"**{status}** · {datetime.date.today()} · commits {', '.join(commits) or '-'} · {platform.machine()} CPU "
-        f"(2 cores shared with other jobs, `nice -n 10`) · `remyfold dock` defaults: exhaustiveness "
-        f"{settings.exhaustiveness}, {settings.searches} searches, {settings.poses} poses, "
-        f"{DEFAULT_POCKETS} pockets in pocket mode · generated by `bench/dock/redock_bench.py`", "",
-        "| mode | runs | top pose ≤ 2 Å | any pose ≤ 2 Å | top pose PoseBusters-valid | mean s |",
-        "|---|---|---|---|---|---|",
-    ]
-    for mode in MODES:
-        these = [r for r in rows if r["mode"] == mode]
-        md.append(f"| {mode} | {len(these)} | {_rates(these)} |")
-    excluded = sum(int(r["excluded_residues"]) for r in rows if not r["error"])
-    errors = [r for r in rows if r["error"]]
-    md += ["", f"Receptor residues excluded by preparation, all runs that docked: {excluded}. Runs that stopped "
-           f"with an error (counted as failures above): {len(errors)}."]
-    md += [f"- {r['name']} {r['mode']} seed {r['seed']}: {r['error']}" for r in errors]
-    md += ["",
-           "| complex | mode | seed | heavy atoms | top RMSD (Å) | best RMSD (Å) | Vina (kcal/mol) | top pose's pocket "
-           "| PoseBusters | excluded | s | commit |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        md.append("| " + " | ".join(r[c] for c in COLUMNS if c not in ("settings", "error")) + " |")
-    md += [""] + [f"- {' '.join(key[:3])} ({key[3]}): {note}" for key, note in NOTES.items()
-                  if any((r["name"], r["mode"], r["seed"], r["commit"]) == key for r in rows)]
-    md += [""] + [f"- {note}" for note in RERUNS]
-    md += [""] + [f"- not run: {m}" for m in missing] + [""] + PUBLISHED
-    (OUT / "redock.md").write_text("\n".join(md) + "\n")
 
 
 if __name__ == "__main__":

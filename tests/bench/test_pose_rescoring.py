@@ -66,3 +66,12 @@ def test_an_empty_or_damaged_kept_folder_is_one_line_and_exit_2(tmp_path, capsys
                                                  ' "poses": [{"rank": 1, "vina_kcal_mol": -7.0}]}')  # no poses file
     assert pr.main(["--kept", str(tmp_path / "bad"), "--out", str(tmp_path / "o.json")]) == 2
     assert "needs its poses" in capsys.readouterr().err and not (tmp_path / "o.json").exists()
+
+
+def test_only_site_given_runs_are_rescored(tmp_path):
+    """A pocket-mode run's poses come from several boxes: it is not rescored in one (and has no crystal.sdf)."""
+    for run in ("1A28-site-42", "1A28-B-site-142", "1A28-B-pocket-142", "4CUP-pocket-242", "empty-site-1"):
+        (tmp_path / run / "out").mkdir(parents=True)
+        if run != "empty-site-1":
+            (tmp_path / run / "out" / "X__ligand.dock.json").write_text("{}")
+    assert [d.name for d in pr.run_dirs(tmp_path)] == ["1A28-B-site-142", "1A28-site-42"]

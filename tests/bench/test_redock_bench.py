@@ -43,3 +43,33 @@ def test_a_deadline_that_is_not_a_time_is_a_usage_error(deadline, monkeypatch, t
     with pytest.raises(SystemExit) as stop:
         rb.main()
     assert stop.value.code == 2
+
+
+def test_a_table_written_before_a_column_existed_gets_the_new_header_and_keeps_every_value(tmp_path):
+    runs = tmp_path / "runs.tsv"
+    runs.write_text("name\tmode\tseed\ttop_rmsd\n1A28\tsite\t42\t0.34\n4CUP\tpocket\t142\t7.81\n")
+    rb.upgrade_header(runs, ("name", "mode", "seed", "top_rmsd", "top_clear", "error"))
+    assert runs.read_text() == ("name\tmode\tseed\ttop_rmsd\ttop_clear\terror\n1A28\tsite\t42\t0.34\t\t\n"
+                                "4CUP\tpocket\t142\t7.81\t\t\n")
+    rb.append_row({"name": "1S3V", "mode": "site", "seed": "42", "top_rmsd": "6.49", "top_clear": "no", "error": ""},
+                  runs, ("name", "mode", "seed", "top_rmsd", "top_clear", "error"))
+    assert runs.read_text().splitlines()[-1] == "1S3V\tsite\t42\t6.49\tno\t"
+    with pytest.raises(SystemExit, match="not among"):  # a column the new header lacks: refused, file unchanged
+        rb.upgrade_header(runs, ("name", "mode", "seed"))
+    assert runs.read_text().count("\n") == 4
+
+
+def _row(name, mode, rmsd, clear, error=""):
+    return {"name": name, "mode": mode, "seed": "42", "top_rmsd": rmsd, "top_clear": clear, "error": error}
+
+
+def test_the_trust_table_counts_wrong_top_poses_without_a_warning_apart():
+    import redock_report
+
+    rows = [_row("A", "site", "0.5", "yes"), _row("B", "site", "1.9", "no"), _row("C", "site", "6.5", "no"),
+            _row("D", "site", "3.4", "yes"), _row("E", "site", "0.4", ""), _row("F", "site", "-", "-", "no pocket"),
+            _row("G", "pocket", "7.4", "no")]
+    site, pocket = redock_report.trust_table(rows)[2:]
+    # runs | right clear | right warned | wrong warned | wrong, no warning | clear right | not recorded | error
+    assert site == "| site | 6 | 1 | 1 | 1 | **1** | 1/2 | 1 | 1 |"
+    assert pocket == "| pocket | 1 | 0 | 0 | 1 | **0** | – | 0 | 0 |"
