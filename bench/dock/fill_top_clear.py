@@ -38,9 +38,12 @@ def kept_clear(run: Path, row: dict) -> str | None:
     records = sorted((run / "out").glob("*.dock.json"))
     if len(records) != 1:
         return None
-    record = json.loads(records[0].read_text())
-    if (str(record["settings"]["seed"]) != row["seed"]
-            or f"{record['poses'][0]['vina_kcal_mol']:.2f}" != row["top_vina"]):  # fmt: skip
+    try:
+        record = json.loads(records[0].read_text())
+        if (str(record["settings"]["seed"]) != row["seed"]
+                or f"{record['poses'][0]['vina_kcal_mol']:.2f}" != row["top_vina"]):  # fmt: skip
+            return None
+    except (ValueError, KeyError, IndexError, TypeError):  # not a record of dock: not this row's run
         return None
     if "top_pose" in record:
         return "yes" if record["top_pose"]["clear"] else "no"
@@ -73,6 +76,8 @@ def main() -> int:
     args = parser.parse_args()
     if not args.kept.is_dir():
         parser.error(f"--kept {args.kept}: not a folder of kept runs (redock_bench.py --keep DIR)")
+    if not rb.RUNS.is_file():
+        parser.error(f"no runs table {rb.RUNS} here: run from the repo root")
     rb.upgrade_header(rb.RUNS, rb.COLUMNS)
     rows = rb.read_rows()
     filled, left = fill(rows, args.kept)

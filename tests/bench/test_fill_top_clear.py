@@ -47,3 +47,10 @@ def test_old_rows_are_filled_from_the_record_or_by_docks_own_rule_and_a_foreign_
     filled, left = ftc.fill(rows, tmp_path)
     assert [r["top_clear"] for r in rows] == ["yes", "no", "yes", "", "", "no"]
     assert filled == 3 and left == ["D-site-42", "E-site-42"]
+
+
+def test_a_kept_record_that_is_not_json_leaves_the_row_empty(tmp_path):
+    (tmp_path / "A-site-42" / "out").mkdir(parents=True)
+    (tmp_path / "A-site-42" / "out" / "X__ligand.dock.json").write_text("{not json")
+    rows = [{"name": "A", "mode": "site", "seed": "42", "top_vina": "-8.00", "top_clear": "", "error": ""}]
+    assert ftc.fill(rows, tmp_path) == (0, ["A-site-42"]) and rows[0]["top_clear"] == ""
