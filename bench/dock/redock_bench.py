@@ -112,7 +112,7 @@ def main() -> int:
             for pose in row.pop("poses", []):
                 append_row(pose, POSES, POSE_COLUMNS)
             append_row(row)
-            print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:11]), flush=True)
+            print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:12]), flush=True)  # up to seconds
     rows = [r for r in read_rows() if r["settings"] == _settings_key(settings)]
     write_report(rows, full_plan, missing, settings, OUT / "redock.md")
     return 0
