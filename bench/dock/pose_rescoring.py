@@ -208,8 +208,9 @@ def main(argv=None) -> int:
     try:
         runs = [rescore_run(run) for run in run_dirs(args.kept)]
         if not runs:
-            raise InputError(f"--kept {args.kept} holds no kept runs (folders NAME-MODE-SEED with out/*.dock.json); "
-                             "give the folder redock_bench.py --keep wrote")
+            raise InputError(f"--kept {args.kept} holds no kept runs with the site given (folders NAME-site-SEED "
+                             "with out/*.dock.json; pocket-mode runs are not rescored); give the folder "
+                             "redock_bench.py --keep wrote")
     except InputError as err:
         print(f"pose_rescoring: error: {err}", file=sys.stderr)
         return 2

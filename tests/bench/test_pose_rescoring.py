@@ -56,6 +56,11 @@ def test_an_empty_or_damaged_kept_folder_is_one_line_and_exit_2(tmp_path, capsys
     (tmp_path / "empty").mkdir()
     assert pr.main(["--kept", str(tmp_path / "empty"), "--out", str(tmp_path / "o.json")]) == 2
     assert "holds no kept runs" in capsys.readouterr().err
+    pocket_only = tmp_path / "pocket" / "4CUP-pocket-142" / "out"  # kept, but pocket-mode runs are not rescored
+    pocket_only.mkdir(parents=True)
+    (pocket_only / "X__ligand.dock.json").write_text("{}")
+    assert pr.main(["--kept", str(tmp_path / "pocket"), "--out", str(tmp_path / "o.json")]) == 2
+    assert "pocket-mode runs are not rescored" in capsys.readouterr().err
     damaged = tmp_path / "bad" / "X-site-1" / "out"
     damaged.mkdir(parents=True)
     (damaged / "X__ligand.dock.json").write_text("garbage")
