@@ -89,7 +89,7 @@ def read_kept(run: Path) -> tuple[dict, list, object, Path, list[Box]]:
         record = json.loads(record_path.read_text())
         sdf = record_path.with_name(record_path.name.replace(".dock.json", ".poses.sdf"))
         poses = list(Chem.SDMolSupplier(str(sdf), removeHs=False)) if sdf.is_file() else []
-        crystal = Chem.MolFromMolFile(str(run / "crystal.sdf")) if (run / "crystal.sdf").is_file() else None
+        crystal = kept_crystal(run, run.name.rsplit("-", 2)[0])
         receptor = run / f"{record['receptor']}.pdb"
         boxes = pose_boxes(record)
         ranked = [(p["rank"], p["vina_kcal_mol"]) for p in record["poses"]]
@@ -99,6 +99,21 @@ def read_kept(run: Path) -> tuple[dict, list, object, Path, list[Box]]:
         raise InputError(f"{run}: a kept run needs its poses (.poses.sdf, one per recorded pose), crystal.sdf and "
                          f"{receptor.name}; rerun redock_bench.py --keep for it")
     return record, poses, crystal, receptor, boxes
+
+
+def kept_crystal(run: Path, name: str):
+    """The crystal ligand of a kept run: its ``crystal.sdf``, else the benchmark's own (``complexes.py``).
+
+    Pocket-mode runs kept before ``redock_bench.py`` kept the crystal ligand in every mode have none.
+    ``None`` if neither is there (the complex's source package is not installed).
+    """
+    Chem = require("rdkit.Chem")
+    if (run / "crystal.sdf").is_file():
+        return Chem.MolFromMolFile(str(run / "crystal.sdf"))
+    from complexes import all_complexes, crystal_ligand
+
+    found = {cx.name: cx for cx in all_complexes()[0]}
+    return crystal_ligand(found[name]) if name in found else None
 
 
 def rescore_run(run: Path) -> dict:

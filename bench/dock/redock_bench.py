@@ -174,10 +174,8 @@ def run_one(cx, mode: str, seed: int, settings: DockSettings, keep: Path | None 
         folder = Path(scratch)
         receptor = folder / f"{cx.name}.pdb"
         receptor.write_text(load_receptor(cx.structure, chains=cx.chains, name=cx.name).pdb)
-        site = None
-        if mode == "site":
-            Chem.MolToMolFile(crystal, str(folder / "crystal.sdf"))
-            site = Site("ligand", str(folder / "crystal.sdf"))
+        Chem.MolToMolFile(crystal, str(folder / "crystal.sdf"))  # kept in every mode; the site only if given
+        site = Site("ligand", str(folder / "crystal.sdf")) if mode == "site" else None
         job = DockJob((receptor,), (LigandSpec("ligand", smiles=smiles),), folder / "out", site=site,
                       settings=replace(settings, seed=seed))
         start = time.perf_counter()

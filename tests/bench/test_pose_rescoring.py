@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "dock"))
 import pose_rescoring as pr  # noqa: E402
 
@@ -113,3 +115,15 @@ def test_no_autogrid_is_one_line_and_exit_2_before_any_work(tmp_path, capsys, mo
     assert pr.main(["--kept", str(tmp_path / "kept"), "--out", str(tmp_path / "o.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "apt-get install autogrid" in err and not (tmp_path / "o.json").exists()
+
+
+def test_a_pocket_run_kept_without_its_crystal_ligand_takes_the_benchmarks_own(tmp_path):
+    """Pocket-mode runs were kept without crystal.sdf; the RMSDs then use complexes.py's crystal ligand."""
+    Chem = pytest.importorskip("rdkit.Chem")
+    run = tmp_path / "1A28-pocket-42"
+    run.mkdir()
+    crystal = pr.kept_crystal(run, "1A28")
+    assert crystal.GetNumHeavyAtoms() == 23  # progesterone, as the benchmark table lists it
+    Chem.MolToMolFile(crystal, str(run / "crystal.sdf"))
+    assert Chem.MolToSmiles(pr.kept_crystal(run, "1A28")) == Chem.MolToSmiles(crystal)
+    assert pr.kept_crystal(tmp_path, "NOT-A-COMPLEX") is None
