@@ -27,9 +27,10 @@ PAD = 2.0  # Å added to each box edge, so that a pose moved by local optimisati
 
 
 def pdbqt_types(text: str) -> list[str]:
-    """The AutoDock atom types (columns 78-79) of a PDBQT text's atoms, sorted and unique."""
-    return sorted({line[77:79].strip() for line in text.splitlines()
-                   if line.startswith(("ATOM", "HETATM")) and line[77:79].strip()})  # fmt: skip
+    """The AutoDock atom types (from column 78 on: Meeko's glue types such as CG0 take three) of a PDBQT
+    text's atoms, sorted and unique."""
+    return sorted({line[77:].strip() for line in text.splitlines()
+                   if line.startswith(("ATOM", "HETATM")) and line[77:].strip()})  # fmt: skip
 
 
 def check_autogrid() -> None:

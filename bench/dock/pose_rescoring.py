@@ -121,16 +121,18 @@ def rescore_run(run: Path) -> dict:
     record, poses, crystal, receptor_path, boxes = read_kept(run)
     receptor = load_receptor(receptor_path, name=record["receptor"])
     ligands = [ligand_pdbqt(pose, "pose") for pose in poses]
-    types = sorted(set().union(*(pdbqt_types(text) for text in ligands)))
+    rigid = [ligand_pdbqt(pose, "pose", rigid_macrocycles=True) for pose in poses]  # AD4 has no glue-atom maps
+    types = sorted(set().union(*(pdbqt_types(text) for text in rigid)))
     vinardo, ad4 = [None] * len(poses), [None] * len(poses)
     with tempfile.TemporaryDirectory(prefix="remyfold-rescore-") as scratch:
         rec_path = Path(scratch) / "receptor.pdbqt"
         rec_path.write_text(receptor_pdbqt(receptor).pdbqt)
         for n, box in enumerate(dict.fromkeys(boxes)):  # each box once, in the order the poses first use it
             where = [i for i, b in enumerate(boxes) if b == box]
-            texts = [ligands[i] for i in where]
+            texts, rigid_texts = [ligands[i] for i in where], [rigid[i] for i in where]
+            maps = ad4_maps(rec_path, box, types, Path(scratch) / f"ad4-{n}")
             scored = zip(_score_each(_vinardo_engine(rec_path, box, texts[0]), texts),
-                         _score_each(ad4_engine(ad4_maps(rec_path, box, types, Path(scratch) / f"ad4-{n}")), texts))
+                         _score_each(ad4_engine(maps), rigid_texts))
             for i, (by_vinardo, by_ad4) in zip(where, scored):
                 vinardo[i], ad4[i] = by_vinardo, by_ad4
     rows, ranked = [], []

@@ -48,8 +48,10 @@ def _ligand_pdbqt(centre=(4.0, 0.0, 1.0)) -> str:
 
 def test_types_come_from_the_type_column_only():
     lines = ["REMARK  not an atom OA", "ATOM      1 C    ALA A   1       0.000   0.000   0.000  1.00  0.00    +0.200 C ",
-             "HETATM    2 ZN   ZN  A   2       1.000   0.000   0.000  1.00  0.00    +2.000 Zn", "TER"]
-    assert ad4_maps.pdbqt_types("\n".join(lines)) == ["C", "Zn"]
+             "HETATM    2 ZN   ZN  A   2       1.000   0.000   0.000  1.00  0.00    +2.000 Zn",
+             "TER"]
+    lines.append(lines[1][:77] + "CG0")  # Meeko's glue carbon: a type three characters wide
+    assert ad4_maps.pdbqt_types("\n".join(lines)) == ["C", "CG0", "Zn"]
 
 
 @needs_autogrid

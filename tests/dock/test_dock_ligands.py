@@ -11,7 +11,7 @@ from rdkit import Chem  # noqa: E402
 from rdkit.Chem import AllChem  # noqa: E402
 
 from remyfold.dock.errors import DockError  # noqa: E402
-from remyfold.dock.ligand import ligand_3d, resolve_ligand, resolve_ligands  # noqa: E402
+from remyfold.dock.ligand import ligand_3d, ligand_pdbqt, resolve_ligand, resolve_ligands  # noqa: E402
 
 
 def write_sdf(path, smiles: list[str]):
@@ -97,3 +97,14 @@ def test_ester_and_carbamate_bonds_are_rigid_in_their_embedded_z_form(smiles):
     (carbon, oxo, oxygen, next_carbon), = mol.GetSubstructMatches(Chem.MolFromSmarts(ESTER_SMARTS))
     angle = rdMolTransforms.GetDihedralDeg(mol.GetConformer(), oxo, carbon, oxygen, next_carbon)
     assert abs(angle) < 30
+
+
+def test_a_macrocycle_is_opened_for_the_search_and_rigid_on_request():
+    """Vina searches a macrocycle opened (glue atoms CG0/G0); AutoDock4 scoring has no glue maps, so rigid."""
+    mol = Chem.AddHs(Chem.MolFromSmiles("OC1CCCCCCCCCCC1"))  # cyclododecanol, a 12-membered ring
+    AllChem.EmbedMolecule(mol, randomSeed=3)
+    types = lambda text: {line[77:].strip() for line in text.splitlines() if line.startswith(("ATOM", "HETATM"))}  # noqa: E731
+    opened, rigid = ligand_pdbqt(mol, "ring"), ligand_pdbqt(mol, "ring", rigid_macrocycles=True)
+    assert {"CG0", "G0"} <= types(opened)
+    assert not any(t.startswith(("CG", "G")) for t in types(rigid)) and "C" in types(rigid)
+    assert rigid.count("BRANCH") < opened.count("BRANCH")  # the ring's bonds no longer rotate

@@ -164,11 +164,16 @@ def ligand_3d(spec: LigandSpec, seed: int):
     return mol
 
 
-def ligand_pdbqt(mol, name: str) -> str:
-    """Meeko's PDBQT text of ``mol`` (which must carry explicit hydrogens and 3D coordinates)."""
+def ligand_pdbqt(mol, name: str, rigid_macrocycles: bool = False) -> str:
+    """Meeko's PDBQT text of ``mol`` (which must carry explicit hydrogens and 3D coordinates).
+
+    Macrocycles are opened for Vina's search (glue atoms CG0/G0 close them again) unless
+    ``rigid_macrocycles``: scoring functions without glue-atom maps (AutoDock4's) need them rigid.
+    """
     meeko = require("meeko")
     try:
-        prep = meeko.MoleculePreparation(rigidify_bonds_smarts=[ESTER_SMARTS], rigidify_bonds_indices=[ESTER_BOND])
+        prep = meeko.MoleculePreparation(rigidify_bonds_smarts=[ESTER_SMARTS], rigidify_bonds_indices=[ESTER_BOND],
+                                         rigid_macrocycles=rigid_macrocycles)  # fmt: skip
         setups = prep.prepare(mol)
         text, ok, message = meeko.PDBQTWriterLegacy.write_string(setups[0])
     except Exception as err:
