@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import sys
 import tempfile
@@ -110,10 +111,18 @@ def kept_crystal(run: Path, name: str):
     Chem = require("rdkit.Chem")
     if (run / "crystal.sdf").is_file():
         return Chem.MolFromMolFile(str(run / "crystal.sdf"))
-    from complexes import all_complexes, crystal_ligand
+    from complexes import crystal_ligand
 
-    found = {cx.name: cx for cx in all_complexes()[0]}
+    found = _benchmark_complexes()
     return crystal_ligand(found[name]) if name in found else None
+
+
+@functools.cache
+def _benchmark_complexes() -> dict:
+    """The benchmark's complexes by name, found once per process (it unpacks source archives)."""
+    from complexes import all_complexes
+
+    return {cx.name: cx for cx in all_complexes()[0]}
 
 
 def rescore_run(run: Path) -> dict:
