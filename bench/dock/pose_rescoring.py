@@ -270,6 +270,9 @@ def main(argv=None) -> int:
         print(f"pose_rescoring: error: {err}", file=sys.stderr)
         return 2
     try:
+        if list((args.kept / "out").glob("*.dock.json")):
+            raise InputError(f"--kept {args.kept} is one kept run; give the folder that holds the runs "
+                             f"({args.kept.parent})")
         runs = [rescore_run(run) for run in run_dirs(args.kept, args.mode)]
         if not runs:
             raise InputError(f"--kept {args.kept} holds no kept {args.mode}-mode runs (folders NAME-{args.mode}-SEED "

@@ -74,6 +74,12 @@ def test_an_empty_or_damaged_kept_folder_is_one_line_and_exit_2(tmp_path, capsys
     (pocket_only / "X__ligand.dock.json").write_text("{}")
     assert pr.main(["--kept", str(tmp_path / "pocket"), "--out", str(tmp_path / "o.json")]) == 2
     assert "holds no kept site-mode runs" in capsys.readouterr().err
+    one_run = tmp_path / "one" / "1A28-site-42"  # a single run's folder given instead of the folder of runs
+    (one_run / "out").mkdir(parents=True)
+    (one_run / "out" / "X__ligand.dock.json").write_text("{}")
+    assert pr.main(["--kept", str(one_run), "--out", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"is one kept run; give the folder that holds the runs ({one_run.parent})" in err
     damaged = tmp_path / "bad" / "X-site-1" / "out"
     damaged.mkdir(parents=True)
     (damaged / "X__ligand.dock.json").write_text("garbage")
