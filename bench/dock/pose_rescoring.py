@@ -7,7 +7,7 @@ crystal ligand was among the nine returned, below a wrong one. This script takes
 with the two other functions that AutoDock Vina ships, in the same box on the same prepared receptor:
 Vinardo (Quiroga & Villarreal, PLoS ONE 11:e0155183, 2016, doi:10.1371/journal.pone.0155183) and
 the AutoDock4 force-field function (Morris et al., J Comput Chem 30:2785, 2009; its maps made by
-AutoGrid4, see ``ad4_maps.py``):
+AutoGrid4, see :mod:`remyfold.dock.ad4_ranking`):
 
 * ``vina``: the docking's own order (rank 1 first);
 * ``vinardo``: the best Vinardo score of the pose as docked (``score_only``);
@@ -43,7 +43,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ad4_maps import ad4_engine, ad4_maps, check_autogrid, pdbqt_types
+from remyfold.dock.ad4_ranking import ad4_engine, ad4_maps, check_autogrid, pdbqt_types
 from remyfold.dock.box import Box
 from remyfold.dock.extra import require
 from remyfold.dock.ligand import ligand_pdbqt

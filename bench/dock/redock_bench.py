@@ -22,7 +22,10 @@ filled by ``fill_top_clear.py``), the receptor residues excluded by preparation
 Every pose of every run goes to ``bench/results/redock_poses.tsv`` (rank, the search seed that
 found it, its pocket, Vina score, RMSD to the crystal ligand, PoseBusters), so that other rankings
 of the same poses can be judged without docking again; ``--keep DIR`` also keeps each run's
-prepared receptor and output folder there (for rescoring).
+prepared receptor and output folder there (for rescoring). ``--ranking ad4`` runs ``remyfold dock
+--ranking ad4`` (the same searches, the poses ranked by AutoDock4) into tables of its own
+(``redock-ad4_runs.tsv``, ``redock-ad4_poses.tsv``, ``redock-ad4.md``; AutoDock4 score and Vina
+rank added).
 
 Rows are appended to ``bench/results/redock_runs.tsv`` as each run ends; a
 rerun skips the (complex, mode, seed) rows already there with the same
@@ -38,6 +41,7 @@ the repo root:
     .venv/bin/python bench/dock/redock_bench.py [--seeds 42 142 242] [--modes site pocket] [--deadline 21:55] [--keep DIR]
     .venv/bin/python bench/dock/redock_bench.py --only 3MHT --redo 3MHT --seeds 42 --modes site
     .venv/bin/python bench/dock/redock_bench.py --report   # rewrite redock.md from the TSV
+    .venv/bin/python bench/dock/redock_bench.py --ranking ad4 --modes site --seeds 42 142 242 --deadline 21:35
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -60,7 +65,7 @@ from remyfold.dock.receptor import load_receptor  # noqa: E402
 from remyfold.dock.redock import heavy_atom_rmsd  # noqa: E402
 from remyfold.dock.runner import DEFAULT_POCKETS, DockJob, run_docking  # noqa: E402
 from remyfold.dock.site import Site  # noqa: E402
-from remyfold.dock.vina_dock import DockSettings  # noqa: E402
+from remyfold.dock.vina_dock import RANKINGS, DockSettings  # noqa: E402
 from remyfold.io.atomic import write_text_atomic  # noqa: E402
 
 OUT = Path("bench/results")
@@ -70,6 +75,23 @@ COLUMNS = ("name", "mode", "seed", "heavy_atoms", "top_rmsd", "best_rmsd", "top_
 POSES = OUT / "redock_poses.tsv"
 SEEDS = (42, 142, 242)  # the planned seeds of every complex and mode
 POSE_COLUMNS = ("name", "mode", "seed", "rank", "search_seed", "pocket", "vina", "rmsd", "posebusters", "commit")
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Where one ranking's runs go: runs table, poses table and report, and their columns."""
+
+    runs: Path
+    poses: Path
+    report: Path
+    columns: tuple = COLUMNS
+    pose_columns: tuple = POSE_COLUMNS
+
+
+#: Per ``--ranking``: Vina's order (the default) and AutoDock4's, each in its own tables so neither replaces the other.
+TABLES = {"vina": Tables(RUNS, POSES, OUT / "redock.md"),
+          "ad4": Tables(OUT / "redock-ad4_runs.tsv", OUT / "redock-ad4_poses.tsv", OUT / "redock-ad4.md",
+                        COLUMNS + ("top_ad4", "top_vina_rank"), POSE_COLUMNS + ("ad4", "vina_rank"))}
 
 
 def main() -> int:
@@ -82,10 +104,12 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep each run's receptor and outputs in DIR")
     parser.add_argument("--redo", nargs="+", metavar="NAME", default=[],
                         help="run these complexes again, each new run replacing its old rows")
+    parser.add_argument("--ranking", choices=RANKINGS, default="vina",
+                        help="remyfold dock --ranking: vina (redock.md) or ad4 (redock-ad4.md, its own tables)")
     args = parser.parse_args()
     if args.keep is not None and args.keep.exists() and not args.keep.is_dir():
         parser.error(f"--keep {args.keep} is a file; give a folder to keep the runs in")
-    settings = DockSettings()
+    settings, tables = DockSettings(ranking=args.ranking), TABLES[args.ranking]
     _commit()
     complexes, missing = all_complexes()
     for option, names in (("--redo", args.redo), ("--only", args.only or [])):
@@ -100,7 +124,8 @@ def main() -> int:
             and (not args.only or cx.name in args.only)]  # fmt: skip
     if not args.report:
         deadline = _deadline(args.deadline)
-        done = {(r["name"], r["mode"], r["seed"]) for r in read_rows() if r["settings"] == _settings_key(settings)}
+        done = {(r["name"], r["mode"], r["seed"]) for r in read_rows(tables.runs)
+                if r["settings"] == _settings_key(settings)}  # fmt: skip
         for seed, mode, cx in plan:
             if (cx.name, mode, str(seed)) in done and cx.name not in args.redo:
                 continue
@@ -108,13 +133,13 @@ def main() -> int:
                 print(f"deadline {args.deadline} UTC reached: no more runs started", flush=True)
                 break
             row = run_or_record_error(cx, mode, seed, settings, args.keep)
-            drop_rows((cx.name, mode, str(seed)))
+            drop_rows((cx.name, mode, str(seed)), (tables.runs, tables.poses))
             for pose in row.pop("poses", []):
-                append_row(pose, POSES, POSE_COLUMNS)
-            append_row(row)
+                append_row(pose, tables.poses, tables.pose_columns)
+            append_row(row, tables.runs, tables.columns)
             print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:12]), flush=True)  # up to seconds
-    rows = [r for r in read_rows() if r["settings"] == _settings_key(settings)]
-    write_report(rows, full_plan, missing, settings, OUT / "redock.md")
+    rows = [r for r in read_rows(tables.runs) if r["settings"] == _settings_key(settings)]
+    write_report(rows, full_plan, missing, settings, tables.report)
     return 0
 
 
@@ -138,8 +163,9 @@ def _deadline(text: str | None):
 
 
 def _settings_key(settings: DockSettings) -> str:
+    ranking = "" if settings.ranking == "vina" else f"/ranking-{settings.ranking}"
     return (f"exh{settings.exhaustiveness}/searches{settings.searches}/poses{settings.poses}"
-            f"/pockets{DEFAULT_POCKETS}")
+            f"/pockets{DEFAULT_POCKETS}{ranking}")
 
 
 def run_or_record_error(cx, mode: str, seed: int, settings: DockSettings, keep: Path | None = None) -> dict:
@@ -150,7 +176,7 @@ def run_or_record_error(cx, mode: str, seed: int, settings: DockSettings, keep: 
     try:
         return {**run_one(cx, mode, seed, settings, keep), "error": ""}
     except DockError as err:
-        failed = {c: "-" for c in COLUMNS}
+        failed = {c: "-" for c in TABLES[settings.ranking].columns}
         return {**failed, "name": cx.name, "mode": mode, "seed": str(seed), "top_pocket": "-",
                 "seconds": f"{time.perf_counter() - start:.0f}", "settings": _settings_key(settings),
                 "commit": _commit(), "error": str(err).replace("\t", " ").splitlines()[0]}
@@ -190,15 +216,23 @@ def run_one(cx, mode: str, seed: int, settings: DockSettings, keep: Path | None 
     pose_rows = [{"name": cx.name, "mode": mode, "seed": str(seed), "rank": str(pose["rank"]),
                   "search_seed": str(pose["seed"]), "pocket": str(pose["pocket"]),
                   "vina": f"{pose['vina_kcal_mol']:.3f}", "rmsd": f"{rmsd:.2f}",
-                  "posebusters": "yes" if pose["posebusters"]["passed"] else "no", "commit": _commit()}
-                 for pose, rmsd in zip(record["poses"], rmsds)]  # fmt: skip
+                  "posebusters": "yes" if pose["posebusters"]["passed"] else "no", "commit": _commit(),
+                  **_ad4_cells(pose, "ad4", "vina_rank")} for pose, rmsd in zip(record["poses"], rmsds)]  # fmt: skip
     return {"poses": pose_rows, "name": cx.name, "mode": mode, "seed": str(seed), "heavy_atoms": str(crystal.GetNumHeavyAtoms()),
             "top_rmsd": f"{rmsds[0]:.2f}", "best_rmsd": f"{min(rmsds):.2f}",
             "top_vina": f"{record['poses'][0]['vina_kcal_mol']:.2f}", "top_pocket": record["poses"][0]["pocket"],
             "top_posebusters": "yes" if record["poses"][0]["posebusters"]["passed"] else "no",
             "top_clear": "yes" if record["top_pose"]["clear"] else "no",
             "excluded_residues": str(len(record["receptor_prep"]["excluded_residues"])),
-            "seconds": f"{seconds:.0f}", "settings": _settings_key(settings), "commit": _commit()}
+            "seconds": f"{seconds:.0f}", "settings": _settings_key(settings), "commit": _commit(),
+            **_ad4_cells(record["poses"][0], "top_ad4", "top_vina_rank")}
+
+
+def _ad4_cells(pose: dict, score: str, rank: str) -> dict:
+    """A recorded pose's AutoDock4 score and Vina rank as table cells (none when ranked by Vina)."""
+    if "ad4_kcal_mol" not in pose:
+        return {}
+    return {score: f"{pose['ad4_kcal_mol']:.3f}", rank: str(pose["vina_rank"])}
 
 
 def check_smiles(cx, smiles: str) -> None:
@@ -237,10 +271,10 @@ def _commit() -> str:
 _STARTED_AT: list[str] = []
 
 
-def read_rows() -> list[dict]:
-    if not RUNS.exists():
+def read_rows(path: Path = RUNS) -> list[dict]:
+    if not path.exists():
         return []
-    lines = RUNS.read_text().splitlines()
+    lines = path.read_text().splitlines()
     # rows written before a column existed lack it: "" (the report counts them apart)
     return [{"error": "", "top_clear": "", **dict(zip(lines[0].split("\t"), line.split("\t")))}
             for line in lines[1:] if line]

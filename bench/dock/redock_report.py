@@ -117,8 +117,10 @@ def write_report(rows: list[dict], plan: list, missing: list[str], settings: Doc
     have = {(r["name"], r["mode"], r["seed"]) for r in rows}
     status = "complete" if planned <= have else f"PARTIAL: {len(planned & have)} of {len(planned)} planned runs"
     commits = sorted({r["commit"] for r in rows})
+    by_ad4 = settings.ranking == "ad4"
     md = [
-        "# Redocking: crystal ligands docked from SMILES, site given and pocket found", "",
+        "# Redocking: crystal ligands docked from SMILES, site given and pocket found"
+        + (", poses ranked by AutoDock4 (`--ranking ad4`)" if by_ad4 else ""), "",
         f"**{status}** · {datetime.date.today()} · commits {', '.join(commits) or '-'} · {platform.machine()} CPU "
         f"(2 cores shared with other jobs, `nice -n 10`) · `remyfold dock` defaults: exhaustiveness "
         f"{settings.exhaustiveness}, {settings.searches} searches, {settings.poses} poses, "
@@ -134,12 +136,16 @@ def write_report(rows: list[dict], plan: list, missing: list[str], settings: Doc
     md += ["", f"Receptor residues excluded by preparation, all runs that docked: {excluded}. Runs that stopped "
            f"with an error (counted as failures above): {len(errors)}."]
     md += [f"- {r['name']} {r['mode']} seed {r['seed']}: {r['error']}" for r in errors]
-    md += ["", "Was the top pose right, and did `remyfold dock` warn that it is uncertain (another binding mode "
-           f"within {RIVAL_KCAL} kcal/mol of it, more than 2 Å away)?", ""] + trust_table(rows)
+    rule = ("Vina's own top pose has no rival and lies within 2 Å of AutoDock4's top pose" if by_ad4 else
+            f"no other binding mode within {RIVAL_KCAL} kcal/mol of it, more than 2 Å away")
+    md += ["", f"Was the top pose right, and did `remyfold dock` warn that it is uncertain (clear: {rule})?", ""]
+    md += trust_table(rows)
+    columns = TABLE_COLUMNS + (("top_ad4", "top_vina_rank") if by_ad4 else ())
     md += ["", "| complex | mode | seed | heavy atoms | top RMSD (Å) | best RMSD (Å) | Vina (kcal/mol) | top pose's "
-           "pocket | PoseBusters | top pose clear | excluded | s | commit |", "|" + "---|" * len(TABLE_COLUMNS)]
+           "pocket | PoseBusters | top pose clear | excluded | s | commit |"
+           + (" AutoDock4 (kcal/mol) | top pose's Vina rank |" if by_ad4 else ""), "|" + "---|" * len(columns)]
     for r in rows:
-        md.append("| " + " | ".join(r.get(c) or "–" for c in TABLE_COLUMNS) + " |")
+        md.append("| " + " | ".join(r.get(c) or "–" for c in columns) + " |")
     md += [""] + [f"- {' '.join(key[:3])} ({key[3]}): {note}" for key, note in NOTES.items()
                   if any((r["name"], r["mode"], r["seed"], r["commit"]) == key for r in rows)]
     md += [""] + [f"- {note}" for note in RERUNS]

@@ -117,7 +117,7 @@ def test_each_pose_is_scored_in_the_box_it_was_docked_in():
 
 def test_no_autogrid_is_one_line_and_exit_2_before_any_work(tmp_path, capsys, monkeypatch):
     (tmp_path / "kept").mkdir()
-    monkeypatch.setattr(sys.modules["ad4_maps"], "AUTOGRID", "autogrid4-not-installed")
+    monkeypatch.setattr(sys.modules["remyfold.dock.ad4_ranking"], "AUTOGRID", "autogrid4-not-installed")
     assert pr.main(["--kept", str(tmp_path / "kept"), "--out", str(tmp_path / "o.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "apt-get install autogrid" in err and not (tmp_path / "o.json").exists()

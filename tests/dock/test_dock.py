@@ -88,7 +88,7 @@ def test_redock_1a28_within_2_angstrom_deterministic_and_resumable(pr_lbd, cryst
     assert all(heavy_atom_rmsd(poses[r - 1], poses[0]) > top["rival_rmsd"] for r in top["rival_ranks"])
     summary = (out / "dock_summary.tsv").read_text().splitlines()
     assert summary[0].split("\t") == ["receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol",
-                                      "pocket_mean_plddt"]
+                                      "pocket_mean_plddt", "ad4_kcal_mol"]
     assert len(summary) == 4 and summary[1].split("\t")[2:4] == ["1", "1"]
     complex_pdb = gemmi.read_structure(str(next(out.glob("*.complex.pdb"))))
     assert any(res.name == "LIG" for ch in complex_pdb[0] for res in ch)
@@ -431,7 +431,8 @@ def test_record_holds_settings_and_versions_and_a_changed_rerun_redoes_the_pair(
 
     record, stamp = run(job)
     request = record["request"]
-    assert request["search"] == {"exhaustiveness": 1, "seed": 42, "poses": 2, "searches": 2, "seeds": [42, 43]}
+    assert request["search"] == {"exhaustiveness": 1, "seed": 42, "poses": 2, "searches": 2, "seeds": [42, 43],
+                                 "ranking": "vina"}
     assert request["site"] == {"box": [*centre, 12.0, 12.0, 12.0]} and request["receptor_prep"]["ph"] == 7.4
     assert set(request["versions"]) >= {"remyfold", "vina", "meeko", "rdkit", "pdbfixer", "openmm"}
     assert len(record["searches"]["top_pose_rmsd_to_first_search"]) == 1 and "agree" in record["searches"]

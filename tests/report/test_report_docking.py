@@ -141,3 +141,18 @@ def test_docking_table_says_whether_the_top_pose_is_clear(tmp_path):
     path.write_text(json.dumps(record))
     with pytest.raises(InputError, match="top_pose entry is damaged"):
         load_docking(folder)
+
+
+def test_docking_table_of_poses_ranked_by_autodock4(tmp_path):
+    """Ranked by AutoDock4 (--ranking ad4): the AD4 score beside Vina's, and the agreement rule's wording."""
+    folder = write_docking_folder(tmp_path)
+    path = folder / "1a28_A__bexarotene<b>.dock.json"
+    record = json.loads(path.read_text())
+    record["poses"][0] |= {"ad4_kcal_mol": -7.25, "vina_rank": 2}
+    record["top_pose"] = {"clear": False, "rival_ranks": [2], "margin_kcal_mol": 0.3, "rival_rmsd": 2.0,
+                          "ranking": "ad4"}
+    path.write_text(json.dumps(record))
+    html = add_docking("<html><body><main></main></body></html>", load_docking(folder))
+    assert "<td>-6.00 (ranked by AutoDock4: -7.25)</td>" in html and "<td>-11.40</td>" in html
+    assert ("<span class=\"low\">no</span> (poses 2, &gt; 2 Å away: Vina's and AutoDock4's scores do not agree "
+            "on one binding mode)") in html

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from remyfold.dock.box import MAX_SIDE_LIMIT
     from remyfold.dock.ligand_screen import MAX_HEAVY_ATOMS, MAX_ROTATABLE_BONDS
     from remyfold.dock.runner import DEFAULT_POCKETS
+    from remyfold.dock.vina_dock import RANKINGS
     from remyfold.targets.catalog import load_catalog
 
     parser.usage = "%(prog)s RECEPTOR [RECEPTOR ...] --ligand LIGAND [LIGAND ...] --out DIR [options]"
@@ -60,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--searches", type=int, default=2, metavar="N",
                         help="independent Vina searches, seeds S, S+1, ...; their top poses are compared (default: 2)")
     parser.add_argument("--cpu", type=int, default=0, metavar="N", help="cores for Vina (default: 0, all available)")
+    parser.add_argument("--ranking", choices=RANKINGS, default="vina",
+                        help="rank the poses found by Vina's score (default) or by AutoDock4's (ad4: right more "
+                        "often in the redocking benchmark; needs autogrid4, a GPL program: apt-get install autogrid)")
     parser.add_argument("--ph", type=float, default=7.4, metavar="PH",
                         help="pH of the receptor's protonation states (default: 7.4)")
 
@@ -89,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         remove_created_dirs(created)  # only folders this run created, and only when still empty
         raise
-    best = {(row["receptor"], row["ligand"]): row["vina_kcal_mol"] for row in rows if row["pose_rank"] == 1}
-    for (receptor, ligand), score in best.items():
-        print(f"{receptor}\t{ligand}\t{score:.2f} kcal/mol")
+    for row in (row for row in rows if row["pose_rank"] == 1):
+        ad4 = row.get("ad4_kcal_mol")
+        print(f"{row['receptor']}\t{row['ligand']}\t{row['vina_kcal_mol']:.2f} kcal/mol"
+              + ("" if ad4 is None else f" (AutoDock4 {ad4:.2f} kcal/mol)"))
     print(f"summary: {Path(args.out) / SUMMARY}", file=sys.stderr)
     return 0
 
@@ -116,7 +121,11 @@ def _job(args: argparse.Namespace):
     if pocket != "auto" and not (pocket.isdigit() and int(pocket) >= 1):
         raise DockError(f"--pocket {args.pocket!r}: give auto or a pocket rank (1, 2, ...)")
     pockets = _pockets(args, pocket)
-    settings = DockSettings(args.exhaustiveness, args.seed, args.poses, args.searches, args.cpu)
+    settings = DockSettings(args.exhaustiveness, args.seed, args.poses, args.searches, args.cpu, args.ranking)
+    if settings.ranking == "ad4":
+        from remyfold.dock.ad4_ranking import check_autogrid
+
+        check_autogrid()
     prep = PrepSettings(args.ph)
     box = parse_box(args.box) if args.box else None
     site = next((parse_site(kind, value) for kind, value in

@@ -8,7 +8,9 @@ For each pair ``<receptor>__<ligand>`` in the output folder:
   ``site``/``box``), ``receptor``, ``ligand`` and ``posebusters_passed``
   properties. With the pocket found automatically the top ``--pockets`` pockets
   are each docked and their poses pooled: ranked by Vina score, a pose within
-  1 Å RMSD of a better one dropped, ``--poses`` kept;
+  1 Å RMSD of a better one dropped, ``--poses`` kept. With ``--ranking ad4`` the
+  poses kept are then ranked by AutoDock4 score (:mod:`remyfold.dock.ad4_ranking`)
+  and also carry ``ad4_score`` and ``vina_rank``;
 - ``.complex.pdb``: the receptor's protein with the top pose as residue ``LIG``
   (chain ``Z``);
 - ``.dock.json``: the pair's record (box, pocket and lining residues of the top
@@ -20,7 +22,7 @@ For each pair ``<receptor>__<ligand>`` in the output folder:
   other settings redoes it.
 
 ``dock_summary.tsv`` (receptor, ligand, pocket, pose rank, Vina score, pocket
-mean pLDDT) is rebuilt from every record at the end. All files are written
+mean pLDDT, AutoDock4 score with ``--ranking ad4``) is rebuilt from every record at the end. All files are written
 atomically. Ligands are validated before any docking starts.
 """
 
@@ -44,7 +46,7 @@ from remyfold.dock.vina_dock import AGREEMENT_RMSD, RIVAL_KCAL, DockSettings, Po
 from remyfold.io.atomic import write_text_atomic
 
 SUMMARY = "dock_summary.tsv"
-SUMMARY_COLUMNS = ("receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol", "pocket_mean_plddt")
+SUMMARY_COLUMNS = ("receptor", "ligand", "pocket", "pose_rank", "vina_kcal_mol", "pocket_mean_plddt", "ad4_kcal_mol")
 
 
 #: Pockets docked by default when the site is found automatically (``--pockets``).
@@ -76,6 +78,10 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
     """Dock every pair of ``job``; return the summary rows (finished pairs are read back, not redone)."""
     from tqdm import tqdm
 
+    if job.settings.ranking == "ad4":
+        from remyfold.dock.ad4_ranking import check_autogrid
+
+        check_autogrid()  # before any work
     mols = {spec.name: ligand_3d(spec, job.settings.seed) for spec in job.ligands}
     receptors = [load_receptor(path) for path in job.receptors]
     _check_unique([r.name for r in receptors], "receptor")
@@ -168,12 +174,12 @@ def dock_pair(
     excluded_in_box = list(dict.fromkeys(r for box, _p in sites for r in _excluded_in_box(receptor, prep, box)))
     _warn_excluded(receptor, prep, excluded_in_box)
     pooled, runs = dock_sites(rec_pdbqt, ligand_pdbqt(mol, spec.name), sites, job.settings)
-    poses = [replace(p, mol=relax_hydrogens(p.mol)) for p in pooled]
+    poses, rivals = rank_poses(job.settings.ranking, rec_pdbqt, [replace(p, mol=relax_hydrogens(p.mol)) for p in pooled],
+                               runs)  # fmt: skip
     checks = check_poses([p.mol for p in poses], receptor.pdb)
     box, pocket, result = next(run for run in runs if run[1] is None or run[1].rank == poses[0].pocket)
     _warn_disagreement(receptor, spec, result)
-    rivals = rival_ranks(poses)
-    _warn_rivals(receptor, spec, rivals, poses)
+    _warn_rivals(receptor, spec, rivals, poses, job.settings.ranking)
     stem = job.out_dir / f"{receptor.name}__{spec.name}"
     write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, _site_label(job), checks))
     write_text_atomic(f"{stem}.complex.pdb", complex_pdb(receptor, poses[0]))
@@ -193,13 +199,35 @@ def dock_pair(
         "request": pair_request(job, receptor, spec),
         "searches": result.as_dict(),
         "top_pose": {"clear": not rivals, "rival_ranks": rivals, "margin_kcal_mol": RIVAL_KCAL,
-                     "rival_rmsd": AGREEMENT_RMSD},
+                     "rival_rmsd": AGREEMENT_RMSD, "ranking": job.settings.ranking},
         "receptor_prep": {**prep.as_dict(), "excluded_residues_in_box": excluded_in_box},
-        "poses": [{"rank": p.rank, "vina_kcal_mol": p.score, "seed": p.seed, "pocket": _pose_label(job, p),
-                   "posebusters": check} for p, check in zip(poses, checks)],
+        "poses": [_pose_entry(job, p, check) for p, check in zip(poses, checks)],
     }
     write_text_atomic(f"{stem}.dock.json", json.dumps(record, indent=1) + "\n")
     return record
+
+
+def rank_poses(ranking: str, rec_pdbqt: Path, poses: list[Pose], runs: list) -> tuple[list[Pose], list[int]]:
+    """The pooled poses (Vina's order) in the order of ``ranking``, and the ranks of the top pose's rivals.
+
+    ``"vina"``: as they are, rivals by :func:`~remyfold.dock.vina_dock.rival_ranks`; ``"ad4"``: by
+    AutoDock4 score, each pose scored in the box it was docked in (:mod:`remyfold.dock.ad4_ranking`).
+    """
+    if ranking == "vina":
+        return poses, rival_ranks(poses)
+    from remyfold.dock.ad4_ranking import ad4_scores, rank_by_ad4
+
+    boxes = {(pocket.rank if pocket is not None else None): box for box, pocket, _result in runs}
+    return rank_by_ad4(poses, ad4_scores(rec_pdbqt, [p.mol for p in poses], [boxes[p.pocket] for p in poses]))
+
+
+def _pose_entry(job: DockJob, pose: Pose, check: dict) -> dict:
+    """One pose in the record; ranked by AutoDock4, with its AutoDock4 score and its rank by Vina."""
+    entry = {"rank": pose.rank, "vina_kcal_mol": pose.score, "seed": pose.seed, "pocket": _pose_label(job, pose),
+             "posebusters": check}
+    if pose.ad4 is not None:
+        entry |= {"ad4_kcal_mol": pose.ad4, "vina_rank": pose.vina_rank}
+    return entry
 
 
 def _site_label(job: DockJob) -> str:
@@ -277,9 +305,14 @@ def _warn_disagreement(receptor: Receptor, spec: LigandSpec, result) -> None:
               "the top pose is uncertain: raise --exhaustiveness or give the site", file=sys.stderr)
 
 
-def _warn_rivals(receptor: Receptor, spec: LigandSpec, rivals: list[int], poses: list[Pose]) -> None:
-    """One stderr line when other binding modes score within :data:`RIVAL_KCAL` of the top pose."""
-    if rivals:
+def _warn_rivals(receptor: Receptor, spec: LigandSpec, rivals: list[int], poses: list[Pose], ranking: str) -> None:
+    """One stderr line when other binding modes score within :data:`RIVAL_KCAL` of the top pose, or (ranked
+    by AutoDock4) Vina's and AutoDock4's scores do not agree on the top pose's binding mode."""
+    if rivals and ranking == "ad4":
+        print(f"warning: {receptor.name} × {spec.name}: the top pose is not clear: pose(s) "
+              f"{', '.join(map(str, rivals))} lie more than {AGREEMENT_RMSD:g} Å from it, and Vina's and AutoDock4's "
+              "scores do not agree on one binding mode: inspect them all", file=sys.stderr)
+    elif rivals:
         gap = max(p.score for p in poses if p.rank in rivals) - poses[0].score
         print(f"warning: {receptor.name} × {spec.name}: the top pose is not clear: pose(s) "
               f"{', '.join(map(str, rivals))} lie more than {AGREEMENT_RMSD:g} Å from it and score within "
@@ -303,24 +336,29 @@ def _warn_excluded(receptor: Receptor, prep: PreparedReceptor, in_box: list[str]
 
 
 POSE_PROPERTIES = ("receptor", "ligand", "pocket", "pose_rank", "vina_score", "posebusters_passed")
+AD4_PROPERTIES = ("ad4_score", "vina_rank")  # ranked by AutoDock4 only
 
 
 def poses_sdf(poses: list[Pose], receptor: str, ligand: str, site: str, checks: list[dict]) -> str:
     """SDF text of the poses with their scores, pockets and PoseBusters verdicts as properties, written by
-    ``SDWriter`` (``pocket``: the rank of the pocket the pose was docked in, else ``site``, ``site`` or ``box``)."""
+    ``SDWriter`` (``pocket``: the rank of the pocket the pose was docked in, else ``site`` or ``box``; ranked
+    by AutoDock4, also ``ad4_score`` and ``vina_rank``)."""
     import io
 
     from rdkit import Chem
 
     buffer = io.StringIO()
     writer = Chem.SDWriter(buffer)
-    writer.SetProps(list(POSE_PROPERTIES))
+    by_ad4 = any(pose.ad4 is not None for pose in poses)
+    writer.SetProps(list(POSE_PROPERTIES + AD4_PROPERTIES if by_ad4 else POSE_PROPERTIES))
     for pose, check in zip(poses, checks):
         mol = Chem.Mol(pose.mol)
         mol.SetProp("_Name", f"{ligand} pose {pose.rank} in {receptor}")
         pocket = str(pose.pocket) if pose.pocket is not None else site
         values = (receptor, ligand, pocket, str(pose.rank), f"{pose.score:.3f}", "yes" if check["passed"] else "no")
-        for key, value in zip(POSE_PROPERTIES, values):
+        if by_ad4:
+            values += (f"{pose.ad4:.3f}", str(pose.vina_rank))
+        for key, value in zip(POSE_PROPERTIES + AD4_PROPERTIES, values):
             mol.SetProp(key, value)
         writer.write(mol)
     writer.close()
@@ -362,15 +400,17 @@ def summary_rows(out_dir: Path, receptors: list[str], ligands: list[str]) -> lis
             for pose in record["poses"]:
                 rows.append({"receptor": receptor, "ligand": ligand, "pocket": pose.get("pocket", record["pocket"]),
                              "pose_rank": pose["rank"], "vina_kcal_mol": pose["vina_kcal_mol"],
-                             "pocket_mean_plddt": record["pocket_mean_plddt"]})
+                             "pocket_mean_plddt": record["pocket_mean_plddt"], "ad4_kcal_mol": pose.get("ad4_kcal_mol")})
     return rows
 
 
 def write_summary(out_dir: Path, rows: list[dict]) -> None:
-    """Write ``dock_summary.tsv`` (empty pLDDT cell for experimental structures)."""
+    """Write ``dock_summary.tsv`` (empty pLDDT cell for experimental structures, empty AutoDock4 cell for
+    poses ranked by Vina)."""
     lines = ["\t".join(SUMMARY_COLUMNS)]
     for row in rows:
-        plddt = row["pocket_mean_plddt"]
+        plddt, ad4 = row["pocket_mean_plddt"], row.get("ad4_kcal_mol")
         lines.append("\t".join([row["receptor"], row["ligand"], str(row["pocket"]), str(row["pose_rank"]),
-                                f"{row['vina_kcal_mol']:.3f}", "" if plddt is None else f"{plddt:.1f}"]))
+                                f"{row['vina_kcal_mol']:.3f}", "" if plddt is None else f"{plddt:.1f}",
+                                "" if ad4 is None else f"{ad4:.3f}"]))
     write_text_atomic(out_dir / SUMMARY, "\n".join(lines) + "\n")

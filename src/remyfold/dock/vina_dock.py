@@ -36,21 +36,28 @@ DUPLICATE_RMSD = 1.0  # Å: a pooled pose this close to a better one is the same
 #: right ones; at 0.5 kcal/mol 5 of 8 right ones did); on seed 242 all 5 wrong top poses had one and
 #: the 3 without one were right (bench/results/redock-rescoring.md).
 RIVAL_KCAL = 0.3
+#: How the poses found may be ranked (``--ranking``): Vina's score, or AutoDock4's (:mod:`remyfold.dock.ad4_ranking`).
+RANKINGS = ("vina", "ad4")
 
 
 @dataclass(frozen=True)
 class DockSettings:
-    """Search settings: exhaustiveness, first random seed, poses kept, independent searches, cores (0 = all)."""
+    """Search settings: exhaustiveness, first random seed, poses kept, independent searches, cores (0 = all),
+    and how the poses found are ranked (``"vina"``, or ``"ad4"``: :mod:`remyfold.dock.ad4_ranking`)."""
 
     exhaustiveness: int = 32
     seed: int = 42
     poses: int = 9
     searches: int = 2
     cpu: int = 0
+    ranking: str = "vina"
 
     def __post_init__(self):
         if self.exhaustiveness < 1 or self.poses < 1 or self.searches < 1 or self.cpu < 0:
             raise DockError("--exhaustiveness, --poses and --searches must be at least 1")
+        if self.ranking not in RANKINGS:
+            raise DockError(f"--ranking {self.ranking!r}: give vina (Vina's score, the default) or ad4 "
+                            "(AutoDock4's score; needs autogrid4)")
 
     def cores(self) -> int:
         """Cores Vina uses: ``cpu``, or every core this process may run on."""
@@ -61,19 +68,23 @@ class DockSettings:
     def as_dict(self) -> dict:
         """What the record stores (cores are left out: they do not change the result)."""
         return {"exhaustiveness": self.exhaustiveness, "seed": self.seed, "poses": self.poses,
-                "searches": self.searches, "seeds": [self.seed + k for k in range(self.searches)]}
+                "searches": self.searches, "seeds": [self.seed + k for k in range(self.searches)],
+                "ranking": self.ranking}
 
 
 @dataclass(frozen=True)
 class Pose:
     """A docked pose: rank (1 = best), Vina score (kcal/mol), the molecule with hydrogens, the search's seed,
-    and the rank of the pocket it was docked in (``None``: a given box or site)."""
+    and the rank of the pocket it was docked in (``None``: a given box or site). Ranked by AutoDock4
+    (:mod:`remyfold.dock.ad4_ranking`): its AutoDock4 score and its rank by Vina's score."""
 
     rank: int
     score: float
     mol: object
     seed: int = 0
     pocket: int | None = None
+    ad4: float | None = None
+    vina_rank: int | None = None
 
 
 @dataclass(frozen=True)

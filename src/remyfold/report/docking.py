@@ -3,7 +3,7 @@
 ``load_docking(dir)`` reads the ``*.dock.json`` records and ``*.complex.pdb``
 files that ``remyfold dock`` writes; ``add_docking(html, pairs)`` inserts a
 "Docking" section (table of receptor, ligand, the top pose's pocket (and how many pockets were
-docked when the site was found automatically), top Vina score, pocket
+docked when the site was found automatically), top Vina score (and AutoDock4 score when ranked by it), pocket
 mean pLDDT (Cα), the top pose's PoseBusters verdict, lining residues; a pair selector; a 3Dmol.js view with the
 ligand as sticks and the pocket residues as thin sticks) before ``</main>``,
 and its data and script before ``</body>``. Text from files is escaped; the
@@ -89,10 +89,10 @@ def docking_section(pairs: list[DockedPair]) -> str:
 </table>
 <p><label>3D view: <select id="dock-pair">{options}</select></label></p>
 <div class="dock-viewer" style="position:relative;width:100%;height:480px;border:1px solid #ccc"></div>
-<p class="note">Ligand: green sticks; pocket residues: thin sticks. Vina scores rank poses; they are not \
-binding affinities. A top pose is not clear when other binding modes (poses more than {AGREEMENT_RMSD:g} Å \
+<p class="note">Ligand: green sticks; pocket residues: thin sticks. Vina scores rank poses (AutoDock4 scores with \
+<code>--ranking ad4</code>); neither is a binding affinity. A top pose is not clear when other binding modes (poses more than {AGREEMENT_RMSD:g} Å \
 from it) score within {RIVAL_KCAL:g} kcal/mol of it: Vina's score does not separate them, so look at them \
-all. A pocket mean pLDDT below {LOW_PLDDT:.0f} marks a low-confidence predicted pocket.</p>
+all; ranked by AutoDock4, also when Vina's and AutoDock4's top poses are different binding modes. A pocket mean pLDDT below {LOW_PLDDT:.0f} marks a low-confidence predicted pocket.</p>
 </section>"""
 
 
@@ -108,9 +108,15 @@ def _row(index: int, pair: DockedPair) -> str:
     residues = ", ".join(r.get("pocket_residues", [])[:12])
     more = len(r.get("pocket_residues", [])) - 12
     return (f'<tr data-pair="{index}"><td>{escape(r["receptor"])}</td><td>{escape(r["ligand"])}</td>'
-            f'<td>{_pocket_cell(r)}</td><td>{top["vina_kcal_mol"]:.2f}</td><td>{plddt_cell}</td><td>{checks}</td>'
+            f'<td>{_pocket_cell(r)}</td><td>{_score_cell(top)}</td><td>{plddt_cell}</td><td>{checks}</td>'
             f"<td>{_clarity_cell(r.get('top_pose'))}</td>"
             f'<td>{escape(residues)}{f" (+{more})" if more > 0 else ""}</td></tr>')
+
+
+def _score_cell(top: dict) -> str:
+    """The top pose's Vina score, and its AutoDock4 score when the poses were ranked by it."""
+    ad4 = top.get("ad4_kcal_mol")
+    return f'{top["vina_kcal_mol"]:.2f}' + ("" if ad4 is None else f" (ranked by AutoDock4: {ad4:.2f})")
 
 
 def _pocket_cell(record: dict) -> str:
@@ -126,6 +132,9 @@ def _clarity_cell(top_pose: dict | None) -> str:
     if top_pose["clear"]:
         return "yes"
     ranks = ", ".join(str(r) for r in top_pose["rival_ranks"])
+    if top_pose.get("ranking") == "ad4":
+        return (f'<span class="low">no</span> (poses {escape(ranks)}, &gt; {top_pose["rival_rmsd"]:g} Å away: '
+                "Vina's and AutoDock4's scores do not agree on one binding mode)")
     return (f'<span class="low">no</span> (poses {escape(ranks)} within '
             f'{top_pose["margin_kcal_mol"]:g} kcal/mol, &gt; {top_pose["rival_rmsd"]:g} Å away)')
 
