@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from moved_pose import moved
 
 from remyfold.dock import ad4_ranking
 from remyfold.dock.box import Box
@@ -87,18 +88,6 @@ def test_no_autogrid_is_one_line_naming_the_package(monkeypatch):
     assert "apt-get install autogrid" in str(err.value) and "\n" not in str(err.value)
 
 
-def _moved(mol, shift: float):
-    """A copy of ``mol`` translated by ``shift`` Å along x."""
-    from rdkit.Geometry import Point3D
-
-    copy = Chem.Mol(mol)
-    conf = copy.GetConformer()
-    for i in range(copy.GetNumAtoms()):
-        p = conf.GetAtomPosition(i)
-        conf.SetAtomPosition(i, Point3D(p.x + shift, p.y, p.z))
-    return copy
-
-
 @pytest.fixture(scope="module")
 def paracetamol():
     from rdkit.Chem import AllChem
@@ -112,7 +101,7 @@ def test_ranked_by_ad4_with_the_ranks_and_scores_of_both(paracetamol):
     from remyfold.dock.vina_dock import Pose
 
     # Vina's order: rank 1 at 0 Å, rank 2 3 Å away (1 kcal/mol worse: no Vina rival), rank 3 1.5 Å away
-    poses = [Pose(1, -9.0, paracetamol), Pose(2, -8.0, _moved(paracetamol, 3.0)), Pose(3, -7.5, _moved(paracetamol, 1.5))]
+    poses = [Pose(1, -9.0, paracetamol), Pose(2, -8.0, moved(paracetamol, 3.0)), Pose(3, -7.5, moved(paracetamol, 1.5))]
     ranked, rivals = ad4_ranking.rank_by_ad4(poses, [-5.0, -6.0, -4.0])
     assert [(p.rank, p.vina_rank, p.ad4, p.score) for p in ranked] == [(1, 2, -6.0, -8.0), (2, 1, -5.0, -9.0),
                                                                        (3, 3, -4.0, -7.5)]  # fmt: skip
@@ -129,7 +118,7 @@ def test_vina_rivals_stay_rivals_when_ranked_by_ad4(paracetamol):
     from remyfold.dock.vina_dock import Pose
 
     # Vina rank 2 is 3 Å away and 0.1 kcal/mol worse: a Vina rival, whichever pose AutoDock4 puts first
-    poses = [Pose(1, -9.0, paracetamol), Pose(2, -8.9, _moved(paracetamol, 3.0)), Pose(3, -7.0, _moved(paracetamol, 1.5))]
+    poses = [Pose(1, -9.0, paracetamol), Pose(2, -8.9, moved(paracetamol, 3.0)), Pose(3, -7.0, moved(paracetamol, 1.5))]
     assert ad4_ranking.rank_by_ad4(poses, [-6.0, -5.0, -4.0])[1] == [2]
     ranked, rivals = ad4_ranking.rank_by_ad4(poses, [-5.0, -4.0, -6.0])  # AD4's top: Vina rank 3, 1.5 Å from rank 1
     assert ranked[0].vina_rank == 3 and rivals == [3]  # Vina's rival (rank 2) is now rank 3
@@ -145,7 +134,7 @@ def test_each_pose_is_scored_in_the_box_it_was_docked_in(paracetamol, monkeypatc
 
     boxes = {1: Box((0.0, 0.0, 0.0), (20.0, 20.0, 20.0)), 2: Box((30.0, 0.0, 0.0), (18.0, 18.0, 18.0))}
     runs = [(boxes[rank], SimpleNamespace(rank=rank), None) for rank in (1, 2)]
-    poses = [Pose(1, -9.0, paracetamol, pocket=2), Pose(2, -8.0, _moved(paracetamol, 5.0), pocket=1)]
+    poses = [Pose(1, -9.0, paracetamol, pocket=2), Pose(2, -8.0, moved(paracetamol, 5.0), pocket=1)]
     seen = []
     monkeypatch.setattr(ad4_ranking, "ad4_scores", lambda rec, mols, given: seen.append(given) or [-1.0, -2.0])
     ranked, _rivals = rank_poses("ad4", Path("receptor.pdbqt"), poses, runs)

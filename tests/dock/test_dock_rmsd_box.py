@@ -244,27 +244,18 @@ def test_an_empty_crystal_sdf_is_a_one_line_dock_error(tmp_path):
 
 
 def test_rival_poses_are_other_binding_modes_scored_close_to_the_top():
+    from moved_pose import moved
     from rdkit import Chem
     from rdkit.Chem import AllChem
-    from rdkit.Geometry import Point3D
 
     from remyfold.dock.vina_dock import Pose, rival_ranks
 
     mol = Chem.AddHs(Chem.MolFromSmiles("CC(=O)Nc1ccc(O)cc1"))
     AllChem.EmbedMolecule(mol, randomSeed=7)
-
-    def moved(shift: float):
-        copy = Chem.Mol(mol)
-        conf = copy.GetConformer()
-        for i in range(copy.GetNumAtoms()):
-            p = conf.GetAtomPosition(i)
-            conf.SetAtomPosition(i, Point3D(p.x + shift, p.y, p.z))
-        return copy
-
     # rank 2: 3 Å away, 0.2 kcal/mol worse (a rival); rank 3: 1 Å away (the same mode); rank 4: 3 Å away
     # but 0.5 kcal/mol worse; rank 5: 5 Å away, 0.25 kcal/mol worse (a rival)
-    poses = [Pose(1, -9.0, mol), Pose(2, -8.8, moved(3.0)), Pose(3, -8.95, moved(1.0)), Pose(4, -8.5, moved(3.0)),
-             Pose(5, -8.75, moved(5.0))]
+    poses = [Pose(1, -9.0, mol), Pose(2, -8.8, moved(mol, 3.0)), Pose(3, -8.95, moved(mol, 1.0)),
+             Pose(4, -8.5, moved(mol, 3.0)), Pose(5, -8.75, moved(mol, 5.0))]
     assert rival_ranks(poses) == [2, 5]
     assert rival_ranks(poses, margin=0.1) == []
     assert rival_ranks(poses, margin=1.0) == [2, 4, 5]
