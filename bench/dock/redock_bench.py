@@ -139,7 +139,8 @@ def main() -> int:
             append_row(row, tables.runs, tables.columns)
             print(" ".join(f"{k}={row[k]}" for k in COLUMNS[:12]), flush=True)  # up to seconds
     rows = [r for r in read_rows(tables.runs) if r["settings"] == _settings_key(settings)]
-    write_report(rows, full_plan, missing, settings, tables.report)
+    write_report(rows, full_plan, missing, settings, tables.report,
+                 vina_tops(tables.poses) if settings.ranking == "ad4" else None)
     return 0
 
 
@@ -226,6 +227,11 @@ def run_one(cx, mode: str, seed: int, settings: DockSettings, keep: Path | None 
             "excluded_residues": str(len(record["receptor_prep"]["excluded_residues"])),
             "seconds": f"{seconds:.0f}", "settings": _settings_key(settings), "commit": _commit(),
             **_ad4_cells(record["poses"][0], "top_ad4", "top_vina_rank")}
+
+
+def vina_tops(poses: Path) -> dict:
+    """Per run ``(name, mode, seed)`` of a poses table ranked by AutoDock4: the RMSD of the pose Vina ranked first."""
+    return {(p["name"], p["mode"], p["seed"]): p["rmsd"] for p in read_rows(poses) if p.get("vina_rank") == "1"}
 
 
 def _ad4_cells(pose: dict, score: str, rank: str) -> dict:

@@ -82,6 +82,13 @@ def _rates(rows: list[dict]) -> str:
 
 
 
+def _vina_order(rows: list[dict], mode: str, vina_tops: dict) -> str:
+    """``k/n``: of this mode's runs ranked by AutoDock4, those whose Vina-first pose is ≤ 2 Å (an error: a miss)."""
+    these = [r for r in rows if r["mode"] == mode]
+    right = sum(float(vina_tops.get((r["name"], r["mode"], r["seed"]), "inf")) <= 2.0 for r in these if not r["error"])
+    return f"{right}/{len(these)}"
+
+
 def trust_table(rows: list[dict]) -> list[str]:
     """Markdown rows: per mode, was each top pose right (≤ 2 Å), and did ``remyfold dock`` warn it is uncertain?
 
@@ -108,10 +115,13 @@ def trust_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def write_report(rows: list[dict], plan: list, missing: list[str], settings: DockSettings, out: Path) -> None:
+def write_report(rows: list[dict], plan: list, missing: list[str], settings: DockSettings, out: Path,
+                 vina_tops: dict | None = None) -> None:
     """``out``: rates per mode, the warnings, per-run table, whether every planned run is in ``rows``.
 
-    ``rows``: the runs with ``settings``; ``plan``: the whole plan's ``(seed, mode, complex)``.
+    ``rows``: the runs with ``settings``; ``plan``: the whole plan's ``(seed, mode, complex)``;
+    ``vina_tops`` (ranked by AutoDock4): per ``(name, mode, seed)``, the RMSD (Å, text) of the pose
+    Vina's order put first in the same run, so both orders are compared on the same searches.
     """
     planned = {(cx.name, mode, str(seed)) for seed, mode, cx in plan}
     have = {(r["name"], r["mode"], r["seed"]) for r in rows}
@@ -131,6 +141,9 @@ def write_report(rows: list[dict], plan: list, missing: list[str], settings: Doc
     for mode in MODES:
         these = [r for r in rows if r["mode"] == mode]
         md.append(f"| {mode} | {len(these)} | {_rates(these)} |")
+    if by_ad4:
+        md += ["", "The same searches in Vina's order (the pose Vina ranked first), top pose ≤ 2 Å: "
+               + "; ".join(f"{mode} {_vina_order(rows, mode, vina_tops or {})}" for mode in MODES) + "."]
     excluded = sum(int(r["excluded_residues"]) for r in rows if not r["error"])
     errors = [r for r in rows if r["error"]]
     md += ["", f"Receptor residues excluded by preparation, all runs that docked: {excluded}. Runs that stopped "
@@ -140,10 +153,12 @@ def write_report(rows: list[dict], plan: list, missing: list[str], settings: Doc
             f"no other binding mode within {RIVAL_KCAL} kcal/mol of it, more than 2 Å away")
     md += ["", f"Was the top pose right, and did `remyfold dock` warn that it is uncertain (clear: {rule})?", ""]
     md += trust_table(rows)
-    columns = TABLE_COLUMNS + (("top_ad4", "top_vina_rank") if by_ad4 else ())
+    columns = TABLE_COLUMNS + (("top_ad4", "top_vina_rank", "vina_top_rmsd") if by_ad4 else ())
+    rows = [{**r, "vina_top_rmsd": (vina_tops or {}).get((r["name"], r["mode"], r["seed"]), "")} for r in rows]
     md += ["", "| complex | mode | seed | heavy atoms | top RMSD (Å) | best RMSD (Å) | Vina (kcal/mol) | top pose's "
            "pocket | PoseBusters | top pose clear | excluded | s | commit |"
-           + (" AutoDock4 (kcal/mol) | top pose's Vina rank |" if by_ad4 else ""), "|" + "---|" * len(columns)]
+           + (" AutoDock4 (kcal/mol) | top pose's Vina rank | Vina's top pose RMSD (Å) |" if by_ad4 else ""),
+           "|" + "---|" * len(columns)]
     for r in rows:
         md.append("| " + " | ".join(r.get(c) or "–" for c in columns) + " |")
     md += [""] + [f"- {' '.join(key[:3])} ({key[3]}): {note}" for key, note in NOTES.items()

@@ -73,3 +73,31 @@ def test_the_trust_table_counts_wrong_top_poses_without_a_warning_apart():
     # runs | right clear | right warned | wrong warned | wrong, no warning | clear right | not recorded | error
     assert site == "| site | 6 | 1 | 1 | 1 | **1** | 1/2 | 1 | 1 |"
     assert pocket == "| pocket | 1 | 0 | 0 | 1 | **0** | – | 0 | 0 |"
+
+
+def test_ad4_runs_keep_tables_of_their_own_and_compare_with_vinas_order_on_the_same_searches(tmp_path):
+    """--ranking ad4 never touches the Vina tables; its report counts Vina's first pose of the same runs."""
+    from redock_report import write_report
+
+    from remyfold.dock.vina_dock import DockSettings
+
+    assert rb.TABLES["ad4"].runs != rb.RUNS and rb.TABLES["ad4"].poses != rb.POSES
+    assert set(rb.TABLES["vina"].columns) < set(rb.TABLES["ad4"].columns)
+    assert rb._settings_key(DockSettings(ranking="ad4")) == rb._settings_key(DockSettings()) + "/ranking-ad4"
+    poses = tmp_path / "poses.tsv"
+    lines = ["name\tmode\tseed\trank\trmsd\tvina_rank", "1UOU\tsite\t42\t1\t1.60\t8", "1UOU\tsite\t42\t8\t7.09\t1",
+             "1A28\tsite\t42\t1\t0.34\t1", "1A28\tsite\t42\t2\t6.90\t2"]
+    poses.write_text("\n".join(lines) + "\n")
+    tops = rb.vina_tops(poses)
+    assert tops == {("1UOU", "site", "42"): "7.09", ("1A28", "site", "42"): "0.34"}
+    row = {c: "–" for c in rb.TABLES["ad4"].columns} | {"mode": "site", "seed": "42", "error": "", "top_clear": "no",
+                                                         "top_posebusters": "yes", "excluded_residues": "0",
+                                                         "seconds": "80", "commit": "abc"}  # fmt: skip
+    rows = [row | {"name": "1UOU", "top_rmsd": "1.60", "best_rmsd": "1.60"},
+            row | {"name": "1A28", "top_rmsd": "0.34", "best_rmsd": "0.34", "top_clear": "yes"}]
+    out = tmp_path / "redock-ad4.md"
+    write_report(rows, [], [], DockSettings(ranking="ad4"), out, tops)
+    text = out.read_text()
+    assert "poses ranked by AutoDock4" in text and "| site | 2 | 2/2 (100 %)" in text
+    assert "in Vina's order (the pose Vina ranked first), top pose ≤ 2 Å: site 1/2; pocket 0/0." in text
+    assert "| 1UOU | site | 42 |" in text and text.split("| 1UOU | site | 42 |")[1].splitlines()[0].endswith("| 7.09 |")
