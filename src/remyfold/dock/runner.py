@@ -22,8 +22,9 @@ For each pair ``<receptor>__<ligand>`` in the output folder:
   other settings redoes it.
 
 ``dock_summary.tsv`` (receptor, ligand, pocket, pose rank, Vina score, pocket
-mean pLDDT, AutoDock4 score with ``--ranking ad4``) is rebuilt from every record at the end. All files are written
-atomically. Ligands are validated before any docking starts.
+mean pLDDT, AutoDock4 score with ``--ranking ad4``) is rebuilt from every record
+at the end. All files are written atomically. Ligands are validated before any
+docking starts.
 """
 
 from __future__ import annotations
@@ -174,8 +175,8 @@ def dock_pair(
     excluded_in_box = list(dict.fromkeys(r for box, _p in sites for r in _excluded_in_box(receptor, prep, box)))
     _warn_excluded(receptor, prep, excluded_in_box)
     pooled, runs = dock_sites(rec_pdbqt, ligand_pdbqt(mol, spec.name), sites, job.settings)
-    poses, rivals = rank_poses(job.settings.ranking, rec_pdbqt, [replace(p, mol=relax_hydrogens(p.mol)) for p in pooled],
-                               runs)  # fmt: skip
+    relaxed = [replace(p, mol=relax_hydrogens(p.mol)) for p in pooled]
+    poses, rivals = rank_poses(job.settings.ranking, rec_pdbqt, relaxed, runs)
     checks = check_poses([p.mol for p in poses], receptor.pdb)
     box, pocket, result = next(run for run in runs if run[1] is None or run[1].rank == poses[0].pocket)
     _warn_disagreement(receptor, spec, result)

@@ -89,10 +89,12 @@ def docking_section(pairs: list[DockedPair]) -> str:
 </table>
 <p><label>3D view: <select id="dock-pair">{options}</select></label></p>
 <div class="dock-viewer" style="position:relative;width:100%;height:480px;border:1px solid #ccc"></div>
-<p class="note">Ligand: green sticks; pocket residues: thin sticks. Vina scores rank poses (AutoDock4 scores with \
-<code>--ranking ad4</code>); neither is a binding affinity. A top pose is not clear when other binding modes (poses more than {AGREEMENT_RMSD:g} Å \
-from it) score within {RIVAL_KCAL:g} kcal/mol of it: Vina's score does not separate them, so look at them \
-all; ranked by AutoDock4, also when Vina's and AutoDock4's top poses are different binding modes. A pocket mean pLDDT below {LOW_PLDDT:.0f} marks a low-confidence predicted pocket.</p>
+<p class="note">Ligand: green sticks; pocket residues: thin sticks. Vina scores rank poses (AutoDock4 \
+scores with <code>--ranking ad4</code>); neither is a binding affinity. A top pose is not clear when other \
+binding modes (poses more than {AGREEMENT_RMSD:g} Å from it) score within {RIVAL_KCAL:g} kcal/mol of it: \
+Vina's score does not separate them, so look at them all; ranked by AutoDock4, also when Vina's and \
+AutoDock4's top poses are different binding modes. A pocket mean pLDDT below {LOW_PLDDT:.0f} marks a \
+low-confidence predicted pocket.</p>
 </section>"""
 
 
