@@ -22,7 +22,9 @@ margin, some wrong top poses had no rival within it. So the rule is not a new ma
 agreement (:func:`ad4_rivals`): the top pose is clear only when Vina's own top pose is clear
 (:func:`~remyfold.dock.vina_dock.rival_ranks`) and lies within 2 Å of AutoDock4's top pose. Its
 rivals are Vina's rivals and, when the two functions choose different binding modes, Vina's top
-pose. On the benchmark's scores every site-given top pose that this rule calls clear was right.
+pose. In dock's own runs of the benchmark (``bench/results/redock-ad4.md``, 28 site-given runs)
+this order put a right pose first in 20 (Vina's order of the same searches: 16), every wrong top
+pose came with the warning, and the 8 top poses called clear were right.
 """
 
 from __future__ import annotations
