@@ -28,5 +28,7 @@ viewer:
 run: install
 	$(BIN)/remyfold predict examples/remyelination_targets.fasta --out $(OUT) --weights $(WEIGHTS) --report
 
+# The suite runs on every core (up to 4; pytest-xdist), one test file per worker at a time, so a file's
+# module-scoped fixtures are built once.
 test: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n logical --maxprocesses 4 --dist loadfile

@@ -20,6 +20,13 @@ def tiny_checkpoint(tmp_path: Path, *flags: str) -> Path:
     return weights
 
 
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """One tiny checkpoint (default flags) that the benchmark runs below only read."""
+    pytest.importorskip("transformers")
+    return tiny_checkpoint(tmp_path_factory.mktemp("tiny_checkpoint"))
+
+
 def _stored_dtypes(weights: Path) -> dict[str, set[str]]:
     """Dtypes in the safetensors header, for the language model (``esm.``) and the rest."""
     raw = (weights / "model.safetensors").read_bytes()
@@ -40,9 +47,9 @@ def test_checkpoint_stores_the_language_model_as_asked(tmp_path, flags, lm):
     assert json.loads((weights / "config.json").read_text())["esmfold_config"]["fp16_esm"] == (lm == "F16")
 
 
-def test_tiny_checkpoint_then_side_by_side_run(tmp_path):
+def test_tiny_checkpoint_then_side_by_side_run(checkpoint, tmp_path):
     pytest.importorskip("transformers")
-    weights = tiny_checkpoint(tmp_path)
+    weights = checkpoint
     out, md = tmp_path / "r.json", tmp_path / "r.md"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1",
@@ -66,9 +73,9 @@ def test_tiny_checkpoint_then_side_by_side_run(tmp_path):
     assert "| 12 | reference-lm-fp32 |" in md.read_text()
 
 
-def test_paged_and_cold_runs_with_one_pass(tmp_path):
+def test_paged_and_cold_runs_with_one_pass(checkpoint, tmp_path):
     """Paged and held workers fold alike; each fold records the page cache, the RSS before it and the plan."""
-    weights = tiny_checkpoint(tmp_path)
+    weights = checkpoint
     out = tmp_path / "r.json"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1", "--max-memory", "8G",
@@ -106,8 +113,8 @@ def test_bad_weights_exit_2(tmp_path):
     assert done.returncode == 2 and "checkpoint.py" in done.stderr
 
 
-def test_attention_ab_on_a_tiny_checkpoint(tmp_path):
-    weights = tiny_checkpoint(tmp_path)
+def test_attention_ab_on_a_tiny_checkpoint(checkpoint, tmp_path):
+    weights = checkpoint
     out, md = tmp_path / "a.json", tmp_path / "a.md"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_attention.py"), "--weights", str(weights), "--threads", "1",
@@ -121,10 +128,10 @@ def test_attention_ab_on_a_tiny_checkpoint(tmp_path):
     assert "| 14 |" in md.read_text()
 
 
-def test_traced_fold_names_its_phases_and_a_probe_cuts_the_trunk(tmp_path, monkeypatch):
+def test_traced_fold_names_its_phases_and_a_probe_cuts_the_trunk(checkpoint, tmp_path, monkeypatch):
     """A traced fold records a peak per phase; a probe runs only its first trunk blocks, and the benchmark
     gives it no FLOP floor and no drift row (what ran is not the model)."""
-    weights = tiny_checkpoint(tmp_path)
+    weights = checkpoint
     monkeypatch.syspath_prepend(str(BENCH))
     from cpu_worker import Remyfold
 
@@ -156,9 +163,9 @@ def test_traced_fold_names_its_phases_and_a_probe_cuts_the_trunk(tmp_path, monke
     assert "not a prediction" in (tmp_path / "r.md").read_text()
 
 
-def test_block_profile_on_a_tiny_checkpoint_and_outputs_checked_before_work(tmp_path):
+def test_block_profile_on_a_tiny_checkpoint_and_outputs_checked_before_work(checkpoint, tmp_path):
     """block_profile writes its classes and floor; both scripts refuse an --out that is a folder, before any fold."""
-    weights = tiny_checkpoint(tmp_path)
+    weights = checkpoint
     out = tmp_path / "p.json"
     done = subprocess.run([sys.executable, str(BENCH / "block_profile.py"), "--weights", str(weights), "--length", "8",
                            "--repeats", "1", "--threads", "1", "--out", str(out)], capture_output=True, text=True,
@@ -172,9 +179,9 @@ def test_block_profile_on_a_tiny_checkpoint_and_outputs_checked_before_work(tmp_
         assert refused.returncode == 2 and "is a folder" in refused.stderr and "Traceback" not in refused.stderr
 
 
-def test_attention_core_ab_on_a_tiny_checkpoint(tmp_path):
+def test_attention_core_ab_on_a_tiny_checkpoint(checkpoint, tmp_path):
     """attention_core times both cores alternated, their outputs agree, and a bad --lengths is refused."""
-    weights = tiny_checkpoint(tmp_path)
+    weights = checkpoint
     out, md = tmp_path / "a.json", tmp_path / "a.md"
     done = subprocess.run([sys.executable, str(BENCH / "attention_core.py"), "--weights", str(weights), "--lengths", "8,12",
                            "--rounds", "2", "--threads", "1", "--out", str(out), "--markdown", str(md)],
@@ -191,9 +198,9 @@ def test_attention_core_ab_on_a_tiny_checkpoint(tmp_path):
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
 
 
-def test_cache_blocks_ab_on_a_tiny_checkpoint(tmp_path):
+def test_cache_blocks_ab_on_a_tiny_checkpoint(checkpoint, tmp_path):
     """cache_blocks times a block with each block size alternated, the outputs agree, bad --sizes are refused."""
-    weights = tiny_checkpoint(tmp_path)
+    weights = checkpoint
     out, md = tmp_path / "c.json", tmp_path / "c.md"
     done = subprocess.run([sys.executable, str(BENCH / "cache_blocks.py"), "--weights", str(weights), "--length", "12",
                            "--sizes", "0.001,2", "--rounds", "2", "--threads", "1", "--out", str(out),

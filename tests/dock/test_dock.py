@@ -122,6 +122,24 @@ def test_bad_input_is_one_line_exit_2(pr_lbd, tmp_path, capsys, extra, message):
     assert not out.exists()  # nothing written, not even an empty --out folder
 
 
+def test_every_pairs_box_is_checked_before_any_receptor_is_prepared(pr_lbd, tmp_path, monkeypatch):
+    """A box too small for the second ligand stops the run before the first pair is prepared or docked."""
+    from remyfold.dock import runner
+    from remyfold.dock.box import Box
+    from remyfold.dock.errors import DockError
+    from remyfold.dock.ligand import LigandSpec
+
+    def prepared_too_early(*_args, **_kwargs):
+        pytest.fail("a receptor was prepared before every pair's box was checked")
+
+    monkeypatch.setattr(runner, "receptor_pdbqt", prepared_too_early)
+    ligands = (LigandSpec("ethanol", smiles="CCO"), LigandSpec("triacontane", smiles="C" * 30))
+    job = runner.DockJob((pr_lbd,), ligands, tmp_path / "out", box=Box((23.0, 10.0, 60.0), (12.0, 12.0, 12.0)))
+    with pytest.raises(DockError, match="ligand triacontane .* is too large for box"):
+        runner.run_docking(job, progress=False)
+    assert not job.out_dir.exists()
+
+
 def test_receptor_given_as_pdb_id_is_fetched(structure_stub, tmp_path, capsys, monkeypatch):
     """A PDB id where no such file exists is fetched (stub RCSB) and docked as receptor ``1A28``."""
     monkeypatch.chdir(tmp_path)

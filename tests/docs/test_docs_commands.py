@@ -27,7 +27,8 @@ the repository root           a temporary folder holding ``examples/remyelinatio
 ``.venv/bin/remyfold``
 ``.venv/bin/python``          this interpreter
 ``remyfold predict …``        ``… --num-recycles 1`` where the line does not set it
-``remyfold dock …``           ``… --exhaustiveness 1`` where the line does not set it
+``remyfold dock …``           ``… --exhaustiveness 1 --searches 1``, and ``--pockets 1`` with the pocket
+                              found, where the line does not set them
 ``predictions/CHRM1.pdb`` in  1A28 (progesterone receptor, ``mdanalysistests``): a tiny random model has
 ``pockets``/``dock`` lines    no pockets to dock into
 ``REFERENCE.cif``             ``predictions/GPR17.cif`` (a structure of the same protein)
@@ -108,9 +109,18 @@ def substitute_command(command: str, receptor: Path) -> str:
         command = command.replace("predictions/CHRM1.pdb", str(receptor))
     if command.startswith("remyfold predict") and "--num-recycles" not in command:
         command += " --num-recycles 1"
-    if command.startswith("remyfold dock") and "--exhaustiveness" not in command:
-        command += " --exhaustiveness 1"
+    if command.startswith("remyfold dock"):
+        command += _quick_search(command)
     return command
+
+
+def _quick_search(command: str) -> str:
+    """A docking line's options for one short search (those the line sets are kept): exhaustiveness 1,
+    one search, and with the pocket found, only the top pocket."""
+    extra = "" if "--exhaustiveness" in command else " --exhaustiveness 1"
+    extra += "" if "--searches" in command else " --searches 1"
+    site_given = any(option in command for option in ("--box", "--site-", "--pocket ", "--pockets"))
+    return extra + ("" if site_given else " --pockets 1")
 
 
 def substitute_python(text: str, weights: Path) -> str:
@@ -272,3 +282,11 @@ def test_a_drifted_command_is_caught():
         check_parse_only(Block("x.md", 1, "bash", "parse-only", "remyfold predict in.fasta --outdir d"))
     with pytest.raises(AssertionError):
         check_parse_only(Block("x.md", 1, "bash", "parse-only", "make no-such-target"))
+
+
+def test_docking_lines_run_one_short_search_and_keep_what_they_set():
+    receptor = Path("/r/1a28.pdb")
+    assert substitute_command("remyfold dock predictions/CHRM1.pdb --ligand x --out d", receptor) == (
+        "remyfold dock /r/1a28.pdb --ligand x --out d --exhaustiveness 1 --searches 1 --pockets 1")
+    assert substitute_command("remyfold dock a.pdb --ligand x --out d --site-from H.cif:LIG --exhaustiveness 4",
+                              receptor).endswith("--exhaustiveness 4 --searches 1")

@@ -76,7 +76,12 @@ class DockJob:
 
 
 def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
-    """Dock every pair of ``job``; return the summary rows (finished pairs are read back, not redone)."""
+    """Dock every pair of ``job``; return the summary rows (finished pairs are read back, not redone).
+
+    Every input is checked before any work: ligands built, the given site placed, pockets found and each
+    pair's boxes chosen (:func:`plan_sites`), so a bad box or pocket rank stops the run before a receptor
+    is prepared or a pair docked.
+    """
     from tqdm import tqdm
 
     if job.settings.ranking == "ad4":
@@ -86,26 +91,48 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
     mols = {spec.name: ligand_3d(spec, job.settings.seed) for spec in job.ligands}
     receptors = [load_receptor(path) for path in job.receptors]
     _check_unique([r.name for r in receptors], "receptor")
-    sites = {r.name: _place_site(job.site, r) for r in receptors} if job.site is not None else {}
-    pairs = [(r, spec) for r in receptors for spec in job.ligands]
+    placed = {r.name: _place_site(job.site, r) for r in receptors} if job.site is not None else {}
+    todo = [(r, spec) for r in receptors for spec in job.ligands
+            if not _finished(Path(f"{_stem(job, r, spec)}.dock.json"), pair_request(job, r, spec))]
+    plans = plan_sites(job, todo, mols, placed)
     job.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="remyfold-dock-") as scratch:
         prepared: dict[str, tuple[Path, PreparedReceptor]] = {}
-        pockets: dict[str, list[Pocket] | SitePoints] = {}  # found (or the given site placed) once per receptor
-        for receptor, spec in tqdm(pairs, desc="docking", unit="pair", disable=not progress):
-            record_path = job.out_dir / f"{receptor.name}__{spec.name}.dock.json"
-            if _finished(record_path, pair_request(job, receptor, spec)):
-                continue
+        for receptor, spec in tqdm(todo, desc="docking", unit="pair", disable=not progress):
             if receptor.name not in prepared:
                 prep = receptor_pdbqt(receptor, job.prep)
                 prepared[receptor.name] = (Path(scratch) / f"{receptor.name}.pdbqt", prep)
                 prepared[receptor.name][0].write_text(prep.pdbqt)
-                pockets[receptor.name] = (sites[receptor.name] if job.site is not None
-                                          else [] if job.box is not None else find_pockets(receptor))
-            dock_pair(job, receptor, prepared[receptor.name], spec, mols[spec.name], pockets[receptor.name])
+            details = placed[receptor.name].details if job.site is not None else None
+            dock_pair(job, receptor, prepared[receptor.name], spec, mols[spec.name],
+                      (plans[(receptor.name, spec.name)], details))
     rows = summary_rows(job.out_dir, [r.name for r in receptors], [s.name for s in job.ligands])
     write_summary(job.out_dir, rows)
     return rows
+
+
+def plan_sites(
+    job: DockJob, todo: list[tuple[Receptor, LigandSpec]], mols: dict, placed: dict[str, SitePoints]
+) -> dict[tuple[str, str], list[tuple[Box, Pocket | None]]]:
+    """The checked search boxes of every pair still to dock, keyed ``(receptor, ligand)``.
+
+    Pockets are found once per receptor (only where the site is neither given nor boxed); each pair's boxes
+    depend on its ligand's size (:func:`choose_sites`).
+    """
+    found: dict[str, list[Pocket] | SitePoints] = {}
+    plans = {}
+    for receptor, spec in todo:
+        if receptor.name not in found:
+            found[receptor.name] = (placed[receptor.name] if job.site is not None
+                                    else [] if job.box is not None else find_pockets(receptor))
+        extent = ligand_extent(mols[spec.name])
+        plans[(receptor.name, spec.name)] = choose_sites(job, receptor, found[receptor.name], extent, spec.name)
+    return plans
+
+
+def _stem(job: DockJob, receptor: Receptor, spec: LigandSpec) -> Path:
+    """The pair's output files without their suffix: ``<out>/<receptor>__<ligand>``."""
+    return job.out_dir / f"{receptor.name}__{spec.name}"
 
 
 def _check_unique(names: list[str], what: str) -> None:
@@ -167,10 +194,11 @@ def dock_sites(rec_pdbqt: Path, lig_pdbqt: str, sites: list[tuple[Box, Pocket | 
 
 def dock_pair(
     job: DockJob, receptor: Receptor, prepared: tuple[Path, PreparedReceptor], spec: LigandSpec, mol,
-    pockets: list[Pocket] | SitePoints,
+    plan: tuple[list[tuple[Box, Pocket | None]], dict | None],
 ) -> dict:
-    """Dock one pair and write its three files (record last)."""
-    sites = choose_sites(job, receptor, pockets, ligand_extent(mol), spec.name)
+    """Dock one pair into its planned sites (:func:`plan_sites`, with the given site's details or ``None``)
+    and write its three files (record last)."""
+    sites, site_details = plan
     rec_pdbqt, prep = prepared
     excluded_in_box = list(dict.fromkeys(r for box, _p in sites for r in _excluded_in_box(receptor, prep, box)))
     _warn_excluded(receptor, prep, excluded_in_box)
@@ -181,7 +209,7 @@ def dock_pair(
     box, pocket, result = next(run for run in runs if run[1] is None or run[1].rank == poses[0].pocket)
     _warn_disagreement(receptor, spec, result)
     _warn_rivals(receptor, spec, rivals, poses, job.settings.ranking)
-    stem = job.out_dir / f"{receptor.name}__{spec.name}"
+    stem = _stem(job, receptor, spec)
     write_text_atomic(f"{stem}.poses.sdf", poses_sdf(poses, receptor.name, spec.name, _site_label(job), checks))
     write_text_atomic(f"{stem}.complex.pdb", complex_pdb(receptor, poses[0]))
     lining = pocket.residues if pocket is not None else receptor.lining_residues(box.centre, min(box.size) / 2)
@@ -192,7 +220,7 @@ def dock_pair(
         "smiles": spec.smiles,
         "pocket": str(pocket.rank) if pocket is not None else _site_label(job),
         "box": {"centre": list(box.centre), "size": list(box.size)},
-        "site": pockets.details if isinstance(pockets, SitePoints) else None,
+        "site": site_details,
         "pocket_residues": [f"{c}:{receptor.residue_names[(c, n, i)]}{n}{i}" for c, n, i in lining],
         "pocket_mean_plddt": pocket.mean_plddt if pocket is not None else receptor.mean_plddt(lining),
         "pockets_docked": [_docked_pocket(receptor, p, b, r) for b, p, r in runs if p is not None],
