@@ -32,7 +32,7 @@ rerun skips the (complex, mode, seed) rows already there with the same
 settings, so an interrupted run resumes; ``--redo NAME ...`` runs those complexes
 again after a change that affects them, each finished run replacing its old run
 and pose rows (old rows stay until replaced). ``--deadline HH:MM`` (UTC) starts no
-run after that time; ``redock.md`` then says the table is partial. Runs go
+run after the next time the clock reads HH:MM; ``redock.md`` then says the table is partial. Runs go
 seed by seed (all complexes with the first seed, smallest ligand first, each in both
 modes, then the next seed), so a partial table covers as many complexes as possible. Needs
 ``remyfold[dock]`` and the complexes' packages (see ``complexes.py``). Run from
@@ -155,12 +155,14 @@ def _clock(text: str) -> str:
     return text
 
 
-def _deadline(text: str | None):
+def _deadline(text: str | None, now: datetime.datetime | None = None):
+    """The next time (UTC) the clock reads ``text`` after ``now``: ``00:55`` given at 23:59 is tomorrow's."""
     if text is None:
         return None
     hour, minute = (int(v) for v in text.split(":"))
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    deadline = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return deadline if deadline > now else deadline + datetime.timedelta(days=1)
 
 
 def _settings_key(settings: DockSettings) -> str:

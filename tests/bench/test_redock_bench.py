@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -33,6 +34,16 @@ def test_a_name_that_is_not_a_complex_is_refused_before_any_run_or_report(option
         rb.main()
     assert stop.value.code == 2
     assert not (tmp_path / "redock.md").exists()
+
+
+def test_a_deadline_is_the_next_time_the_clock_reads_it():
+    """``--deadline 00:55`` given at 23:59 once stopped the run before its first complex."""
+    late = datetime.datetime(2026, 12, 7, 23, 59, tzinfo=datetime.timezone.utc)
+    assert rb._deadline("00:55", late) == datetime.datetime(2026, 12, 8, 0, 55, tzinfo=datetime.timezone.utc)
+    assert rb._deadline("23:59", late) == late + datetime.timedelta(days=1)
+    morning = datetime.datetime(2026, 12, 7, 8, 0, 30, tzinfo=datetime.timezone.utc)
+    assert rb._deadline("21:35", morning) == datetime.datetime(2026, 12, 7, 21, 35, tzinfo=datetime.timezone.utc)
+    assert rb._deadline(None, morning) is None
 
 
 @pytest.mark.parametrize("deadline", ["abc", "25:00", "12", "12:61"])

@@ -23,8 +23,8 @@ For each pair ``<receptor>__<ligand>`` in the output folder:
 
 ``dock_summary.tsv`` (receptor, ligand, pocket, pose rank, Vina score, pocket
 mean pLDDT, AutoDock4 score with ``--ranking ad4``) is rebuilt from every record
-at the end. All files are written atomically. Ligands are validated before any
-docking starts.
+at the end. All files are written atomically. Ligands are validated and every
+pair's boxes checked (:func:`plan_sites`) before any receptor is prepared.
 """
 
 from __future__ import annotations
