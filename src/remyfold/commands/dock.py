@@ -8,8 +8,8 @@ the N-th only;
 ``--box CX,CY,CZ,SX,SY,SZ`` gives the search box in Å instead (a negative first number is
 fine: ``--box -4.9,...``); ``--site-ligand``, ``--site-residues`` or ``--site-from`` give a known
 site instead (:mod:`remyfold.dock.site`). Inputs, ligands, the output folder and every pair's search
-boxes are checked before any receptor is prepared or pair docked; an early failure leaves no folder behind. Outputs and resumption: see
-:mod:`remyfold.dock.runner`. Needs the ``remyfold[dock]`` extra.
+boxes are checked before any receptor is prepared or pair docked; an early failure leaves no folder
+behind. Outputs and resumption: see :mod:`remyfold.dock.runner`. Needs the ``remyfold[dock]`` extra.
 
 A RECEPTOR that is no existing file but a PDB id or UniProt accession is fetched first
 (``remyfold fetch``) and docked as the cached mmCIF, named by the id.
