@@ -21,7 +21,7 @@ def tiny_checkpoint(tmp_path: Path, *flags: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
+def weights(tmp_path_factory) -> Path:
     """One tiny checkpoint (default flags) that the benchmark runs below only read."""
     pytest.importorskip("transformers")
     return tiny_checkpoint(tmp_path_factory.mktemp("tiny_checkpoint"))
@@ -47,9 +47,7 @@ def test_checkpoint_stores_the_language_model_as_asked(tmp_path, flags, lm):
     assert json.loads((weights / "config.json").read_text())["esmfold_config"]["fp16_esm"] == (lm == "F16")
 
 
-def test_tiny_checkpoint_then_side_by_side_run(checkpoint, tmp_path):
-    pytest.importorskip("transformers")
-    weights = checkpoint
+def test_tiny_checkpoint_then_side_by_side_run(weights, tmp_path):
     out, md = tmp_path / "r.json", tmp_path / "r.md"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1",
@@ -73,9 +71,8 @@ def test_tiny_checkpoint_then_side_by_side_run(checkpoint, tmp_path):
     assert "| 12 | reference-lm-fp32 |" in md.read_text()
 
 
-def test_paged_and_cold_runs_with_one_pass(checkpoint, tmp_path):
+def test_paged_and_cold_runs_with_one_pass(weights, tmp_path):
     """Paged and held workers fold alike; each fold records the page cache, the RSS before it and the plan."""
-    weights = checkpoint
     out = tmp_path / "r.json"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_bench.py"), "--weights", str(weights), "--threads", "1", "--max-memory", "8G",
@@ -113,8 +110,7 @@ def test_bad_weights_exit_2(tmp_path):
     assert done.returncode == 2 and "checkpoint.py" in done.stderr
 
 
-def test_attention_ab_on_a_tiny_checkpoint(checkpoint, tmp_path):
-    weights = checkpoint
+def test_attention_ab_on_a_tiny_checkpoint(weights, tmp_path):
     out, md = tmp_path / "a.json", tmp_path / "a.md"
     done = subprocess.run(
         [sys.executable, str(BENCH / "cpu_attention.py"), "--weights", str(weights), "--threads", "1",
@@ -128,10 +124,9 @@ def test_attention_ab_on_a_tiny_checkpoint(checkpoint, tmp_path):
     assert "| 14 |" in md.read_text()
 
 
-def test_traced_fold_names_its_phases_and_a_probe_cuts_the_trunk(checkpoint, tmp_path, monkeypatch):
+def test_traced_fold_names_its_phases_and_a_probe_cuts_the_trunk(weights, tmp_path, monkeypatch):
     """A traced fold records a peak per phase; a probe runs only its first trunk blocks, and the benchmark
     gives it no FLOP floor and no drift row (what ran is not the model)."""
-    weights = checkpoint
     monkeypatch.syspath_prepend(str(BENCH))
     from cpu_worker import Remyfold
 
@@ -163,9 +158,8 @@ def test_traced_fold_names_its_phases_and_a_probe_cuts_the_trunk(checkpoint, tmp
     assert "not a prediction" in (tmp_path / "r.md").read_text()
 
 
-def test_block_profile_on_a_tiny_checkpoint_and_outputs_checked_before_work(checkpoint, tmp_path):
+def test_block_profile_on_a_tiny_checkpoint_and_outputs_checked_before_work(weights, tmp_path):
     """block_profile writes its classes and floor; both scripts refuse an --out that is a folder, before any fold."""
-    weights = checkpoint
     out = tmp_path / "p.json"
     done = subprocess.run([sys.executable, str(BENCH / "block_profile.py"), "--weights", str(weights), "--length", "8",
                            "--repeats", "1", "--threads", "1", "--out", str(out)], capture_output=True, text=True,
@@ -179,9 +173,8 @@ def test_block_profile_on_a_tiny_checkpoint_and_outputs_checked_before_work(chec
         assert refused.returncode == 2 and "is a folder" in refused.stderr and "Traceback" not in refused.stderr
 
 
-def test_attention_core_ab_on_a_tiny_checkpoint(checkpoint, tmp_path):
+def test_attention_core_ab_on_a_tiny_checkpoint(weights, tmp_path):
     """attention_core times both cores alternated, their outputs agree, and a bad --lengths is refused."""
-    weights = checkpoint
     out, md = tmp_path / "a.json", tmp_path / "a.md"
     done = subprocess.run([sys.executable, str(BENCH / "attention_core.py"), "--weights", str(weights), "--lengths", "8,12",
                            "--rounds", "2", "--threads", "1", "--out", str(out), "--markdown", str(md)],
@@ -198,9 +191,8 @@ def test_attention_core_ab_on_a_tiny_checkpoint(checkpoint, tmp_path):
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
 
 
-def test_cache_blocks_ab_on_a_tiny_checkpoint(checkpoint, tmp_path):
+def test_cache_blocks_ab_on_a_tiny_checkpoint(weights, tmp_path):
     """cache_blocks times a block with each block size alternated, the outputs agree, bad --sizes are refused."""
-    weights = checkpoint
     out, md = tmp_path / "c.json", tmp_path / "c.md"
     done = subprocess.run([sys.executable, str(BENCH / "cache_blocks.py"), "--weights", str(weights), "--length", "12",
                            "--sizes", "0.001,2", "--rounds", "2", "--threads", "1", "--out", str(out),
