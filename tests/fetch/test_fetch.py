@@ -78,12 +78,14 @@ def test_offline_is_one_line_naming_where_to_put_the_file(structures_offline, tm
     assert str(tmp_path / "cache" / "pdb" / "4K6I.cif.gz") in err
 
 
+# mtime=0: gzip stamps the time into its header, and the ids must be the same
+# in every pytest-xdist worker's collection.
 @pytest.mark.parametrize("content", [
-    b"",  # empty
-    HTML,  # an error page saved by an earlier tool
-    gzip.compress(b"data_1A28\n_cell.length_a 1\n"),  # mmCIF without atoms
-    b"\x1f\x8b\x08 truncated gzip",
-    gzip.compress(b"\x00\xff binary"),
+    pytest.param(b"", id="empty"),
+    pytest.param(HTML, id="html-error-page"),  # saved by an earlier tool
+    pytest.param(gzip.compress(b"data_1A28\n_cell.length_a 1\n", mtime=0), id="mmcif-without-atoms"),
+    pytest.param(b"\x1f\x8b\x08 truncated gzip", id="truncated-gzip"),
+    pytest.param(gzip.compress(b"\x00\xff binary", mtime=0), id="gzipped-binary"),
 ])  # fmt: skip
 def test_a_damaged_cache_entry_is_fetched_again(structure_stub, tmp_path, capsys, content):
     cached = tmp_path / "cache" / "pdb" / "1A28.cif.gz"
