@@ -209,6 +209,10 @@ def test_ligand_from_sdf_keeps_its_3d_coordinates(tmp_path):
     assert spec.name == "met_formin" and spec.sdf == path
     again = ligand_3d(spec, seed=1)
     assert np.allclose(again.GetConformer().GetPositions(), mol.GetConformer().GetPositions(), atol=1e-3)
+    cation = ligand_3d(spec, seed=1, ph=7.4)  # ionised: the heavy atoms stay, one proton is added
+    heavy = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
+    assert np.allclose(cation.GetConformer().GetPositions()[heavy], mol.GetConformer().GetPositions()[heavy], atol=1e-3)
+    assert Chem.GetFormalCharge(cation) == 1 and cation.GetNumAtoms() == mol.GetNumAtoms() + 1
     assert resolve_ligand("Metformin").smiles == "CN(C)C(=N)NC(N)=N"
 
 
@@ -439,9 +443,9 @@ def test_record_holds_settings_and_versions_and_a_changed_rerun_redoes_the_pair(
     near = {r.seqid.num for r in gemmi.read_structure(str(pr_lbd))[0]["A"]
             if any(a.pos.dist(gemmi.Position(*centre)) < 14.0 for a in r)}
     site = _rca(pr_lbd, near.__contains__, tmp_path, "site")  # the residues around the pocket: a quick prep
-    job = DockJob((site,), (LigandSpec("ethanol", smiles="CCO"),), tmp_path / "out",
+    job = DockJob((site,), (LigandSpec("ethylamine", smiles="CCN"),), tmp_path / "out",
                   box=Box(centre, (12.0, 12.0, 12.0)), settings=DockSettings(exhaustiveness=1, poses=2, searches=2))
-    record_path = tmp_path / "out" / "site__ethanol.dock.json"
+    record_path = tmp_path / "out" / "site__ethylamine.dock.json"
 
     def run(changed: DockJob) -> tuple[dict, int]:
         run_docking(changed, progress=False)
@@ -452,16 +456,21 @@ def test_record_holds_settings_and_versions_and_a_changed_rerun_redoes_the_pair(
     assert request["search"] == {"exhaustiveness": 1, "seed": 42, "poses": 2, "searches": 2, "seeds": [42, 43],
                                  "ranking": "vina"}
     assert request["site"] == {"box": [*centre, 12.0, 12.0, 12.0]} and request["receptor_prep"]["ph"] == 7.4
+    assert request["ligand_prep"] == {"charges": "ph", "ph": 7.4}
+    assert record["ligand_prep"]["smiles_docked"] == "CC[NH3+]"  # the amine docked as at pH 7.4
+    assert record["ligand_prep"]["changed"] == ["aliphatic amine at N2"] and record["ligand_prep"]["near_pka"] == []
     assert set(request["versions"]) >= {"remyfold", "vina", "meeko", "rdkit", "pdbfixer", "openmm"}
     assert len(record["searches"]["top_pose_rmsd_to_first_search"]) == 1 and "agree" in record["searches"]
     assert run(job) == (record, stamp)  # same settings: skipped
     for changed in (replace(job, settings=replace(job.settings, seed=7)),
                     replace(job, box=Box(centre, (13.0, 12.0, 12.0))),
-                    replace(job, settings=replace(job.settings, exhaustiveness=2))):
+                    replace(job, settings=replace(job.settings, exhaustiveness=2)),
+                    replace(job, prep=replace(job.prep, ligand_charges="as-given"))):
         new_record, new_stamp = run(changed)
         assert new_stamp != stamp and new_record["request"] == json.loads(json.dumps(new_record["request"]))
         assert new_record["request"] != request
         stamp, request = new_stamp, new_record["request"]
+    assert new_record["ligand_prep"] == {"charges": "as-given"}
 
 
 def test_disagreeing_searches_are_reported():

@@ -46,8 +46,8 @@ def stand_ins(monkeypatch, crystal):  # noqa: F811
         return SimpleNamespace(poses=[Pose(rank, -10.0 + rank, moved(crystal, positions + shift))
                                       for rank, shift in enumerate(shifts, start=1)])  # fmt: skip
 
-    def fake_3d(spec, seed):
-        calls.spec, calls.seed = spec, seed
+    def fake_3d(spec, seed, ph):
+        calls.spec, calls.seed, calls.ph = spec, seed, ph
         return crystal
 
     monkeypatch.setattr(ligand, "ligand_3d", fake_3d)
@@ -73,7 +73,7 @@ def test_redock_scores_the_first_pocket_and_the_poses_against_the_crystal(stand_
     assert stand_ins.box == box_around(stand_ins.pockets[0].points, ligand_extent(crystal))
     assert stand_ins.receptor_name == "receptor.pdbqt" and stand_ins.receptor_text == RECEPTOR_TEXT
     assert stand_ins.ligand_text == "LIGAND ligand\n" and stand_ins.dock_settings is stand_ins.settings
-    assert stand_ins.spec.smiles == PROGESTERONE and stand_ins.seed == 7
+    assert stand_ins.spec.smiles == PROGESTERONE and stand_ins.seed == 7 and stand_ins.ph == 7.4  # ionised as remyfold dock does
 
 
 def test_redock_with_the_pocket_on_the_ligand_has_dcc_zero(stand_ins, crystal):  # noqa: F811

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``dock`` options."""
     from remyfold.dock.box import MAX_SIDE_LIMIT
     from remyfold.dock.ligand_screen import MAX_HEAVY_ATOMS, MAX_ROTATABLE_BONDS
+    from remyfold.dock.receptor_prep import LIGAND_CHARGES
     from remyfold.dock.runner import DEFAULT_POCKETS
     from remyfold.dock.vina_dock import RANKINGS
     from remyfold.targets.catalog import load_catalog
@@ -65,7 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rank the poses found by Vina's score (default) or by AutoDock4's (ad4: right more "
                         "often in the redocking benchmark; needs autogrid4, a GPL program: apt-get install autogrid)")
     parser.add_argument("--ph", type=float, default=7.4, metavar="PH",
-                        help="pH of the receptor's protonation states (default: 7.4)")
+                        help="pH of the receptor's protonation states and the ligands' ionisation (default: 7.4)")
+    parser.add_argument("--ligand-charges", choices=LIGAND_CHARGES, default="ph",
+                        help="ph (default): charge the ligands' acids and bases as at --ph (amines, amidines, "
+                        "carboxylic and phosphoric acids...); as-given: dock the charges the SMILES or SDF states")
 
 
 def _add_site_arguments(where) -> None:
@@ -126,7 +130,7 @@ def _job(args: argparse.Namespace):
         from remyfold.dock.ad4_ranking import check_autogrid
 
         check_autogrid()
-    prep = PrepSettings(args.ph)
+    prep = PrepSettings(args.ph, args.ligand_charges)
     box = parse_box(args.box) if args.box else None
     site = next((parse_site(kind, value) for kind, value in
                  (("ligand", args.site_ligand), ("residues", args.site_residues), ("from", args.site_from)) if value),

@@ -6,8 +6,10 @@ file, and **every** molecule in it is a ligand (``<stem>`` for one, ``<stem>_1``
 a SMILES docked under ``NAME``. Each molecule is screened (:mod:`remyfold.dock.ligand_screen`):
 a salt keeps its largest fragment and the dropped ones are listed in ``LigandSpec.dropped``;
 metal complexes, ions only and molecules beyond Vina's size limits are refused before any
-docking. 3D coordinates come from RDKit's ETKDGv3 embedding (seeded) and an MMFF94
-minimisation (an SDF record's own 3D coordinates are kept); Meeko writes the PDBQT (atom types,
+docking. Each ligand is ionised at the receptor's pH (``--ph``; :mod:`remyfold.dock.ionisation`)
+unless ``--ligand-charges as-given``. 3D coordinates come from RDKit's ETKDGv3 embedding (seeded)
+and an MMFF94 minimisation (an SDF record's own 3D heavy-atom coordinates are kept, its
+hydrogens placed again after ionisation); Meeko writes the PDBQT (atom types,
 Gasteiger charges, rotatable bonds). Amide bonds are rigid (Meeko's default) and so are the
 C(=O)-O bonds of esters and carbamates: conjugated like amides, they sit in the planar Z form
 the embedding gives, where Vina's torsion search, blind to conjugation, could leave them eclipsed
@@ -25,6 +27,7 @@ import numpy as np
 
 from remyfold.dock.errors import DockError
 from remyfold.dock.extra import require
+from remyfold.dock.ionisation import ionise
 from remyfold.dock.ligand_screen import screen
 from remyfold.errors import first_line
 
@@ -142,18 +145,18 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text) or "ligand"
 
 
-def ligand_3d(spec: LigandSpec, seed: int):
-    """An RDKit molecule with hydrogens and one 3D conformer (an SDF record's own, or ETKDGv3 + MMFF94, seeded)."""
+def ligand_3d(spec: LigandSpec, seed: int, ph: float | None = None):
+    """An RDKit molecule with hydrogens and one 3D conformer (an SDF record's own, or ETKDGv3 + MMFF94, seeded).
+
+    ``ph``: the molecule is first ionised at that pH (:func:`ligand_ionisation`); ``None``: its charges as given.
+    """
     Chem = require("rdkit.Chem")
     AllChem = require("rdkit.Chem.AllChem")
-    rdMolStandardize = require("rdkit.Chem.MolStandardize.rdMolStandardize")
-    if spec.sdf is not None:
-        mol = screen(_read_sdf(spec.sdf)[spec.sdf_index], spec.name).mol
-        if mol.GetNumConformers() and mol.GetConformer().Is3D():
-            return Chem.AddHs(mol, addCoords=True)
-    else:
-        mol = Chem.MolFromSmiles(spec.smiles)
-    mol = rdMolStandardize.LargestFragmentChooser().choose(mol)
+    mol = _as_given(spec)
+    if ph is not None:
+        mol = ionise(mol, ph).mol
+    if mol.GetNumConformers() and mol.GetConformer().Is3D():
+        return Chem.AddHs(mol, addCoords=True)
     mol = Chem.AddHs(mol)
     params = AllChem.ETKDGv3()
     params.randomSeed = int(seed) & 0x7FFFFFFF
@@ -162,6 +165,28 @@ def ligand_3d(spec: LigandSpec, seed: int):
     if AllChem.MMFFHasAllMoleculeParams(mol):
         AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
     return mol
+
+
+def _as_given(spec: LigandSpec):
+    """The ligand's molecule as given: the SDF record (screened, its coordinates kept) or the SMILES' largest fragment."""
+    Chem = require("rdkit.Chem")
+    rdMolStandardize = require("rdkit.Chem.MolStandardize.rdMolStandardize")
+    if spec.sdf is not None:
+        mol = screen(_read_sdf(spec.sdf)[spec.sdf_index], spec.name).mol
+        if mol.GetNumConformers() and mol.GetConformer().Is3D():
+            return mol
+        mol = Chem.RemoveHs(mol)
+        mol.RemoveAllConformers()
+        return mol
+    return rdMolStandardize.LargestFragmentChooser().choose(Chem.MolFromSmiles(spec.smiles))
+
+
+def ligand_ionisation(spec: LigandSpec, ph: float | None) -> dict:
+    """What the record says of the ligand's charges: ionised at ``ph`` (the SMILES docked, the groups changed,
+    those left as given for a pKa within a unit of the pH; :mod:`remyfold.dock.ionisation`), or as given."""
+    if ph is None:
+        return {"charges": "as-given"}
+    return ionise(_as_given(spec), ph).as_dict(ph)
 
 
 def ligand_pdbqt(mol, name: str, rigid_macrocycles: bool = False) -> str:

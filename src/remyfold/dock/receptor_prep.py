@@ -48,15 +48,32 @@ BOND_ALLOWANCE = 1.2
 COVALENT_RADII = {"C": 0.75, "N": 0.71, "O": 0.66, "S": 1.05, "Se": 1.20}
 
 
+#: ``--ligand-charges``: ionise the ligands at the pH (:mod:`remyfold.dock.ionisation`), or dock them as given.
+LIGAND_CHARGES = ("ph", "as-given")
+
+
 @dataclass(frozen=True)
 class PrepSettings:
-    """How the receptor is prepared: the pH of the protonation states."""
+    """How the inputs are prepared: the pH of the receptor's protonation states and of the ligands'
+    ionisation (``ligand_charges="ph"``; ``"as-given"``: the charges the SMILES or SDF states)."""
 
     ph: float = DEFAULT_PH
+    ligand_charges: str = "ph"
 
     def __post_init__(self):
         if not 0.0 <= self.ph <= 14.0:
             raise DockError(f"--ph {self.ph}: give a pH between 0 and 14")
+        if self.ligand_charges not in LIGAND_CHARGES:
+            raise DockError(f"--ligand-charges {self.ligand_charges!r}: give ph (ionise at --ph) or as-given")
+
+    @property
+    def ligand_ph(self) -> float | None:
+        """The pH the ligands are ionised at (``None``: docked as given)."""
+        return self.ph if self.ligand_charges == "ph" else None
+
+    def ligand_request(self) -> dict:
+        """The ligand preparation a pair's result depends on (part of its request)."""
+        return {"charges": self.ligand_charges, "ph": self.ligand_ph}
 
     def as_dict(self) -> dict:
         return {"ph": self.ph, "tool": "PDBFixer/OpenMM + Meeko", "missing_atoms": "added", "missing_loops": "not modelled"}

@@ -123,23 +123,47 @@ def ligand_centre(mol) -> np.ndarray:
 
 
 def heavy_atom_rmsd(pose, crystal) -> float:
-    """Symmetry-aware heavy-atom RMSD (Å) of ``pose`` to ``crystal``, without superposition."""
-    Chem = require("rdkit.Chem")
+    """Symmetry-aware heavy-atom RMSD (Å) of ``pose`` to ``crystal``, without superposition.
+
+    Atoms are matched on the element graph alone (:func:`_element_graph`): a pose docked ionised (a
+    carboxylate, an ammonium) matches its neutral crystal ligand, and a carboxylate's or phosphate's
+    oxygens are interchangeable whatever bond orders a file gives them.
+    """
     rdMolAlign = require("rdkit.Chem.rdMolAlign")
-    probe = Chem.RemoveHs(pose)
-    ref = Chem.RemoveHs(crystal)
+    probe = _element_graph(pose)
+    ref = _element_graph(crystal)
+    if (probe.GetNumAtoms(), probe.GetNumBonds()) != (ref.GetNumAtoms(), ref.GetNumBonds()):
+        raise DockError(f"pose and crystal ligand do not match atom for atom: {probe.GetNumAtoms()} and "
+                        f"{ref.GetNumAtoms()} heavy atoms, {probe.GetNumBonds()} and {ref.GetNumBonds()} bonds")
     try:
         return float(rdMolAlign.CalcRMS(probe, ref))
     except RuntimeError as err:
         raise DockError(f"pose and crystal ligand do not match atom for atom: {err}") from None
 
 
-def redock(receptor, smiles: str, crystal, settings) -> dict:
+def _element_graph(mol):
+    """The heavy atoms of ``mol`` with their coordinates and bonds, every bond single, no charges or aromaticity."""
+    Chem = require("rdkit.Chem")
+    graph = Chem.RWMol(Chem.RemoveHs(mol, sanitize=False))
+    for atom in graph.GetAtoms():
+        atom.SetFormalCharge(0)
+        atom.SetIsAromatic(False)
+        atom.SetNoImplicit(True)
+        atom.SetNumExplicitHs(0)
+    for bond in graph.GetBonds():
+        bond.SetBondType(Chem.BondType.SINGLE)
+        bond.SetIsAromatic(False)
+    graph.UpdatePropertyCache(strict=False)
+    return graph.GetMol()
+
+
+def redock(receptor, smiles: str, crystal, settings, ph: float = 7.4) -> dict:
     """Redock a ligand from its SMILES into the receptor's top-ranked pocket; score it against the crystal.
 
     ``receptor``: a :class:`~remyfold.dock.receptor.Receptor` (crystal ligand
     removed); ``crystal``: the crystal ligand (RDKit, bond orders set);
-    ``settings``: :class:`~remyfold.dock.vina_dock.DockSettings`. Returns the
+    ``settings``: :class:`~remyfold.dock.vina_dock.DockSettings`; the ligand is ionised at ``ph`` as
+    ``remyfold dock`` does. Returns the
     pocket's distance to the crystal ligand centre (DCC), the top pose's Vina
     score and RMSD, and the lowest RMSD among all poses.
     """
@@ -152,7 +176,7 @@ def redock(receptor, smiles: str, crystal, settings) -> dict:
     from remyfold.dock.receptor_prep import receptor_pdbqt
     from remyfold.dock.vina_dock import dock_pdbqt
 
-    mol = ligand_3d(LigandSpec("ligand", smiles=smiles), settings.seed)
+    mol = ligand_3d(LigandSpec("ligand", smiles=smiles), settings.seed, ph)
     pockets = find_pockets(receptor)
     if not pockets:
         raise DockError(f"no pocket found in {receptor.name}")

@@ -14,8 +14,9 @@ For each pair ``<receptor>__<ligand>`` in the output folder:
 - ``.complex.pdb``: the receptor's protein with the top pose as residue ``LIG``
   (chain ``Z``);
 - ``.dock.json``: the pair's record (box, pocket and lining residues of the top
-  pose, every docked pocket with its box and best score, scores, the
-  ``request``: inputs, site choice, search and receptor-preparation settings,
+  pose, every docked pocket with its box and best score, scores, the ligand's
+  ionisation (``ligand_prep``: the SMILES docked, the groups charged), the
+  ``request``: inputs, site choice, search, receptor and ligand preparation settings,
   remyfold/Vina/Meeko/RDKit/PDBFixer/OpenMM versions; whether independent
   searches agree; receptor residues excluded), written last: a pair whose
   record holds the same request is finished and skipped on a rerun; a rerun with
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from remyfold.dock.box import Box, box_around, check_box
 from remyfold.dock.errors import DockError
-from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_pdbqt
+from remyfold.dock.ligand import LigandSpec, ligand_3d, ligand_extent, ligand_ionisation, ligand_pdbqt
 from remyfold.dock.pockets import Pocket, find_pockets
 from remyfold.dock.pose_checks import check_poses, relax_hydrogens
 from remyfold.dock.receptor import Receptor, load_receptor
@@ -88,7 +89,7 @@ def run_docking(job: DockJob, progress: bool = True) -> list[dict]:
         from remyfold.dock.ad4_ranking import check_autogrid
 
         check_autogrid()  # before any work
-    mols = {spec.name: ligand_3d(spec, job.settings.seed) for spec in job.ligands}
+    mols = {spec.name: ligand_3d(spec, job.settings.seed, job.prep.ligand_ph) for spec in job.ligands}
     receptors = [load_receptor(path) for path in job.receptors]
     _check_unique([r.name for r in receptors], "receptor")
     placed = {r.name: _place_site(job.site, r) for r in receptors} if job.site is not None else {}
@@ -218,6 +219,7 @@ def dock_pair(
         "receptor_path": str(receptor.path),
         "ligand": spec.name,
         "smiles": spec.smiles,
+        "ligand_prep": ligand_ionisation(spec, job.prep.ligand_ph),
         "pocket": str(pocket.rank) if pocket is not None else _site_label(job),
         "box": {"centre": list(box.centre), "size": list(box.size)},
         "site": site_details,
@@ -286,6 +288,7 @@ def pair_request(job: DockJob, receptor: Receptor, spec: LigandSpec) -> dict:
         "site": _site_request(job),
         "search": job.settings.as_dict(),
         "receptor_prep": job.prep.as_dict(),
+        "ligand_prep": job.prep.ligand_request(),
         "versions": software_versions(),
     }
     return json.loads(json.dumps(request))
