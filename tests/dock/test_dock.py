@@ -122,6 +122,17 @@ def test_bad_input_is_one_line_exit_2(pr_lbd, tmp_path, capsys, extra, message):
     assert not out.exists()  # nothing written, not even an empty --out folder
 
 
+def test_a_ligand_group_with_a_pka_near_the_ph_is_warned_of(pr_lbd, tmp_path, capsys):
+    """Histamine's imidazole (pKa ~7) is docked as given at pH 7.4, and the user is told which group."""
+    out = tmp_path / "out"
+    args = ["dock", str(pr_lbd), "--out", str(out), "--ligand", "histamine=NCCc1c[nH]cn1", "--pocket", "999"]
+    assert main(args) == 2  # stops at the pocket rank, after the ligands were checked
+    warning, error = capsys.readouterr().err.splitlines()
+    assert "histamine" in warning and "imidazole at N7" in warning and "has only" in error
+    assert main([*args[:-2], "--ph", "5.0", "--pocket", "999"]) == 2  # far from the pKa: no warning
+    assert len(capsys.readouterr().err.splitlines()) == 1
+
+
 def test_every_pairs_box_is_checked_before_any_receptor_is_prepared(pr_lbd, tmp_path, monkeypatch):
     """A box too small for the second ligand stops the run before the first pair is prepared or docked."""
     from remyfold.dock import runner

@@ -145,8 +145,20 @@ def _job(args: argparse.Namespace):
         if spec.dropped:
             print(f"remyfold dock: warning: ligand {spec.name}: docking its largest fragment, "
                   f"dropped {' '.join(spec.dropped)}", file=sys.stderr)  # fmt: skip
+        _warn_near_pka(spec, prep)
     return DockJob(receptors=tuple(Path(p) for p in args.receptors), ligands=ligands, out_dir=Path(args.out),
                    pocket=pocket, box=box, site=site, settings=settings, prep=prep, pockets=pockets)
+
+
+def _warn_near_pka(spec, prep) -> None:
+    """Warn of a ligand group whose pKa is within a unit of the pH: it is docked as given, which may be wrong."""
+    from remyfold.dock.ligand import ligand_ionisation
+
+    near = ligand_ionisation(spec, prep.ligand_ph).get("near_pka", [])
+    if near:
+        print(f"remyfold dock: warning: ligand {spec.name}: {'; '.join(near)}: pKa within one unit of pH "
+              f"{prep.ph}, docked as given; to choose its state give NAME=SMILES with the charge and "
+              "--ligand-charges as-given", file=sys.stderr)  # fmt: skip
 
 
 def _pockets(args: argparse.Namespace, pocket: str) -> int:
