@@ -2,7 +2,7 @@
 
 Expected states are the textbook ones at pH 7.4, from each group's pKa (amines ~10, amidines ~12,
 guanidines ~13, carboxylic acids ~4, phosphate monoesters' second OH ~6.3, tetrazoles ~5,
-imidazole ~7, anilines ~4.6, pyridine ~5.2); metformin is a monocation (pKa 12.4 and 2.8) and
+imidazole ~7, 2,4-diaminopyrimidines ~7.2, anilines ~4.6, pyridine ~5.2); metformin is a monocation (pKa 12.4 and 2.8) and
 piperazine takes one proton at 7.4 (pKa 9.7 and 5.4).
 """
 
@@ -66,6 +66,15 @@ def test_what_changed_is_named_and_a_pka_near_the_ph_is_left_as_given():
     assert _charged(histamine.mol) == [("N", 1)]
     phosphonate = ionise(Chem.MolFromSmiles("CP(=O)(O)O"), 7.4)  # second pKa ~7.5
     assert Chem.GetFormalCharge(phosphonate.mol) == -1 and phosphonate.near_pka == ("phosphonate, second OH at O4",)
+
+
+def test_an_antifolates_ring_nitrogen_is_near_its_pka_at_7_4_and_protonated_at_5():
+    """Trimethoprim's N1 (pKa 7.1): left as given and listed at 7.4, protonated at pH 5."""
+    trimethoprim = Chem.MolFromSmiles("COc1cc(Cc2cnc(N)nc2N)cc(OC)c1OC")
+    assert ionise(trimethoprim, 7.4).near_pka == ("2,4-diaminopyrimidine N1 at N8",)
+    acid = ionise(trimethoprim, 5.0)
+    assert acid.changed == ("2,4-diaminopyrimidine N1 at N8",) and _charged(acid.mol) == [("N", 1)]
+    assert acid.mol.GetAtomWithIdx(8).GetTotalNumHs() == 1  # the ring N next to the CH, not an amino N
 
 
 @pytest.mark.parametrize("ph, net", [(2.0, 2), (7.4, 1), (12.0, 0)])

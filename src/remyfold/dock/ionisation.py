@@ -65,6 +65,9 @@ GROUPS = (
     Group("aliphatic amine", "[NX3;+0;!$(N~[!#6;!#1]);!$(N-[#6;!X4]);!$(N-[CX4]-[F,Cl,Br,I,#7,#8]);"
           "!$(N-[CX4]-C#N);!$(N-[CX4]-[CX4](F)F)]", 10.0, "base", spacing=3),
     Group("imidazole", "[nX2;r5]1:c:[nX3H1]:c:c:1", 7.0, "base", spacing=3),
+    # N1 of a 2,4-diaminopyrimidine (antifolates: trimethoprim's pKa is 7.1)
+    Group("2,4-diaminopyrimidine N1", "[nX2;r6]1:c(-[NX3;!$(N-C=O)]):n:c(-[NX3;!$(N-C=O)]):c:c:1", 7.2, "base",
+          spacing=3),
 )
 
 
