@@ -38,6 +38,14 @@ RERUNS = [
     "aromatic 2,4-diaminotetrahydroquinazoline. The other complexes' rows come from earlier commits: the changes "
     "to docking since 7d51e5f that alter a run's input (5c04679 and d63a323: amino-acid-like hetero groups, ester "
     "and carbamate bonds; dd0188a: this correction) touch none of their receptors or ligands.",
+    "From 227a3b2 `remyfold dock` ionises each ligand at pH 7.4 (`--ligand-charges ph`, the default). It changes "
+    "5 of the 13 ligands: 1OF6's tyrosine and 3MHT's SAH become zwitterions, 1UOU's 2-iminopyrrolidine an "
+    "amidinium, 4JSV's and 4JSV-B's ADP the trianion. Their rows with commit 227a3b2 or later were rerun "
+    "(`--redo`); their rows with earlier commits were docked neutral, as the SMILES gives, and are not yet "
+    "rerun. The other 8 ligands are unchanged by it, so their runs are the same computation (1A28 with the "
+    "site given, seed 42, docked again at fc51b76: the same top score, -11.42 kcal/mol). From the same commit "
+    "the RMSD matches atoms on the element graph (charges and bond orders aside); on every pose of the 36 runs "
+    "kept for `redock-ad4.md` it gives the RMSD the earlier rule gave.",
 ]
 
 PUBLISHED = [
