@@ -43,7 +43,7 @@ RERUNS = [
     "amidinium, 4JSV's and 4JSV-B's ADP the trianion. Their rows with commit 227a3b2 or later were rerun "
     "(`--redo`); their rows with earlier commits were docked neutral, as the SMILES gives, and are not yet "
     "rerun. The other 8 ligands are unchanged by it, so their runs are the same computation (1A28 with the "
-    "site given, seed 42, docked again at fc51b76: the same top score, -11.42 kcal/mol). From the same commit "
+    "site given, seed 42, docked again at 7e91b14: the same top score, -11.42 kcal/mol). From the same commit "
     "the RMSD matches atoms on the element graph (charges and bond orders aside); on every pose of the 36 runs "
     "kept for `redock-ad4.md` it gives the RMSD the earlier rule gave.",
 ]
