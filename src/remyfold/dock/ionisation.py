@@ -18,8 +18,8 @@ Two corrections keep a molecule from being over-charged, the known failure of pe
 protonated within three bonds of a nitrogen already protonated (piperazine and ethylenediamine
 take one proton; an amidine or guanidine none within four bonds, so biguanides take one), and the
 second P–OH of a phosphate is an acid of its own, pKa 6.3 (methyl phosphate's; ADP at 7.4 is the
-trianion), that of a phosphonate pKa 7.5 (left as given at 7.4). Atoms that already carry a charge are never changed: a SMILES
-that states its charges keeps them.
+trianion), that of a phosphonate pKa 7.5 (left as given at 7.4). Atoms that already carry a
+charge are never changed: a SMILES that states its charges keeps them.
 """
 
 from __future__ import annotations
